@@ -1,0 +1,254 @@
+"""Configuration: frozen dataclasses, loaded from TOML and overridden with ``key=value``.
+
+Every setting seisflow uses lives in a frozen dataclass defined here. A section is built
+from a TOML table with :func:`from_mapping`, which checks every key and converts every value
+to the field's type, so a typo or a wrong type fails at load time with a message naming the
+key, the value and the accepted values. Nothing is read from environment variables.
+
+Example:
+    >>> cfg = load_config(SynthConfig, overrides=["seed=3", "shape=[40, 50, 120]"])
+    >>> cfg.shape
+    (40, 50, 120)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import types
+import typing
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from seisflow.errors import ConfigError
+
+__all__ = [
+    "SynthConfig",
+    "apply_overrides",
+    "from_mapping",
+    "load_config",
+    "parse_override",
+    "to_dict",
+]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class SynthConfig:
+    """A synthetic post-stack survey (see :mod:`seisflow.synth`).
+
+    Attributes:
+        shape: Number of inlines, crosslines and time samples.
+        seed: Seed of every random choice; the same seed gives the same bytes.
+        format: Sample format written to the SEG-Y file: ``ibm`` (code 1) or ``ieee`` (code 5).
+        sorting: Trace order in the file: ``inline`` (crosslines vary fastest) or ``crossline``.
+        xline_step: Increment between consecutive crossline numbers (>= 1).
+        missing_corner: Leave out a triangular corner of traces, as on an irregular survey.
+        anomalies: Add the bright spot, gas chimney, noise burst and dead traces.
+        sample_interval_ms: Time sampling in milliseconds.
+        first_inline: Number of the first inline.
+        first_crossline: Number of the first crossline.
+        inline_spacing_m: Distance between inlines in metres.
+        crossline_spacing_m: Distance between adjacent crossline numbers in metres.
+        azimuth_deg: Azimuth of the inline direction, clockwise from grid north.
+        origin_xy: Projected X/Y in metres of the first inline/crossline.
+        crs: Coordinate reference system written to the text header.
+        noise: Random noise RMS relative to the signal RMS.
+    """
+
+    shape: tuple[int, int, int] = (64, 80, 200)
+    seed: int = 0
+    format: Literal["ibm", "ieee"] = "ibm"
+    sorting: Literal["inline", "crossline"] = "inline"
+    xline_step: int = 1
+    missing_corner: bool = False
+    anomalies: bool = True
+    sample_interval_ms: float = 4.0
+    first_inline: int = 1000
+    first_crossline: int = 2000
+    inline_spacing_m: float = 25.0
+    crossline_spacing_m: float = 12.5
+    azimuth_deg: float = 33.0
+    origin_xy: tuple[float, float] = (605_000.0, 6_073_000.0)
+    crs: str = "EPSG:32631"
+    noise: float = 0.12
+
+    def __post_init__(self) -> None:
+        if len(self.shape) != 3 or any(n < 1 for n in self.shape):
+            raise ConfigError(
+                f"synth shape {','.join(map(str, self.shape))} is invalid: give three positive "
+                "integers IL,XL,NS such as 40,50,120"
+            )
+        minimum = (8, 8, 32)
+        if any(n < m for n, m in zip(self.shape, minimum, strict=True)):
+            raise ConfigError(
+                f"synth shape {','.join(map(str, self.shape))} is too small to hold the five "
+                f"facies and the anomalies: use at least {','.join(map(str, minimum))}"
+            )
+        if self.xline_step < 1:
+            raise ConfigError(f"synth xline_step {self.xline_step} must be 1 or more")
+        if not 0.1 <= self.sample_interval_ms <= 60.0:
+            raise ConfigError(
+                f"synth sample_interval_ms {self.sample_interval_ms} is outside 0.1-60 ms"
+            )
+        if self.noise < 0:
+            raise ConfigError(f"synth noise {self.noise} must be 0 or more")
+
+
+def from_mapping(cls: type[T], data: Mapping[str, Any], *, where: str = "") -> T:
+    """Build the dataclass ``cls`` from a mapping, checking keys and converting values.
+
+    Args:
+        cls: A (frozen) dataclass type.
+        data: Keys are field names; nested dataclass fields take nested mappings.
+        where: Prefix naming the section in error messages (for example ``"synth."``).
+
+    Returns:
+        An instance of ``cls``; fields absent from ``data`` keep their defaults.
+
+    Raises:
+        ConfigError: On an unknown key or a value that cannot be converted.
+    """
+    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise ConfigError(
+            f"unknown setting {where}{unknown[0]}: known keys are "
+            + ", ".join(where + name for name in fields)
+        )
+    hints = typing.get_type_hints(cls)
+    values = {name: _convert(value, hints[name], f"{where}{name}") for name, value in data.items()}
+    return cls(**values)
+
+
+def _convert(value: Any, hint: Any, key: str) -> Any:
+    """Convert a TOML value to the annotated type ``hint``, or raise ConfigError."""
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if dataclasses.is_dataclass(hint):
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"setting {key} must be a table, got {value!r}")
+        return from_mapping(hint, value, where=key + ".")  # type: ignore[arg-type]
+    if origin in (types.UnionType, typing.Union):
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in (a for a in args if a is not type(None)):
+            try:
+                return _convert(value, arg, key)
+            except ConfigError as exc:
+                errors.append(str(exc))
+        raise ConfigError(errors[0])
+    if origin is Literal:
+        if value not in args:
+            raise ConfigError(
+                f"setting {key} = {value!r} is not allowed: choose one of "
+                + ", ".join(map(str, args))
+            )
+        return value
+    if origin is tuple:
+        if not isinstance(value, list | tuple):
+            raise ConfigError(f"setting {key} must be a list, got {value!r}")
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_convert(v, args[0], key) for v in value)
+        if len(value) != len(args):
+            raise ConfigError(f"setting {key} needs {len(args)} values, got {list(value)!r}")
+        return tuple(_convert(v, a, key) for v, a in zip(value, args, strict=True))
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"setting {key} must be true or false, got {value!r}")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"setting {key} must be an integer, got {value!r}")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"setting {key} must be a number, got {value!r}")
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"setting {key} must be a string, got {value!r}")
+        return value
+    raise TypeError(f"config field {key} has an unsupported annotation {hint!r}")
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """Split ``section.key=value`` into its key path and its TOML-parsed value.
+
+    The value is read as a TOML value (``3``, ``0.5``, ``true``, ``[40, 50]``, ``"ibm"``);
+    a bare word that is not valid TOML (``ibm``) is taken as a string.
+
+    Raises:
+        ConfigError: When the text has no ``=`` or an empty key.
+    """
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not key or any(not part for part in key.split(".")):
+        raise ConfigError(f"override {text!r} is not key=value: write for example seed=3")
+    raw = raw.strip()
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    return key.split("."), value
+
+
+def apply_overrides(data: Mapping[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
+    """Return a deep copy of ``data`` with each ``key=value`` override applied in order."""
+    result = _deep_copy(data)
+    for text in overrides:
+        path, value = parse_override(text)
+        node = result
+        for part in path[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ConfigError(f"override {text!r}: {part} is a value, not a section")
+            node = child
+        node[path[-1]] = value
+    return result
+
+
+def _deep_copy(data: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _deep_copy(v) if isinstance(v, Mapping) else v for k, v in data.items()}
+
+
+def load_config(
+    cls: type[T], *, path: str | Path | None = None, overrides: Iterable[str] = ()
+) -> T:
+    """Load ``cls`` from an optional TOML file, then apply ``key=value`` overrides.
+
+    Args:
+        cls: The dataclass to build.
+        path: A TOML file whose top-level keys are ``cls``'s fields (or None for defaults).
+        overrides: ``key=value`` strings applied after the file, in order.
+
+    Raises:
+        ConfigError: On a missing or malformed file, an unknown key or a bad value.
+    """
+    data: dict[str, Any] = {}
+    if path is not None:
+        path = Path(path)
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"config file {path} does not exist: check the path") from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    return from_mapping(cls, apply_overrides(data, overrides))
+
+
+def to_dict(config: Any) -> dict[str, Any]:
+    """A plain, JSON- and TOML-friendly dict of a config dataclass (tuples become lists)."""
+    return _plain(dataclasses.asdict(config))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value

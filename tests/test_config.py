@@ -1,0 +1,73 @@
+"""Config dataclasses: TOML loading, key=value overrides and their errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from seisflow.config import SynthConfig, apply_overrides, load_config, parse_override, to_dict
+from seisflow.errors import ConfigError
+
+
+def test_defaults_and_overrides():
+    cfg = load_config(SynthConfig, overrides=["seed=3", "shape=[40, 50, 120]", "format=ieee"])
+    assert cfg.seed == 3 and cfg.shape == (40, 50, 120) and cfg.format == "ieee"
+    assert cfg.noise == SynthConfig().noise
+
+
+def test_toml_file_then_overrides(tmp_path):
+    path = tmp_path / "s.toml"
+    path.write_text('seed = 9\nsorting = "crossline"\nnoise = 1\norigin_xy = [1.5, 2]\n')
+    cfg = load_config(SynthConfig, path=path, overrides=["seed=4"])
+    assert (cfg.seed, cfg.sorting, cfg.noise, cfg.origin_xy) == (4, "crossline", 1.0, (1.5, 2.0))
+    assert isinstance(cfg.noise, float)
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("sed=3", "unknown setting sed"),
+        ("seed=three", "seed must be an integer, got 'three'"),
+        ("seed=true", "seed must be an integer"),
+        ("format=segd", "format = 'segd' is not allowed: choose one of ibm, ieee"),
+        ("shape=[1, 2]", "shape needs 3 values"),
+        ("missing_corner=1", "missing_corner must be true or false"),
+        ("shape=[0, 5, 5]", "synth shape 0,5,5 is invalid"),
+        ("novalue", "not key=value"),
+    ],
+)
+def test_bad_settings_name_key_and_value(override, message):
+    with pytest.raises(ConfigError, match=message.replace("[", r"\[")):
+        load_config(SynthConfig, overrides=[override])
+
+
+def test_bad_file(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(SynthConfig, path=tmp_path / "missing.toml")
+    broken = tmp_path / "broken.toml"
+    broken.write_text("seed = = 3")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(SynthConfig, path=broken)
+
+
+def test_override_parsing_and_nesting():
+    assert parse_override("train.lr=3e-4") == (["train", "lr"], 3e-4)
+    assert parse_override("model.prior=lda") == (["model", "prior"], "lda")
+    data = apply_overrides({"train": {"lr": 1.0}}, ["train.lr=2", "model.prior=lda"])
+    assert data == {"train": {"lr": 2}, "model": {"prior": "lda"}}
+    with pytest.raises(ConfigError, match="is a value, not a section"):
+        apply_overrides({"seed": 1}, ["seed.x=2"])
+
+
+def test_round_trip_through_dict():
+    cfg = SynthConfig(shape=(9, 10, 40), seed=2, missing_corner=True)
+    assert load_config(SynthConfig, overrides=[]) == SynthConfig()
+    data = to_dict(cfg)
+    assert data["shape"] == [9, 10, 40]
+    from seisflow.config import from_mapping
+
+    assert from_mapping(SynthConfig, data) == cfg
+
+
+def test_frozen():
+    with pytest.raises(AttributeError):
+        SynthConfig().seed = 1  # type: ignore[misc]
