@@ -2,7 +2,8 @@
 
 Writes a synthetic survey, reads it back through segyio and draws it with its ground truth:
 an inline through the bright spot and gas chimney, a crossline and a time slice, then the
-same with the facies and the anomalies overlaid. Later stages (ingest, training, maps) join
+inline with its true facies, the inline with its true anomalies and the slice with its true
+facies. Later stages (ingest, training, maps) join
 the demo as they land.
 """
 
@@ -80,18 +81,23 @@ def _draw(
     kind_names = truth.anomaly_kind.attrs["flag_meanings"].split()
     fig = Figure(figsize=(18, 10), layout="constrained")
     axes = fig.subplots(2, 3)
-    for row in range(2):
+    viz.section(
+        axes[0, 1],
+        cube[:, xl],
+        traces=inlines,
+        times_ms=times,
+        trace_label="inline",
+        title=f"crossline {crossline}",
+    )
+    for row, column in ((0, 0), (1, 0), (1, 1)):
         viz.section(
-            axes[row, 0], cube[il], traces=crosslines, times_ms=times, title=f"inline {inline}"
-        )
-        viz.section(
-            axes[row, 1],
-            cube[:, xl],
-            traces=inlines,
+            axes[row, column],
+            cube[il],
+            traces=crosslines,
             times_ms=times,
-            trace_label="inline",
-            title=f"crossline {crossline}",
+            title=f"inline {inline}",
         )
+    for row in range(2):
         viz.time_slice(
             axes[row, 2],
             cube[:, :, k],
@@ -102,12 +108,7 @@ def _draw(
     extent = viz.section_extent(crosslines, times)
     viz.categorical(axes[1, 0], facies[il].T, meanings=facies_names, extent=extent)
     viz.categorical(
-        axes[1, 1],
-        kinds[:, xl].T,
-        meanings=kind_names,
-        skip=[0],
-        extent=viz.section_extent(inlines, times),
-        alpha=0.6,
+        axes[1, 1], kinds[il].T, meanings=kind_names, skip=[0], extent=extent, alpha=0.6
     )
     live = truth.live.values
     viz.categorical(
@@ -118,6 +119,6 @@ def _draw(
         origin="lower",
     )
     axes[1, 0].set_title(f"inline {inline}: true facies")
-    axes[1, 1].set_title(f"crossline {crossline}: true anomalies")
+    axes[1, 1].set_title(f"inline {inline}: true anomalies")
     axes[1, 2].set_title(f"time slice {time_ms:g} ms: true facies (live traces)")
-    fig.savefig(path, dpi=80)
+    fig.savefig(path, dpi=72)
