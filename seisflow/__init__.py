@@ -9,12 +9,28 @@ from seisflow._version import __version__
 from seisflow.config import SynthConfig
 from seisflow.errors import SeisflowError
 
-__all__ = ["SeisflowError", "SynthConfig", "__version__", "synthesize"]
+__all__ = [
+    "SeisflowError",
+    "SynthConfig",
+    "__version__",
+    "describe",
+    "open_survey",
+    "segy_to_zarr",
+    "synthesize",
+]
+
+_LAZY = {
+    "synthesize": "seisflow.synth",
+    "open_survey": "seisflow.ingest",
+    "segy_to_zarr": "seisflow.ingest",
+    "describe": "seisflow.ingest",
+}
 
 
 def __getattr__(name: str) -> object:
-    if name == "synthesize":
-        from seisflow.synth import synthesize
+    """Import the public functions on first use, so ``import seisflow`` stays light."""
+    if name in _LAZY:
+        import importlib
 
-        return synthesize
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'seisflow' has no attribute {name!r}")

@@ -135,6 +135,205 @@ def synth(
     )
 
 
+class _Triple(click.ParamType):
+    """``I,X,S``: three comma-separated positive integers (chunk shapes)."""
+
+    name = "I,X,S"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, tuple):
+            return value
+        try:
+            parts = tuple(int(part) for part in str(value).split(","))
+        except ValueError:
+            parts = ()
+        if len(parts) != 3 or min(parts) < 1:
+            self.fail(f"{value!r} is not three positive integers such as 64,64,256", param, ctx)
+        return parts
+
+
+@cli.command()
+@click.argument("segy", type=click.Path(path_type=Path))
+@click.argument("store", type=click.Path(path_type=Path))
+@click.option(
+    "--iline-byte",
+    type=int,
+    default=189,
+    show_default=True,
+    help="Trace-header byte of the inline number.",
+)
+@click.option(
+    "--xline-byte",
+    type=int,
+    default=193,
+    show_default=True,
+    help="Trace-header byte of the crossline number.",
+)
+@click.option("--cdpx-byte", type=int, default=181, show_default=True, help="Byte of CDP X.")
+@click.option("--cdpy-byte", type=int, default=185, show_default=True, help="Byte of CDP Y.")
+@click.option(
+    "--cdp-byte",
+    type=int,
+    default=21,
+    show_default=True,
+    help="Byte of the CDP number (places the traces of a 2-D line).",
+)
+@click.option(
+    "--scalar-byte", type=int, default=71, show_default=True, help="Byte of the coordinate scalar."
+)
+@click.option(
+    "--crs",
+    default=None,
+    help="CRS as EPSG:XXXX or WKT [default: an EPSG code in the text header].",
+)
+@click.option(
+    "--domain",
+    type=click.Choice(["time", "depth"]),
+    default="time",
+    show_default=True,
+    help="Vertical axis: time (ms) or depth (m).",
+)
+@click.option(
+    "--chunks",
+    type=_Triple(),
+    default="64,64,256",
+    show_default=True,
+    help="Chunk shape inline,crossline,sample.",
+)
+@click.option(
+    "--compressor",
+    "compressor_name",
+    default="blosc-lz4",
+    show_default=True,
+    help="blosc-lz4, blosc-zstd, zstd or none.",
+)
+@click.option(
+    "--duplicates",
+    type=click.Choice(["error", "first", "last"]),
+    default="error",
+    show_default=True,
+    help="Two traces in one bin: fail, or keep the first/last.",
+)
+@click.option("--overwrite", is_flag=True, help="Replace STORE if it exists.")
+@click.option(
+    "--scheduler",
+    default=None,
+    metavar="ADDRESS",
+    help="Run on a Dask distributed cluster, e.g. tcp://host:8786 [default: threads].",
+)
+def ingest(
+    segy: Path,
+    store: Path,
+    iline_byte: int,
+    xline_byte: int,
+    cdpx_byte: int,
+    cdpy_byte: int,
+    cdp_byte: int,
+    scalar_byte: int,
+    crs: str | None,
+    domain: str,
+    chunks: tuple[int, int, int],
+    compressor_name: str,
+    duplicates: str,
+    overwrite: bool,
+    scheduler: str | None,
+) -> None:
+    """Ingest SEGY (SEG-Y or Seismic Unix) into the survey store STORE (Zarr v3).
+
+    The geometry comes from the trace headers (any sorting, steps, missing traces; 2-D lines
+    by CDP); amplitudes are float32 with NaN where no trace; CDP X/Y, the CRS and the affine
+    grid transform are stored for georeferencing.
+    """
+    import time
+    import warnings
+
+    from seisflow.ingest import ByteLocations, segy_to_zarr
+
+    locations = ByteLocations(
+        inline=iline_byte,
+        crossline=xline_byte,
+        cdp_x=cdpx_byte,
+        cdp_y=cdpy_byte,
+        cdp=cdp_byte,
+        scalar=scalar_byte,
+    )
+    start = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        report = segy_to_zarr(
+            segy,
+            store,
+            locations=locations,
+            crs=crs,
+            domain=domain,  # type: ignore[arg-type]
+            chunks=chunks,
+            compressor_name=compressor_name,
+            duplicates=duplicates,  # type: ignore[arg-type]
+            overwrite=overwrite,
+            scheduler=scheduler,
+            progress=sys.stderr.isatty(),
+        )
+    for warning in caught:
+        click.echo(f"seisflow: warning: {warning.message}", err=True)
+    seconds = time.perf_counter() - start
+    kind = "2-D line" if report.is_2d else "3-D survey"
+    click.echo(
+        f"wrote {report.store}: {kind} {report.shape[0]} x {report.shape[1]} x {report.shape[2]}"
+        f", {report.traces} traces, {report.missing} empty bins, CRS {report.crs or 'unknown'}"
+        f", {report.bytes_read / 1e6 / seconds:.0f} MB/s"
+    )
+    if report.non_finite:
+        click.echo(
+            f"seisflow: warning: {report.non_finite} NaN/inf samples in {segy} were ingested "
+            "as they are (counted in the store's statistics)",
+            err=True,
+        )
+
+
+@cli.command()
+@click.argument("store", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def info(store: Path, as_json: bool) -> None:
+    """Describe the survey store STORE: grid, extent, corners, CRS, samples, layers, size."""
+    import json
+
+    from seisflow.ingest import describe
+
+    summary = describe(store)
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+        return
+    grid, samples = summary["grid"], summary["samples"]
+    lines = [
+        f"store      {summary['store']}",
+        f"grid       inlines {_axis_text(grid['inlines'])}, crosslines "
+        f"{_axis_text(grid['crosslines'])}, {grid['samples']} samples"
+        + (" (2-D line)" if grid["is_2d"] else ""),
+        f"traces     {grid['traces']} live, {grid['missing_traces']} empty bins",
+        f"{samples['domain']:<10} {samples['first']:g} to {samples['last']:g} "
+        f"{samples['units']} every {samples['interval']:g}",
+        f"CRS        {summary['crs']} (affine fit RMS {summary['affine_rms_residual_m']:.2f} m)",
+    ]
+    if summary["extent"]["x"]:
+        (x0, x1), (y0, y1) = summary["extent"]["x"], summary["extent"]["y"]
+        lines.append(f"extent     X {x0:.1f} to {x1:.1f}, Y {y0:.1f} to {y1:.1f}")
+    for corner in summary["corners"]:
+        lines.append(
+            f"corner     IL {corner['inline']} XL {corner['crossline']}: "
+            f"X {corner['x']:.1f} Y {corner['y']:.1f}"
+        )
+    lines.append(f"layers     {', '.join(summary['layers']) or 'none'}")
+    lines.append(
+        f"size       {summary['size_on_disk_bytes'] / 1e6:.1f} MB on disk, chunks "
+        f"{summary['chunks']}"
+    )
+    click.echo("\n".join(lines))
+
+
+def _axis_text(axis: dict[str, int]) -> str:
+    return f"{axis['first']}-{axis['last']} step {axis['step']} ({axis['count']})"
+
+
 @cli.command()
 @click.argument("out_dir", type=click.Path(path_type=Path), default="seisflow-demo")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")

@@ -29,3 +29,14 @@ def make_survey(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Synth
         return cache[key]
 
     return make
+
+
+SHARED_SEGY = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "segy"
+
+
+@pytest.fixture(scope="session")
+def shared_segy() -> Path:
+    """The folder of real SEG-Y files (../shared/data/segy); skips when it is absent."""
+    if not SHARED_SEGY.is_dir():
+        pytest.skip(f"real SEG-Y files not found at {SHARED_SEGY} (../shared is absent)")
+    return SHARED_SEGY

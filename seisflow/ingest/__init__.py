@@ -1,4 +1,12 @@
-"""SEG-Y in and out: reading with segyio (:mod:`.segy`) and the streaming writer
-(:mod:`.segy_writer`). The SEG-Y to Zarr survey store conversion lands here with the ingest
-issue. Never imports :mod:`seisflow.models`.
+"""SEG-Y in and out, and the survey store (never imports :mod:`seisflow.models`).
+
+* :func:`segy_to_zarr`: SEG-Y (or Seismic Unix) to a georeferenced Zarr survey store;
+* :func:`open_survey`: open a store lazily with xarray; :func:`describe`: summarise one;
+* :mod:`.segy` reads with segyio/obspy, :mod:`.segy_writer` writes SEG-Y.
 """
+
+from seisflow.ingest.convert import IngestReport, segy_to_zarr
+from seisflow.ingest.segy import ByteLocations
+from seisflow.ingest.store import describe, open_survey
+
+__all__ = ["ByteLocations", "IngestReport", "describe", "open_survey", "segy_to_zarr"]

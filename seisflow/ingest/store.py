@@ -1,0 +1,294 @@
+"""The survey store: one Zarr v3 group every part of seisflow shares.
+
+Layout (see DESIGN.md, "The survey store"):
+
+* dims ``inline``, ``crossline`` (int32 line numbers) and ``time`` (ms) or ``depth`` (m);
+* ``amplitude`` float32 (inline, crossline, time|depth), NaN where no trace;
+* ``trace_mask`` bool (inline, crossline); ``cdp_x`` / ``cdp_y`` float64 coordinates;
+* ``spatial_ref``: a scalar variable with the CF grid mapping (``crs_wkt``); every
+  georeferenced variable names it in ``grid_mapping`` and lists ``cdp_x cdp_y`` in
+  ``coordinates``;
+* group attributes: GeoZarr ``proj:code`` / ``proj:wkt2`` / ``spatial:transform`` /
+  ``spatial:registration``, the headers, byte locations, sample format, source fingerprint,
+  seisflow version, creation time and amplitude statistics.
+
+A store is written under ``<name>.partial`` and renamed when complete, so a store at its
+final name is always whole. Metadata is consolidated for fast opening.
+"""
+
+from __future__ import annotations
+
+import shutil
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+import zarr
+from zarr.codecs import BloscCodec, ZstdCodec
+
+from seisflow.errors import InputFileError, OutputPathError
+
+__all__ = [
+    "COMPRESSORS",
+    "compressor",
+    "consolidate",
+    "create_store",
+    "describe",
+    "finish",
+    "open_survey",
+    "partial_path",
+    "prepare_output",
+]
+
+#: Compressor names accepted by ``--compressor``. blosc-lz4 is the default: on two cores the
+#: compressor is the ceiling of ingest, and lz4 is the fastest that still compresses.
+COMPRESSORS: dict[str, Any] = {
+    "blosc-lz4": lambda: BloscCodec(cname="lz4", clevel=5, shuffle="shuffle"),
+    "blosc-zstd": lambda: BloscCodec(cname="zstd", clevel=3, shuffle="shuffle"),
+    "zstd": lambda: ZstdCodec(level=5),
+    "none": lambda: None,
+}
+
+
+def compressor(name: str) -> Any:
+    """The zarr codec for a compressor name, or None for ``none``.
+
+    Raises:
+        OutputPathError: For an unknown name (the message lists the known ones).
+    """
+    if name not in COMPRESSORS:
+        raise OutputPathError(
+            f"unknown compressor {name!r}: choose one of {', '.join(COMPRESSORS)}"
+        )
+    return COMPRESSORS[name]()
+
+
+def partial_path(path: Path) -> Path:
+    """Where a store is written before it is complete."""
+    return path.with_name(path.name + ".partial")
+
+
+def prepare_output(path: Path, *, overwrite: bool) -> Path:
+    """Check the output path and clear any stale partial store; return the partial path.
+
+    Raises:
+        OutputPathError: When ``path`` exists (without ``overwrite``) or cannot be created.
+    """
+    if path.exists() and not overwrite:
+        raise OutputPathError(
+            f"{path} exists: choose another name or pass --overwrite to replace it"
+        )
+    partial = partial_path(path)
+    shutil.rmtree(partial, ignore_errors=True)  # an interrupted earlier run: start again
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputPathError(
+            f"cannot create the folder {path.parent}: {exc.strerror}; choose a writable path"
+        ) from None
+    return partial
+
+
+def create_store(
+    partial: Path,
+    *,
+    inlines: np.ndarray,
+    crosslines: np.ndarray,
+    samples: np.ndarray,
+    domain: str,
+    trace_mask: np.ndarray,
+    cdp_x: np.ndarray,
+    cdp_y: np.ndarray,
+    grid_mapping: dict[str, Any],
+    chunks: tuple[int, int, int],
+    codec: Any,
+) -> None:
+    """Create the store's arrays and coordinates; ``amplitude`` is left to region writes.
+
+    Args:
+        partial: Folder to create (the partial path).
+        inlines, crosslines: Line numbers, ``(n_il,)`` and ``(n_xl,)``.
+        samples: Sample times in ms (``domain="time"``) or depths in m, ``(n_samples,)``.
+        domain: ``time`` or ``depth``: the name of the vertical dimension.
+        trace_mask: Bool ``(n_il, n_xl)``.
+        cdp_x, cdp_y: Float64 ``(n_il, n_xl)`` coordinates, NaN where no trace.
+        grid_mapping: CF attributes of ``spatial_ref`` (empty when the CRS is unknown).
+        chunks: Chunk shape of ``amplitude``.
+        codec: zarr compressor of ``amplitude`` (None for no compression).
+    """
+    import dask.array as da
+
+    dims = ("inline", "crossline", domain)
+    shape = (inlines.size, crosslines.size, samples.size)
+    georef = {"grid_mapping": "spatial_ref"}
+    units = {"time": "ms", "depth": "m"}[domain]
+    dataset = xr.Dataset(
+        data_vars={
+            "amplitude": (
+                dims,
+                da.empty(shape, chunks=chunks, dtype=np.float32),
+                {"long_name": "seismic amplitude", **georef},
+            ),
+            "trace_mask": (dims[:2], trace_mask, {"long_name": "trace recorded", **georef}),
+            "spatial_ref": ((), np.int32(0), grid_mapping),
+        },
+        coords={
+            "inline": ("inline", inlines.astype(np.int32), {"long_name": "inline number"}),
+            "crossline": (
+                "crossline",
+                crosslines.astype(np.int32),
+                {"long_name": "crossline number"},
+            ),
+            domain: (domain, samples.astype(np.float64), {"units": units, "positive": "down"}),
+            "cdp_x": (dims[:2], cdp_x, {"standard_name": "projection_x_coordinate", "units": "m"}),
+            "cdp_y": (dims[:2], cdp_y, {"standard_name": "projection_y_coordinate", "units": "m"}),
+        },
+    )
+    encoding = {
+        "amplitude": {
+            "chunks": chunks,
+            "compressors": [codec] if codec else [],
+            "fill_value": np.nan,
+        }
+    }
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Consolidated metadata", UserWarning)
+        dataset.to_zarr(
+            partial, mode="w", compute=False, zarr_format=3, consolidated=False, encoding=encoding
+        )
+
+
+def consolidate(path: Path) -> None:
+    """Consolidate the store's metadata (a zarr-python extension to Zarr v3)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Consolidated metadata", UserWarning)
+        zarr.consolidate_metadata(str(path))
+
+
+def finish(partial: Path, path: Path, attrs: dict[str, Any]) -> None:
+    """Write the final attributes, consolidate, and move the store into place."""
+    group = zarr.open_group(str(partial), mode="r+")
+    group.attrs.update(_jsonable(attrs))
+    consolidate(partial)
+    if path.exists():
+        old = path.with_name(path.name + ".old")
+        shutil.rmtree(old, ignore_errors=True)
+        path.rename(old)
+        partial.rename(path)
+        shutil.rmtree(old)
+    else:
+        partial.rename(path)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
+def open_survey(path: str | Path) -> xr.Dataset:
+    """Open a survey store lazily (dask-backed) with xarray.
+
+    Raises:
+        InputFileError: When the store is missing, incomplete or has no ``amplitude``.
+    """
+    path = Path(path)
+    if not path.exists():
+        if partial_path(path).exists():
+            raise InputFileError(
+                f"{path} was never completed (an interrupted ingest left "
+                f"{partial_path(path).name}): run seisflow ingest again"
+            )
+        raise InputFileError(f"{path} does not exist: check the path or run seisflow ingest")
+    try:
+        dataset = xr.open_zarr(path, consolidated=True)
+    except (FileNotFoundError, KeyError, ValueError) as exc:
+        raise InputFileError(
+            f"{path} is not a seisflow survey store ({type(exc).__name__}: {exc}): "
+            "create one with seisflow ingest"
+        ) from None
+    if "amplitude" not in dataset:
+        raise InputFileError(
+            f"{path} has no amplitude variable (found: {', '.join(dataset.data_vars) or 'none'})"
+            ": create the store with seisflow ingest"
+        )
+    return dataset
+
+
+def describe(path: str | Path) -> dict[str, Any]:
+    """A summary of a survey store: grid, extent, corners, CRS, samples, layers, size.
+
+    Raises:
+        InputFileError: As :func:`open_survey`.
+    """
+    path = Path(path)
+    dataset = open_survey(path)
+    attrs = dataset.attrs
+    domain = attrs.get("domain", "time")
+    inlines, crosslines = dataset.inline.values, dataset.crossline.values
+    vertical = dataset[domain].values
+    mask = dataset.trace_mask.values
+    x, y = dataset.cdp_x.values[mask], dataset.cdp_y.values[mask]
+    a, b, c, d, e, f = attrs["spatial:transform"]
+    corners = []
+    for i in (0, inlines.size - 1):
+        for j in (0, crosslines.size - 1):
+            corners.append(
+                {
+                    "inline": int(inlines[i]),
+                    "crossline": int(crosslines[j]),
+                    "x": round(a * j + b * i + c, 2),
+                    "y": round(d * j + e * i + f, 2),
+                }
+            )
+    layers = [
+        name for name in dataset.data_vars if name not in ("amplitude", "trace_mask", "spatial_ref")
+    ]
+    return {
+        "store": str(path),
+        "grid": {
+            "inlines": _axis(inlines),
+            "crosslines": _axis(crosslines),
+            "samples": int(vertical.size),
+            "traces": int(mask.sum()),
+            "missing_traces": int((~mask).sum()),
+            "is_2d": bool(attrs.get("geometry", {}).get("is_2d", False)),
+        },
+        "extent": {
+            "x": [float(x.min()), float(x.max())] if x.size else None,
+            "y": [float(y.min()), float(y.max())] if y.size else None,
+        },
+        "corners": corners,
+        "crs": attrs.get("proj:code") or "unknown",
+        "affine_rms_residual_m": attrs.get("spatial:transform_rms_m"),
+        "samples": {
+            "domain": domain,
+            "first": float(vertical[0]),
+            "last": float(vertical[-1]),
+            "interval": float(vertical[1] - vertical[0]) if vertical.size > 1 else None,
+            "units": dataset[domain].attrs.get("units"),
+        },
+        "layers": layers,
+        "chunks": list(dataset.amplitude.encoding.get("chunks", ())),
+        "statistics": attrs.get("statistics"),
+        "size_on_disk_bytes": sum(p.stat().st_size for p in path.rglob("*") if p.is_file()),
+        "source": attrs.get("source", {}).get("path"),
+    }
+
+
+def _axis(values: np.ndarray) -> dict[str, int]:
+    step = int(values[1] - values[0]) if values.size > 1 else 1
+    return {
+        "first": int(values[0]),
+        "last": int(values[-1]),
+        "step": step,
+        "count": int(values.size),
+    }
