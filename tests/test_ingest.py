@@ -141,7 +141,7 @@ def geometries(draw):
 )
 @given(geometry=geometries(), ns=st.integers(1, 9))
 def test_random_geometries_round_trip(tmp_path_factory, geometry, ns):
-    n_il, n_xl, il_step, xl_step, order = geometry
+    _, _, il_step, xl_step, order = geometry
     root = tmp_path_factory.mktemp("geom")
     i = np.array([c[0] for c in order])
     j = np.array([c[1] for c in order])
