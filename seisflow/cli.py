@@ -341,15 +341,18 @@ def _axis_text(axis: dict[str, int]) -> str:
 def demo(out_dir: Path, seed: int, overwrite: bool) -> None:
     """Run the demo on an embedded default survey, writing into OUT_DIR.
 
-    Today the demo synthesises a survey, reads it back with segyio and draws sections and a
-    time slice with the true facies and anomalies (OUT_DIR/survey.png).
+    Today the demo synthesises a survey (demo.sgy), ingests it into a survey store
+    (demo.zarr) and draws sections and a time slice from the store with the true facies and
+    anomalies (survey.png).
     """
     import dataclasses
 
     from seisflow.demo import DEFAULT_DEMO, run_demo
 
     result = run_demo(out_dir, dataclasses.replace(DEFAULT_DEMO, seed=seed), overwrite=overwrite)
-    click.echo(f"wrote {result.survey.segy}, {result.survey.truth} and {result.figure}")
+    click.echo(
+        f"wrote {result.survey.segy}, {result.survey.truth}, {result.store} and {result.figure}"
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,6 +1,7 @@
 """The demo: what seisflow does today, end to end, on an embedded default survey.
 
-Writes a synthetic survey, reads it back through segyio and draws it with its ground truth:
+Writes a synthetic survey, ingests it into a survey store and draws it from the store with
+its ground truth:
 an inline through the bright spot and gas chimney, a crossline and a time slice, then the
 inline with its true facies, the inline with its true anomalies and the slice with its true
 facies. Later stages (ingest, training, maps) join
@@ -18,7 +19,7 @@ from matplotlib.figure import Figure
 
 from seisflow import viz
 from seisflow.config import SynthConfig
-from seisflow.ingest.segy import header_words, open_segy, read_traces
+from seisflow.ingest import open_survey, segy_to_zarr
 from seisflow.synth.anomalies import BRIGHT_SPOT, GAS_CHIMNEY
 from seisflow.synth.write import SynthResult, synthesize
 
@@ -33,16 +34,17 @@ class DemoResult:
     """Files the demo wrote."""
 
     survey: SynthResult
+    store: Path
     figure: Path
 
 
 def run_demo(
     out_dir: str | Path, config: SynthConfig = DEFAULT_DEMO, *, overwrite: bool = False
 ) -> DemoResult:
-    """Synthesise a survey into ``out_dir`` and draw it with its ground truth.
+    """Synthesise a survey into ``out_dir``, ingest it and draw it with its ground truth.
 
     Returns:
-        The survey written and the path of the figure (``survey.png``).
+        The survey written, the survey store and the figure (``survey.png``).
     """
     out_dir = Path(out_dir)
     survey = synthesize(out_dir / "demo.sgy", config, overwrite=overwrite, progress=True)
@@ -51,19 +53,11 @@ def run_demo(
     inline = int(truth.inline[int(np.argmax(kinds.values))])
     crossline = int(truth.crossline[truth.sizes["crossline"] // 2])
     time_ms = float(truth.time[int(truth.sizes["time"] * 0.45)])
-    with open_segy(survey.segy) as handle:
-        il_words, xl_words = header_words(handle, 189), header_words(handle, 193)
-        cube = np.full(
-            (truth.sizes["inline"], truth.sizes["crossline"], truth.sizes["time"]),
-            np.nan,
-            dtype=np.float32,
-        )
-        i = np.searchsorted(truth.inline.values, il_words)
-        j = np.searchsorted(truth.crossline.values, xl_words)
-        cube[i, j] = read_traces(handle, np.arange(handle.tracecount))
+    store = segy_to_zarr(survey.segy, out_dir / "demo.zarr", overwrite=overwrite).store
+    cube = open_survey(store).amplitude.values
     figure = out_dir / "survey.png"
     _draw(cube, truth, inline=inline, crossline=crossline, time_ms=time_ms, path=figure)
-    return DemoResult(survey=survey, figure=figure)
+    return DemoResult(survey=survey, store=store, figure=figure)
 
 
 def _draw(

@@ -185,3 +185,12 @@ def test_other_byte_locations(shared_segy, tmp_path):
     )
     np.testing.assert_array_equal(ds.crossline, np.arange(875, 893))
     assert ds.attrs["byte_locations"]["crossline"] == 21
+
+
+def test_store_opens_with_mdio(make_survey, tmp_path):
+    """MDIO users can read the store with open_mdio (needs the bench extra)."""
+    mdio = pytest.importorskip("mdio", reason="MDIO not installed: pip install -e '.[bench]'")
+    store = segy_to_zarr(make_survey().segy, tmp_path / "s.zarr").store
+    ds = mdio.open_mdio(store)
+    np.testing.assert_array_equal(ds.amplitude.values, open_survey(store).amplitude.values)
+    assert set(ds.amplitude.dims) == {"inline", "crossline", "time"}

@@ -152,7 +152,12 @@ def read_block(handle: segyio.SegyFile, trace_index: np.ndarray) -> np.ndarray:
     Returns:
         float32 ``(n_il, n_xl, n_samples)``.
     """
-    out = np.full((*trace_index.shape, len(handle.samples)), np.nan, dtype=np.float32)
+    n_samples = len(handle.samples)
+    flat = trace_index.ravel()
+    if flat.size and flat[0] >= 0 and np.all(np.diff(flat) == 1):  # one contiguous slab
+        slab = handle.trace.raw[int(flat[0]) : int(flat[-1]) + 1]
+        return np.asarray(slab, dtype=np.float32).reshape(*trace_index.shape, n_samples)
+    out = np.full((*trace_index.shape, n_samples), np.nan, dtype=np.float32)
     live = trace_index >= 0
     wanted = trace_index[live]
     order = np.argsort(wanted, kind="stable")  # read in file order: long contiguous slabs

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO, Literal
@@ -247,8 +247,3 @@ class SegyWriter:
             with contextlib.suppress(FileNotFoundError):
                 self.partial.unlink()
 
-
-def blocks(total: int, size: int) -> Iterator[slice]:
-    """Consecutive slices of at most ``size`` covering ``range(total)``."""
-    for start in range(0, total, size):
-        yield slice(start, min(start + size, total))
