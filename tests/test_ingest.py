@@ -194,3 +194,67 @@ def test_store_opens_with_mdio(make_survey, tmp_path):
     ds = mdio.open_mdio(store)
     np.testing.assert_array_equal(ds.amplitude.values, open_survey(store).amplitude.values)
     assert set(ds.amplitude.dims) == {"inline", "crossline", "time"}
+
+
+@pytest.mark.parametrize(("code", "dtype"), [(1, "f4"), (2, "i4"), (3, "i2"), (5, "f4"), (8, "i1")])
+def test_every_sample_format(tmp_path, code, dtype):
+    """Files written by segyio itself in each common format ingest to the same numbers."""
+    rng = np.random.default_rng(code)
+    n_il, n_xl, ns = 3, 4, 6
+    values = rng.integers(-100, 100, (n_il * n_xl, ns)).astype(dtype).astype(np.float32)
+    spec = segyio.spec()
+    spec.format, spec.samples = code, np.arange(ns) * 2.0
+    spec.ilines, spec.xlines, spec.sorting = np.arange(10, 13), np.arange(1, 5), 2
+    path = tmp_path / f"format{code}.sgy"
+    with segyio.create(path, spec) as f:
+        for k, (i, j) in enumerate(np.ndindex(n_il, n_xl)):
+            f.header[k] = {
+                TF.INLINE_3D: 10 + i,
+                TF.CROSSLINE_3D: 1 + j,
+                TF.CDP_X: 100 * i,
+                TF.CDP_Y: 100 * j,
+                TF.SourceGroupScalar: 1,
+            }
+            f.trace[k] = values[k].astype(dtype)
+    ds = open_survey(ingest(path, tmp_path / "s.zarr").store)
+    np.testing.assert_array_equal(ds.amplitude.values.reshape(-1, ns), values)
+    assert ds.attrs["sample_format"]["code"] == code
+    assert ds.amplitude.dtype == np.float32
+
+
+def test_info_command(make_survey, tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    store = segy_to_zarr(make_survey(missing_corner=True).segy, tmp_path / "s.zarr").store
+
+    def info(*args):
+        out = subprocess.run(
+            [sys.executable, "-m", "seisflow", "info", str(store), *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert out.returncode == 0, out.stderr
+        return out.stdout
+
+    summary = json.loads(info("--json"))
+    ds = open_survey(store)
+    assert summary["grid"]["inlines"] == {"first": 1000, "last": 1023, "step": 1, "count": 24}
+    assert summary["grid"]["traces"] == int(ds.trace_mask.sum())
+    assert summary["crs"] == "EPSG:32631"
+    assert summary["samples"] == {
+        "domain": "time",
+        "first": 0.0,
+        "last": 380.0,
+        "interval": 4.0,
+        "units": "ms",
+    }
+    assert summary["layers"] == []
+    assert summary["size_on_disk_bytes"] > 0
+    corner = next(c for c in summary["corners"] if (c["inline"], c["crossline"]) == (1000, 2000))
+    assert corner["x"] == pytest.approx(float(ds.cdp_x[0, 0]), abs=0.01)
+    text = info()
+    assert "inlines 1000-1023 step 1 (24)" in text and "EPSG:32631" in text
+    assert "corner     IL 1000 XL 2000" in text

@@ -246,4 +246,3 @@ class SegyWriter:
         else:
             with contextlib.suppress(FileNotFoundError):
                 self.partial.unlink()
-
