@@ -1,0 +1,194 @@
+"""Patches: the windows of seismic sections the flow sees, and their 8-bit normalisation.
+
+numpy only. A patch is a ``size x size`` window of a section, rows = time (downwards),
+columns = traces, so it looks like the section it comes from:
+
+* ``axis="inline"``: a window of an inline section, spanning (crossline, time);
+* ``axis="crossline"``: a window of a crossline section, spanning (inline, time);
+* ``depth3d=d`` (3-D mode): ``d`` adjacent sections stacked as channels, ``(d, size, size)``.
+
+A position is ``(axis, i, j, k)``: the axis code (0 inline, 1 crossline) and the array
+indices (inline, crossline, sample) of the patch's first sample. The tiling steps ``stride``
+along the section and in time, adds a last window flush with the end so every sample is
+covered, and takes every section. For training, patches that touch a missing trace are
+*skipped* (``complete=True``); the mapping tiling keeps every patch with at least one live
+trace, so every live sample is covered at least once.
+
+Amplitudes become bytes like an 8-bit image: clipped at +/- a robust percentile ``clip`` of
+``|amplitude|``, scaled to [0, 1] (zero amplitude at 0.5) and rounded to 0..255; NaN (no
+trace) becomes 128, the code of zero amplitude.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from seisflow.errors import ConfigError
+
+__all__ = ["AXES", "PatchSpec", "cut", "positions", "quantize", "robust_clip"]
+
+AXES: tuple[str, ...] = ("inline", "crossline")
+
+
+@dataclass(frozen=True)
+class PatchSpec:
+    """How patches are cut.
+
+    Attributes:
+        size: Patch height and width in samples and traces.
+        axis: Sections to cut: ``inline``, ``crossline`` or ``both``.
+        stride: Step between patch starts along the section and in time (<= size).
+        time_window: Optional ``(first, last)`` range of the vertical axis in its units (ms or
+            m); patches lie inside it.
+        depth3d: Optional number of adjacent sections stacked as channels (3-D mode).
+    """
+
+    size: int = 32
+    axis: Literal["inline", "crossline", "both"] = "inline"
+    stride: int = 16
+    time_window: tuple[float, float] | None = None
+    depth3d: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.size < 2 or not 1 <= self.stride <= self.size:
+            raise ConfigError(
+                f"patch size {self.size} and stride {self.stride}: need size >= 2 and "
+                "1 <= stride <= size (a larger stride would leave samples no patch covers)"
+            )
+        if self.axis not in ("inline", "crossline", "both"):
+            raise ConfigError(f"patch axis {self.axis!r}: choose inline, crossline or both")
+        if self.depth3d is not None and self.depth3d < 1:
+            raise ConfigError(f"depth3d {self.depth3d} must be 1 or more")
+
+    @property
+    def axes(self) -> tuple[int, ...]:
+        """Axis codes to cut: (0,), (1,) or (0, 1)."""
+        return (0, 1) if self.axis == "both" else (AXES.index(self.axis),)
+
+    @property
+    def channels(self) -> int:
+        return self.depth3d or 1
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """Shape of one patch: ``(channels, size, size)``."""
+        return self.channels, self.size, self.size
+
+
+def starts(length: int, size: int, stride: int) -> np.ndarray:
+    """Window starts covering ``range(length)``: every ``stride``, plus one flush at the end."""
+    if length < size:
+        return np.zeros(0, dtype=np.int64)
+    first = np.arange(0, length - size + 1, stride, dtype=np.int64)
+    return first if first[-1] == length - size else np.append(first, length - size)
+
+
+def positions(
+    spec: PatchSpec,
+    live: np.ndarray,
+    *,
+    samples: tuple[int, int],
+    complete: bool,
+) -> np.ndarray:
+    """Every patch position of a grid, in ``(axis, i, j, k)`` order.
+
+    Args:
+        spec: The patches.
+        live: Bool ``(n_il, n_xl)``, True where a trace was recorded.
+        samples: ``(first, stop)`` sample indices the patches must lie in.
+        complete: Keep only patches whose traces are all live (training) instead of every
+            patch with at least one live trace (mapping).
+
+    Returns:
+        int64 ``(n, 4)``.
+    """
+    k = starts(samples[1] - samples[0], spec.size, spec.stride) + samples[0]
+    rows = []
+    for axis in spec.axes:
+        live_a = live if axis == 0 else live.T  # (sections, traces)
+        n_sections, n_traces = live_a.shape
+        depth = spec.channels
+        section = np.arange(n_sections - depth + 1)
+        along = starts(n_traces, spec.size, spec.stride)
+        if section.size == 0 or along.size == 0 or k.size == 0:
+            continue
+        # live traces per window: a cumulative sum over the traces, then over the depth
+        window = _window_sum(live_a.astype(np.int64), spec.size, depth)[np.ix_(section, along)]
+        full = spec.size * depth
+        keep = window == full if complete else window > 0
+        s, a = np.nonzero(keep)
+        il, xl = (section[s], along[a]) if axis == 0 else (along[a], section[s])
+        grid = np.stack([np.full(s.size, axis), il, xl], axis=1)
+        rows.append(
+            np.concatenate([np.repeat(grid, k.size, axis=0), np.tile(k, s.size)[:, None]], axis=1)
+        )
+    return np.concatenate(rows) if rows else np.zeros((0, 4), dtype=np.int64)
+
+
+def _window_sum(values: np.ndarray, size: int, depth: int) -> np.ndarray:
+    """Sum over windows of ``depth`` sections x ``size`` traces starting at each index."""
+    c = np.zeros((values.shape[0] + 1, values.shape[1] + 1), dtype=np.int64)
+    c[1:, 1:] = values.cumsum(0).cumsum(1)
+    n_s = values.shape[0] - depth + 1
+    n_t = values.shape[1] - size + 1
+    if n_s <= 0 or n_t <= 0:
+        return np.zeros((max(n_s, 0), max(n_t, 0)), dtype=np.int64)
+    return (
+        c[depth : depth + n_s, size : size + n_t]
+        - c[:n_s, size : size + n_t]
+        - c[depth : depth + n_s, :n_t]
+        + c[:n_s, :n_t]
+    )
+
+
+def cut(
+    block: np.ndarray, origin: tuple[int, int, int], position: np.ndarray, size: int, depth: int = 1
+) -> np.ndarray:
+    """The patch at ``position`` from a ``block`` of the volume that starts at ``origin``.
+
+    Args:
+        block: ``(n_il, n_xl, n_samples)`` part of the volume (raw or quantised).
+        origin: Array indices of ``block[0, 0, 0]`` in the volume.
+        position: ``(axis, i, j, k)``.
+        size: Patch size.
+        depth: Sections per patch (3-D mode).
+
+    Returns:
+        ``(depth, size, size)``: rows are time, columns are traces.
+    """
+    axis, i, j, k = (int(v) for v in position)
+    i, j, k = i - origin[0], j - origin[1], k - origin[2]
+    if axis == 0:
+        window = block[i : i + depth, j : j + size, k : k + size]  # (depth, traces, time)
+    else:
+        window = block[i : i + size, j : j + depth, k : k + size].transpose(1, 0, 2)
+    return window.transpose(0, 2, 1)
+
+
+def quantize(raw: np.ndarray, clip: float) -> np.ndarray:
+    """Map amplitudes to bytes: ``round(255 * (clip(raw / clip, -1, 1) + 1) / 2)``, NaN -> 128.
+
+    Args:
+        raw: Amplitudes of any shape.
+        clip: Positive clip level (the robust percentile of ``|amplitude|``).
+
+    Returns:
+        uint8 array of the same shape.
+    """
+    scaled = np.asarray(raw, dtype=np.float32) * np.float32(127.5 / clip)
+    np.clip(scaled, -127.5, 127.5, out=scaled)
+    scaled += np.float32(127.5)
+    out = np.rint(scaled, out=scaled)
+    return np.nan_to_num(out, nan=128.0).astype(np.uint8)
+
+
+def robust_clip(values: np.ndarray, percentile: float) -> float:
+    """The ``percentile`` of ``|values|`` over finite values (1.0 if none or all zero)."""
+    finite = np.abs(values[np.isfinite(values)])
+    if finite.size == 0:
+        return 1.0
+    clip = float(np.percentile(finite, percentile))
+    return clip if clip > 0 else float(finite.max()) or 1.0
