@@ -244,3 +244,20 @@ def test_real_image_files(tmp_path):
     images, labels = load_images("mnist", data, split="test")
     assert images.shape == (10000, 1, 28, 28) and images.dtype == np.uint8
     assert set(np.unique(labels)) == set(range(10))
+
+
+def test_batch_mode_matches_patch_mode(store):
+    spec = PatchSpec(size=16, axis="both", stride=8)
+    single = PatchStream(store, spec, shuffle=False, return_positions=True)
+    batched = PatchStream(store, spec, shuffle=False, return_positions=True, batch_size=50)
+    patches = {tuple(p.tolist()): x for x, p in single}
+    sizes = []
+    for batch, where in DataLoader(batched, batch_size=None, num_workers=2):
+        assert batch.dtype == torch.uint8 and batch.shape[1:] == (1, 16, 16)
+        sizes.append(batch.shape[0])
+        for x, p in zip(batch, where, strict=True):
+            assert torch.equal(patches.pop(tuple(p.tolist())), x)
+    assert not patches  # every position once
+    assert max(sizes) == 50 and sum(sizes) == len(single)
+    training = iter(PatchStream(store, spec, batch_size=32, buffer=40))
+    assert all(next(training).shape == (32, 1, 16, 16) for _ in range(30))

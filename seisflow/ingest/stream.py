@@ -22,7 +22,7 @@ import zarr
 from torch.utils.data import IterableDataset, get_worker_info
 
 from seisflow.errors import InputFileError
-from seisflow.ingest.patches import PatchSpec, cut, positions, quantize, robust_clip
+from seisflow.ingest.patches import PatchSpec, positions, quantize, robust_clip
 from seisflow.ingest.store import consolidate, open_survey
 
 __all__ = [
@@ -127,6 +127,8 @@ class PatchStream(IterableDataset):
         return_positions: Yield ``(patch, position)`` with ``position`` int64 ``(4,)``.
         buffer: Size of the shuffle buffer (patches).
         percentile: Clip percentile of ``|amplitude|`` (see :func:`normalization`).
+        batch_size: Yield batches ``(B, C, size, size)`` instead of single patches (use
+            ``DataLoader(stream, batch_size=None)``): far less per-patch Python work.
 
     Raises:
         InputFileError: When the store has no ``amplitude`` or a patch does not fit in it.
@@ -142,9 +144,11 @@ class PatchStream(IterableDataset):
         return_positions: bool = False,
         buffer: int = 8192,
         percentile: float = 99.5,
+        batch_size: int | None = None,
     ) -> None:
         super().__init__()
         dataset = open_survey(store)
+        self.batch_size = batch_size
         self.store = str(store)
         self.spec = spec
         self.seed = seed
@@ -207,31 +211,35 @@ class PatchStream(IterableDataset):
         epoch = 0
         while True:
             units = self._units(epoch)
-            mine = units[_split(len(units), index, count)]
-            patches = self._patches(array, mine)
-            yield from _shuffled(patches, rng, self.buffer) if self.shuffle else patches
+            blocks = self._blocks(array, units[_split(len(units), index, count)])
+            if self.shuffle:
+                blocks = _shuffled(blocks, rng, self.buffer)
+            yield from _emit(blocks, self.batch_size, self.return_positions)
             epoch += 1
             if not self.shuffle:
                 return
 
-    def _patches(self, array: zarr.Array, units: list[tuple[int, int, int]]) -> Iterator[Any]:
-        """Read each unit's column once (plus the reach into the next), cut its patches."""
-        spec = self.spec
-        reach = spec.size - 1
+    def _blocks(
+        self, array: zarr.Array, units: list[tuple[int, int, int]]
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Each unit's patches and positions: uint8 ``(n, C, size, size)``, int64 ``(n, 4)``.
+
+        The unit's column is read once (plus the reach into the next, cached) and all its
+        patches are cut in one gather from a sliding-window view of the quantised block.
+        """
+        depth, size = self.spec.channels, self.spec.size
         cache: dict[tuple[int, int, int], np.ndarray] = {}
-        by_unit = self._by_unit
         for unit in units:
-            chosen = by_unit.get(unit)
+            chosen = self._by_unit.get(unit)
             if chosen is None:
                 continue
-            block, origin = self._read(array, unit, reach, cache)
-            for position in chosen:
-                window = cut(block, origin, position, spec.size, spec.channels)
-                patch = torch.from_numpy(np.ascontiguousarray(window))  # not a view: buffers
-                if self.return_positions:
-                    yield patch, torch.from_numpy(position)
-                else:
-                    yield patch
+            block, origin = self._read(array, unit, size - 1, cache)  # (sections, along, time)
+            axis = unit[0]
+            section = chosen[:, 1 + axis] - origin[0]
+            along = chosen[:, 2 - axis] - origin[1]
+            windows = np.lib.stride_tricks.sliding_window_view(block, (depth, size, size))
+            gathered = windows[section, along, chosen[:, 3]]  # (n, depth, traces, time)
+            yield np.ascontiguousarray(gathered.transpose(0, 1, 3, 2)), chosen
 
     def _group_by_unit(self) -> dict[tuple[int, int, int], np.ndarray]:
         """Positions grouped by the chunk column ``(axis, row, column)`` of their first sample."""
@@ -256,9 +264,10 @@ class PatchStream(IterableDataset):
         unit: tuple[int, int, int],
         reach: int,
         cache: dict[tuple[int, int, int], np.ndarray],
-    ) -> tuple[np.ndarray, tuple[int, int, int]]:
-        """Quantised block of a unit: its chunk column plus ``reach`` traces of the next
-        column (and ``depth - 1`` sections for 3-D patches), reusing the cached column."""
+    ) -> tuple[np.ndarray, tuple[int, int]]:
+        """Quantised ``(sections, along, time)`` block of a unit and its origin indices: its
+        chunk column plus ``reach`` traces of the next column (and ``depth - 1`` sections for
+        3-D patches), reusing the cached column."""
         axis, row, column = unit
         depth_reach = self.spec.channels - 1
         sec_chunk, along_chunk = self.chunks[axis], self.chunks[1 - axis]
@@ -273,10 +282,7 @@ class PatchStream(IterableDataset):
             parts.append(following[:, :reach])
         cache.pop((axis, row, column - 1), None)  # walking forward: the previous is done
         block = np.concatenate(parts, axis=1) if len(parts) > 1 else own
-        if axis == 1:
-            block = block.transpose(1, 0, 2)  # back to (inline, crossline, time)
-            return block, (start, sections.start, 0)
-        return block, (sections.start, start, 0)
+        return block, (sections.start, start)
 
     def _column(
         self,
@@ -297,18 +303,62 @@ class PatchStream(IterableDataset):
         return cache[key]
 
 
-def _shuffled(items: Iterator[Any], rng: np.random.Generator, size: int) -> Iterator[Any]:
-    """A shuffle buffer: hold ``size`` items, emit a random one for each new item."""
-    pool: list[Any] = []
-    for item in items:
-        if len(pool) < size:
-            pool.append(item)
+def _shuffled(
+    blocks: Iterator[tuple[np.ndarray, np.ndarray]], rng: np.random.Generator, buffer: int
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Shuffle through a buffer, on whole arrays: once ``2 * buffer`` patches are held, emit
+    all but a random ``buffer`` of them in random order; the rest wait for later blocks."""
+    held: list[tuple[np.ndarray, np.ndarray]] = []
+    count = 0
+    for block in blocks:
+        held.append(block)
+        count += len(block[0])
+        if count < 2 * buffer:
             continue
-        k = int(rng.integers(size))
-        pool[k], item = item, pool[k]
-        yield item
-    rng.shuffle(pool)  # type: ignore[arg-type]
-    yield from pool
+        patches, where = (np.concatenate(parts) for parts in zip(*held, strict=True))
+        order = rng.permutation(count)
+        yield patches[order[:-buffer]], where[order[:-buffer]]
+        held, count = [(patches[order[-buffer:]], where[order[-buffer:]])], buffer
+    if held:
+        patches, where = (np.concatenate(parts) for parts in zip(*held, strict=True))
+        order = rng.permutation(count)
+        yield patches[order], where[order]
+
+
+def _emit(
+    blocks: Iterator[tuple[np.ndarray, np.ndarray]], batch_size: int | None, positions: bool
+) -> Iterator[Any]:
+    """Hand out patches one by one, or in batches of ``batch_size`` (the last may be short)."""
+    if batch_size is None:
+        for patches, where in blocks:
+            if positions:
+                yield from zip(list(torch.from_numpy(patches)), list(torch.from_numpy(where)),
+                               strict=True)  # fmt: skip
+            else:
+                yield from list(torch.from_numpy(patches))
+        return
+    pending: list[tuple[np.ndarray, np.ndarray]] = []
+    count = 0
+    for block in blocks:
+        pending.append(block)
+        count += len(block[0])
+        if count < batch_size:
+            continue
+        patches, where = (np.concatenate(parts) for parts in zip(*pending, strict=True))
+        whole = count - count % batch_size
+        for start in range(0, whole, batch_size):
+            batch = torch.from_numpy(patches[start : start + batch_size])
+            yield (
+                (batch, torch.from_numpy(where[start : start + batch_size])) if positions else batch
+            )
+        pending, count = [(patches[whole:], where[whole:])], count - whole
+    if count:
+        patches, where = (np.concatenate(parts) for parts in zip(*pending, strict=True))
+        yield (
+            (torch.from_numpy(patches), torch.from_numpy(where))
+            if positions
+            else torch.from_numpy(patches)
+        )
 
 
 def _sample_range(vertical: np.ndarray, window: tuple[float, float] | None) -> tuple[int, int]:
