@@ -33,21 +33,26 @@ class _Group(click.Group):
             ctx.exit(exc.exit_code)
 
 
-class _Shape(click.ParamType):
-    """``IL,XL,NS``: three comma-separated integers."""
+class _Triple(click.ParamType):
+    """Three comma-separated integers, such as a survey shape ``IL,XL,NS``."""
 
-    name = "IL,XL,NS"
+    def __init__(self, metavar: str, example: str, *, positive: bool = False) -> None:
+        self.name = metavar
+        self.example = example
+        self.positive = positive
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if isinstance(value, tuple):
             return value
         try:
-            shape = tuple(int(part) for part in str(value).split(","))
+            parts = tuple(int(part) for part in str(value).split(","))
         except ValueError:
-            shape = ()
-        if len(shape) != 3:
-            self.fail(f"{value!r} is not three integers IL,XL,NS such as 40,50,120", param, ctx)
-        return shape
+            parts = ()
+        if len(parts) != 3 or (self.positive and min(parts) < 1):
+            kind = "positive integers" if self.positive else "integers"
+            self.fail(f"{value!r} is not three {kind} {self.name} such as {self.example}",
+                      param, ctx)  # fmt: skip
+        return parts
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -61,7 +66,7 @@ def cli(debug: bool) -> None:
 @click.argument("out", type=click.Path(path_type=Path))
 @click.option(
     "--shape",
-    type=_Shape(),
+    type=_Triple("IL,XL,NS", "40,50,120"),
     default="64,80,200",
     show_default=True,
     help="Inlines, crosslines and samples per trace.",
@@ -135,23 +140,6 @@ def synth(
     )
 
 
-class _Triple(click.ParamType):
-    """``I,X,S``: three comma-separated positive integers (chunk shapes)."""
-
-    name = "I,X,S"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        if isinstance(value, tuple):
-            return value
-        try:
-            parts = tuple(int(part) for part in str(value).split(","))
-        except ValueError:
-            parts = ()
-        if len(parts) != 3 or min(parts) < 1:
-            self.fail(f"{value!r} is not three positive integers such as 64,64,256", param, ctx)
-        return parts
-
-
 @cli.command()
 @click.argument("segy", type=click.Path(path_type=Path))
 @click.argument("store", type=click.Path(path_type=Path))
@@ -195,7 +183,7 @@ class _Triple(click.ParamType):
 )
 @click.option(
     "--chunks",
-    type=_Triple(),
+    type=_Triple("I,X,S", "64,64,256", positive=True),
     default="64,64,256",
     show_default=True,
     help="Chunk shape inline,crossline,sample.",

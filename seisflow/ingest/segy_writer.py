@@ -28,6 +28,7 @@ import numpy as np
 import segyio
 
 from seisflow.errors import OutputPathError
+from seisflow.outputs import claim_outputs
 
 __all__ = [
     "FORMAT_CODES",
@@ -177,10 +178,7 @@ class SegyWriter:
         self.fields = tuple(sorted(set(fields)))
         self.dtype = _trace_dtype(samples, self.fields)
         self.traces_written = 0
-        if self.path.exists() and not overwrite:
-            raise OutputPathError(
-                f"{self.path} exists: choose another name or pass --overwrite to replace it"
-            )
+        claim_outputs(self.path, overwrite=overwrite)
         if len(text) != 3200:
             raise ValueError(f"the text header must be 3200 bytes, got {len(text)}")
         header = {
@@ -200,7 +198,6 @@ class SegyWriter:
 
     def __enter__(self) -> SegyWriter:
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
             self._file = open(self.partial, "wb")
         except OSError as exc:
             raise OutputPathError(

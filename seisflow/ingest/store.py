@@ -29,6 +29,7 @@ import zarr
 from zarr.codecs import BloscCodec, ZstdCodec
 
 from seisflow.errors import InputFileError, OutputPathError
+from seisflow.outputs import claim_outputs
 
 __all__ = [
     "COMPRESSORS",
@@ -76,18 +77,9 @@ def prepare_output(path: Path, *, overwrite: bool) -> Path:
     Raises:
         OutputPathError: When ``path`` exists (without ``overwrite``) or cannot be created.
     """
-    if path.exists() and not overwrite:
-        raise OutputPathError(
-            f"{path} exists: choose another name or pass --overwrite to replace it"
-        )
+    claim_outputs(path, overwrite=overwrite)
     partial = partial_path(path)
     shutil.rmtree(partial, ignore_errors=True)  # an interrupted earlier run: start again
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputPathError(
-            f"cannot create the folder {path.parent}: {exc.strerror}; choose a writable path"
-        ) from None
     return partial
 
 

@@ -22,6 +22,7 @@ from seisflow._version import __version__
 from seisflow.config import SynthConfig
 from seisflow.errors import OutputPathError
 from seisflow.ingest.segy_writer import SegyWriter, text_header
+from seisflow.outputs import claim_outputs
 from seisflow.synth.anomalies import ANOMALY_KINDS
 from seisflow.synth.geology import FACIES
 from seisflow.synth.geometry import Block
@@ -136,17 +137,7 @@ def synthesize(
 
 def _check_outputs(segy: Path, truth: Path, *, overwrite: bool) -> None:
     """Refuse existing outputs without ``overwrite``; make sure the folder is writable."""
-    for out in (segy, truth):
-        if out.exists() and not overwrite:
-            raise OutputPathError(
-                f"{out} exists: choose another name or pass --overwrite to replace it"
-            )
-    try:
-        segy.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputPathError(
-            f"cannot create the folder {segy.parent}: {exc.strerror}; choose a writable path"
-        ) from None
+    claim_outputs(segy, truth, overwrite=overwrite)
     if segy.is_dir():
         raise OutputPathError(f"{segy} is a folder: give a file name such as survey.sgy")
 
