@@ -1,0 +1,185 @@
+"""The Fractal Flow: logit pre-processing, a fractal coupling flow, a squeeze with a
+multi-scale factor-out, and a prior over the words of the coarsest latent.
+
+Data ``x`` are 8-bit images ``(N, C, H, W)`` with values 0..255 (uint8 or float);
+continuous inputs to :meth:`FractalFlow.log_prob` / :meth:`encode` are in [0, 1]::
+
+    x in [0, 1] -> logit -> fractal coupling (level L) -> squeeze (4C, H/2, W/2)
+      -> actnorm, 1x1 conv, channel couplings -> split: 2C channels factored out ~ N(0, I)
+      -> channel couplings on the other 2C -> words of word x word x 2C -> prior
+
+References:
+    Dinh, Sohl-Dickstein, Bengio. Density estimation using Real NVP. ICLR 2017.
+    Kingma, Dhariwal. Glow: generative flow with invertible 1x1 convolutions. NeurIPS 2018.
+    Fractal Flow (arXiv:2508.19750).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+
+from seisflow.config import FlowConfig
+from seisflow.models.coupling import coupling_stack
+from seisflow.models.fractal import FractalCoupling
+from seisflow.models.layers import Logit, squeeze, unsqueeze
+from seisflow.models.priors import KatGmmPrior, LdaPrior, StandardPrior
+from seisflow.models.priors.standard import standard_normal_log_prob
+
+__all__ = ["FractalFlow"]
+
+
+class FractalFlow(nn.Module):
+    """The whole model. Build with :func:`seisflow.models.build_flow`.
+
+    Args:
+        config: The architecture and the prior.
+    """
+
+    def __init__(self, config: FlowConfig) -> None:
+        super().__init__()
+        self.config = config
+        c, h, w = config.in_shape
+        half = (h // 2, w // 2)
+        stacks = {"depth": config.depth, "subnet": config.subnet, "width": config.width}
+        self.logit = Logit()
+        self.fractal = FractalCoupling(config.levels, c, (h, w), **stacks)
+        self.mid = coupling_stack(4 * c, half, mask="channel", conv1x1=config.conv1x1, **stacks)
+        self.coarse = coupling_stack(2 * c, half, mask="channel", conv1x1=config.conv1x1,
+                                     **stacks)  # fmt: skip
+        self.n_words = (half[0] // config.word) * (half[1] // config.word)
+        self.word_dim = 2 * c * config.word**2
+        grid = {"grid": config.grid, "grid_dims": config.grid_dims,
+                "grid_range": config.grid_range}  # fmt: skip
+        if config.prior == "standard":
+            self.prior: nn.Module = StandardPrior(self.n_words, self.word_dim)
+        elif config.prior == "kat_gmm":
+            self.prior = KatGmmPrior(self.n_words, self.word_dim, **grid)
+        else:
+            self.prior = LdaPrior(self.n_words, self.word_dim, topics=config.topics,
+                                  alpha=config.alpha, steps=config.lda_steps, **grid)  # fmt: skip
+
+    @property
+    def dims(self) -> int:
+        """Dimensions per sample ``D = C * H * W``."""
+        c, h, w = self.config.in_shape
+        return c * h * w
+
+    # --- words <-> coarse latent -------------------------------------------------------
+    def to_words(self, coarse: Tensor) -> Tensor:
+        """``(N, 2C, H/2, W/2)`` -> ``(N, B, D)``: spatial ``word x word`` blocks.
+
+        Within a word the channels vary fastest, so the leading (grid) dimensions are all the
+        channels at one position: the local pattern the squeeze turned into channels.
+        """
+        n, c, h, w = coarse.shape
+        p = self.config.word
+        blocks = coarse.reshape(n, c, h // p, p, w // p, p).permute(0, 2, 4, 3, 5, 1)
+        return blocks.reshape(n, self.n_words, self.word_dim)
+
+    def from_words(self, words: Tensor) -> Tensor:
+        """Inverse of :meth:`to_words`."""
+        c, h, w = self.config.in_shape
+        p, n = self.config.word, words.shape[0]
+        hh, ww = h // 2 // p, w // 2 // p
+        blocks = words.reshape(n, hh, ww, p, p, 2 * c).permute(0, 5, 1, 3, 2, 4)
+        return blocks.reshape(n, 2 * c, h // 2, w // 2)
+
+    # --- the bijection -----------------------------------------------------------------
+    def _forward(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """``x`` in (0, 1) -> (logit input, factored latent, coarse latent, log-det)."""
+        y, logdet = self.logit(x)
+        h, fractal = self.fractal(y)
+        h, mid = self.mid(squeeze(h))
+        factored, kept = h.chunk(2, dim=1)
+        coarse, last = self.coarse(kept)
+        return y, factored, coarse, logdet + fractal + mid + last
+
+    def encode(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """``x`` in [0, 1] ``(N, C, H, W)`` -> ``(z, logdet)``, ``z`` of the same shape
+        (the factored-out half put back) and ``logdet`` ``(N,)``."""
+        _, factored, coarse, logdet = self._forward(x)
+        return unsqueeze(torch.cat([factored, coarse], dim=1)), logdet
+
+    def decode(self, z: Tensor) -> Tensor:
+        """Inverse of :meth:`encode`: ``(N, C, H, W)`` latent -> ``x`` in [0, 1]."""
+        factored, coarse = squeeze(z).chunk(2, dim=1)
+        kept = self.coarse.inverse(coarse)
+        h = unsqueeze(self.mid.inverse(torch.cat([factored, kept], dim=1)))
+        return self.logit.inverse(self.fractal.inverse(h))
+
+    # --- densities ---------------------------------------------------------------------
+    def _log_prob_parts(self, x: Tensor, samples: int | None) -> tuple[Tensor, Tensor, Tensor]:
+        y, factored, coarse, logdet = self._forward(x)
+        words = self.to_words(coarse)
+        if isinstance(self.prior, LdaPrior):
+            prior = self.prior.log_prob(words, samples=samples)
+        else:
+            prior = self.prior.log_prob(words)
+        log_p = standard_normal_log_prob(factored) + prior + logdet
+        z = unsqueeze(torch.cat([factored, coarse], dim=1))
+        return log_p, z, y
+
+    def log_prob(self, x: Tensor, *, samples: int | None = None) -> Tensor:
+        """``log p(x)`` in nats for ``x`` in [0, 1] ``(N, C, H, W)``: ``(N,)``. Exact for the
+        standard and KAT-GMM priors; for LDA the ELBO, or with ``samples`` the
+        importance-weighted bound."""
+        return self._log_prob_parts(x, samples)[0]
+
+    def dequantize(self, x: Tensor) -> Tensor:
+        """8-bit values 0..255 -> ``(x + u) / 256``, ``u ~ U[0, 1)``, in the model's dtype."""
+        x = x.to(self.param_dtype)
+        return (x + torch.rand_like(x)) / 256.0
+
+    @property
+    def param_dtype(self) -> torch.dtype:
+        """The parameters' floating dtype (float32 or float64)."""
+        return next(self.parameters()).dtype
+
+    def bits_per_dim(self, x: Tensor, *, samples: int | None = None) -> Tensor:
+        """Bits per dimension of 8-bit data ``x`` (values 0..255) under uniform
+        dequantisation: ``-(log p((x + u)/256) - D log 256) / (D log 2)``, ``(N,)``."""
+        log_p = self.log_prob(self.dequantize(x), samples=samples)
+        return -(log_p - self.dims * math.log(256.0)) / (self.dims * math.log(2.0))
+
+    def loss(self, x: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        """Training loss on 8-bit ``x``: mean bits/dim + ``l2`` x mean ``||z - x~||^2``.
+
+        ``x~`` is the logit-space input, so the structure term asks each latent to stay
+        near the pixel it came from: the flow cannot move words between grid components
+        for free.
+        """
+        log_p, z, y = self._log_prob_parts(self.dequantize(x), None)
+        bpd = -(log_p - self.dims * math.log(256.0)) / (self.dims * math.log(2.0))
+        structure = (z.float() - y.float()).square().flatten(1).mean(1)
+        total = bpd.mean() + self.config.l2 * structure.mean()
+        return total, {"bits_per_dim": bpd.detach().mean(), "l2": structure.detach().mean()}
+
+    # --- generation and read-outs -------------------------------------------------------
+    @torch.no_grad()
+    def sample(self, n: int, *, topic: int | None = None) -> Tensor:
+        """``n`` samples in [0, 1] ``(n, C, H, W)``; ``topic`` draws every word from one
+        topic (LDA) or one component (KAT-GMM)."""
+        c, h, w = self.config.in_shape
+        words = self.prior.sample(n, topic=topic)
+        coarse = self.from_words(words)
+        factored = torch.randn(n, 2 * c, h // 2, w // 2, device=coarse.device)
+        z = unsqueeze(torch.cat([factored, coarse], dim=1))
+        return self.decode(z.to(self.param_dtype)).clamp(0, 1)
+
+    @torch.no_grad()
+    def topic_posterior(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """Topic proportions ``(N, K)`` and confidence ``(N,)`` (the largest proportion) of
+        ``x`` in [0, 1]. For KAT-GMM the "topics" are the components (mean word
+        responsibilities)."""
+        _, _, coarse, _ = self._forward(x)
+        words = self.to_words(coarse)
+        if isinstance(self.prior, LdaPrior):
+            proportions = self.prior.proportions(words)
+        elif isinstance(self.prior, KatGmmPrior):
+            proportions = self.prior.responsibilities(words).mean(1)
+        else:
+            raise ValueError("the standard prior has no topics: use prior = lda or kat_gmm")
+        return proportions, proportions.max(-1).values
