@@ -18,6 +18,11 @@ from seisflow.models.subnets import make_subnet
 __all__ = ["AffineCoupling", "coupling_stack"]
 
 
+def _wide(x: Tensor) -> torch.dtype:
+    """float32, or float64 for float64 inputs: log-dets are summed in at least float32."""
+    return torch.promote_types(x.dtype, torch.float32)
+
+
 def checkerboard(h: int, w: int, parity: int) -> Tensor:
     """``(1, 1, H, W)`` mask with 1 where ``(i + j + parity)`` is even (the kept half)."""
     i = torch.arange(h)[:, None]
@@ -76,13 +81,13 @@ class AffineCoupling(FlowLayer):
             mask = self.mask.to(x.dtype)
             log_s, shift = self._params(x * mask, cond)
             y = x * mask + (1 - mask) * (x * torch.exp(log_s) + shift)
-            logdet = ((1 - mask) * log_s).flatten(1).sum(1)
+            logdet = ((1 - mask) * log_s).flatten(1).to(_wide(x)).sum(1)
         else:
             kept, moved = x[:, : self.split], x[:, self.split :]
             log_s, shift = self._params(kept, cond)
             y = torch.cat([kept, moved * torch.exp(log_s) + shift], dim=1)
-            logdet = log_s.flatten(1).sum(1)
-        return y, logdet.to(torch.promote_types(x.dtype, torch.float32))
+            logdet = log_s.flatten(1).to(_wide(x)).sum(1)
+        return y, logdet
 
     def inverse(self, y: Tensor, cond: Tensor | None = None) -> Tensor:
         if self.mask_kind == "checkerboard":
