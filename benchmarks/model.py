@@ -6,9 +6,9 @@ its own):
 
 * the RealNVP baseline: standard prior, fractal level 0;
 * KAT-GMM and LDA priors at fractal levels 1 and 2;
-* when installed (``pip install normflows``), a normflows Glow of comparable parameter count
-  in the same run: squeeze, then 12 GlowBlocks (actnorm, 1x1 conv, affine coupling with
-  128 hidden channels) at 4 x 16 x 16.
+* when installed (``pip install normflows``), a normflows Glow with as many parameters as the
+  baseline, in the same run: squeeze, then 12 GlowBlocks (actnorm, 1x1 conv, affine
+  coupling) at 4 x 16 x 16, hidden channels chosen to match the parameter count.
 
 Usage: python benchmarks/model.py [--steps 6] [--batch 64]
 """
@@ -28,9 +28,14 @@ name, steps, batch = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 x = torch.randint(0, 256, (batch, 1, 32, 32))
 if name == "normflows_glow":
     import normflows as nf
-    flows = [nf.flows.GlowBlock(4, 128, split_mode="channel", scale=True) for _ in range(12)]
-    flows.append(nf.flows.Squeeze())
-    model = nf.NormalizingFlow(nf.distributions.DiagGaussian((4, 16, 16)), flows)
+    def glow(hidden):
+        flows = [nf.flows.GlowBlock(4, hidden, split_mode="channel", scale=True)
+                 for _ in range(12)]
+        flows.append(nf.flows.Squeeze())
+        return nf.NormalizingFlow(nf.distributions.DiagGaussian((4, 16, 16)), flows)
+    target = int(sys.argv[4])  # the baseline's parameter count: compare at equal size
+    sizes = {h: sum(p.numel() for p in glow(h).parameters()) for h in range(32, 321, 8)}
+    model = glow(min(sizes, key=lambda h: abs(sizes[h] - target)))
     def loss_fn():
         return model.forward_kld((x.float() + torch.rand(x.shape)) / 256)
 else:
@@ -65,8 +70,9 @@ def main() -> None:
     figures: dict[str, object] = {"benchmark": "model", "patch": 32, "batch": args.batch,
                                   "width": 32, "depth": 4}  # fmt: skip
     for name in MODELS:
-        out = subprocess.run([sys.executable, "-c", CHILD, name, str(args.steps), str(args.batch)],
-                             capture_output=True, text=True)  # fmt: skip
+        size = str(figures.get("standard_l0_parameters", 0))
+        out = subprocess.run([sys.executable, "-c", CHILD, name, str(args.steps), str(args.batch),
+                              size], capture_output=True, text=True)  # fmt: skip
         if out.returncode != 0:
             figures[f"{name}_skipped"] = out.stderr.strip().splitlines()[-1][:120]
             continue

@@ -6,6 +6,13 @@ unfolds, and then couples globally at full resolution. Level 0 is a plain coupli
 Local detail is modelled first and global structure last; the log-det is the sum over the
 quadrants plus the global part.
 
+Depth budget: a level of depth ``d`` gives ``ceil(d / 2)`` couplings to its quadrant flow and
+the rest (at least one) to its global coupling, recursively, so every sample goes through
+about ``d`` couplings whatever the level: the levels redistribute a fixed budget from global
+to local instead of stacking more of it, and a fractal flow costs about what a plain stack
+of the same width and depth costs (the quadrant flows run on a quarter of the pixels each,
+on a four times larger batch).
+
 References:
     Li, Sun, Fan, He. Fractal Generative Models. arXiv:2502.17437, 2025.
     Fractal Flow: Hierarchical and Interpretable Normalizing Flow via Topic Modeling and
@@ -51,7 +58,7 @@ class FractalCoupling(FlowLayer):
         level: Recursion depth (0 = a plain coupling stack).
         channels: ``C``.
         spatial: ``(H, W)``, divisible by ``2 ** level``.
-        depth: Couplings per stack.
+        depth: Couplings a sample goes through (split between local and global levels).
         subnet: ``cnn``, ``mlp`` or ``kan``.
         width: Subnet width.
         cond_channels: Conditioning channels coming from the enclosing level.
@@ -71,12 +78,13 @@ class FractalCoupling(FlowLayer):
         super().__init__()
         self.level = level
         self.half = (spatial[0] // 2, spatial[1] // 2)
+        local = (depth + 1) // 2 if level > 0 else 0
         if level > 0:
-            self.inner = FractalCoupling(level - 1, channels, self.half, depth=depth,
+            self.inner = FractalCoupling(level - 1, channels, self.half, depth=local,
                                          subnet=subnet, width=width,
                                          cond_channels=cond_channels + 4)  # fmt: skip
-        self.outer = coupling_stack(channels, spatial, depth=depth, mask="checkerboard",
-                                    subnet=subnet, width=width,
+        self.outer = coupling_stack(channels, spatial, depth=max(1, depth - local),
+                                    mask="checkerboard", subnet=subnet, width=width,
                                     cond_channels=cond_channels)  # fmt: skip
 
     def _inner_cond(self, x: Tensor, cond: Tensor | None) -> Tensor:
