@@ -10,7 +10,7 @@ its own):
   baseline, in the same run: squeeze, then 12 GlowBlocks (actnorm, 1x1 conv, affine
   coupling) at 4 x 16 x 16, hidden channels chosen to match the parameter count.
 
-Usage: python benchmarks/model.py [--steps 6] [--batch 64]
+Usage: python benchmarks/model.py [--steps 12] [--batch 64]
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ MODELS = ["standard_l0", "kat_gmm_l1", "lda_l1", "kat_gmm_l2", "lda_l2", "normfl
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=6)
+    parser.add_argument("--steps", type=int, default=12)
     parser.add_argument("--batch", type=int, default=64)
     args = parser.parse_args()
     figures: dict[str, object] = {"benchmark": "model", "patch": 32, "batch": args.batch,

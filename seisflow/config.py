@@ -110,7 +110,8 @@ class FlowConfig:
         prior: ``standard`` (N(0, I)), ``kat_gmm`` (fixed-grid Gaussian mixture) or ``lda``.
         subnet: Coupling networks: ``cnn``, ``mlp`` or ``kan``.
         levels: Fractal levels (0 = a plain coupling stack).
-        width: Hidden channels (cnn, kan) or units (mlp) of the subnets.
+        width: Hidden channels (cnn, kan) or units (mlp) of the subnets; the full-resolution
+            fractal stack, whose couplings see only the ``C`` input channels, uses half.
         depth: Coupling layers per stack.
         word: Side of the square spatial block of the coarsest latent that is one "word".
         grid: Grid points per dimension of the fixed component means (``Q = grid ** grid_dims``).

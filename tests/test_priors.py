@@ -121,16 +121,16 @@ def test_short_training_separates_two_textures():
     optimizer = torch.optim.Adam(flow.parameters(), lr=2e-3)
     start = time.perf_counter()
     flow.train()
-    first = None
+    curve = []
     for _ in range(150):
         batch = images[torch.randint(0, len(images), (64,))]
         loss, metrics = flow.loss(batch)
-        first = first or float(metrics["bits_per_dim"])
+        curve.append(float(metrics["bits_per_dim"]))
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
     assert time.perf_counter() - start < 60
-    assert float(metrics["bits_per_dim"]) < first - 0.3  # it learned
+    assert np.mean(curve[-20:]) < np.mean(curve[:20]) - 0.15  # it learned
     flow.eval()
     test, labels = stripes(400, seed=1)
     proportions, confidence = flow.topic_posterior(flow.dequantize(test))

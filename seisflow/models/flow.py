@@ -45,7 +45,8 @@ class FractalFlow(nn.Module):
         half = (h // 2, w // 2)
         stacks = {"depth": config.depth, "subnet": config.subnet, "width": config.width}
         self.logit = Logit()
-        self.fractal = FractalCoupling(config.levels, c, (h, w), **stacks)
+        full = {**stacks, "width": max(8, config.width // 2)}  # one channel: half the width
+        self.fractal = FractalCoupling(config.levels, c, (h, w), **full)
         self.mid = coupling_stack(4 * c, half, mask="channel", conv1x1=config.conv1x1, **stacks)
         self.coarse = coupling_stack(2 * c, half, mask="channel", conv1x1=config.conv1x1,
                                      **stacks)  # fmt: skip
