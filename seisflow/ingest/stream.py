@@ -96,7 +96,7 @@ def normalization(
         writable = zarr.open_group(str(store), mode="r+")
         writable.attrs[NORMALIZATION_KEY] = result
         consolidate(Path(store))
-    except (OSError, PermissionError) as exc:  # a read-only store: use it uncached
+    except OSError as exc:  # a read-only store (PermissionError is an OSError): uncached
         warnings.warn(f"could not cache the normalisation in {store}: {exc}", stacklevel=2)
     return result
 
