@@ -322,6 +322,106 @@ def _axis_text(axis: dict[str, int]) -> str:
     return f"{axis['first']}-{axis['last']} step {axis['step']} ({axis['count']})"
 
 
+_DEVICE = click.Choice(["auto", "cpu", "cuda"])
+
+
+@cli.command()
+@click.argument("source")
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--config", "config_file", type=click.Path(path_type=Path),
+              help="TOML file: [model], [data], [train] sections (see configs/).")  # fmt: skip
+@click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE",
+              help="Override a setting, e.g. --set train.steps=200 (repeatable).")  # fmt: skip
+@click.option("--data-dir", type=click.Path(path_type=Path),
+              help="Folder of the image benchmarks' .npz files.")  # fmt: skip
+@click.option("--device", type=_DEVICE, default="auto", show_default=True,
+              help="auto: CUDA when present, else CPU.")  # fmt: skip
+@click.option("--resume", is_flag=True, help="Continue the run saved in RUN_DIR exactly.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def train(
+    source: str,
+    run_dir: Path,
+    config_file: Path | None,
+    overrides: tuple[str, ...],
+    data_dir: Path | None,
+    device: str,
+    resume: bool,
+    quiet: bool,
+) -> None:
+    """Train a Fractal Flow on SOURCE, writing checkpoints and metrics to RUN_DIR.
+
+    SOURCE is a survey store (from `seisflow ingest`) or an image benchmark: mnist,
+    fashion_mnist or cifar10_automobile (read from --data-dir). RUN_DIR receives
+    checkpoint.pt (weights, optimiser, step, RNG states, config, version), config.toml and
+    metrics.jsonl. Several processes: torchrun --nproc-per-node N -m seisflow train ...
+    """
+    from seisflow.train import train as run_training
+
+    result = run_training(str(source), run_dir, config_file=config_file, overrides=overrides,
+                          data_dir=data_dir, device=device, resume=resume,
+                          progress=not quiet)  # fmt: skip
+    figures = ", ".join(f"{k} {v:.4g}" for k, v in result.metrics.items() if k != "lr")
+    click.echo(f"trained {result.step} steps into {result.run_dir}: {figures}")
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.argument("dataset", type=click.Choice(["mnist", "fashion_mnist", "cifar10_automobile"]))
+@click.option("--data-dir", type=click.Path(path_type=Path), required=True,
+              help="Folder of the image benchmarks' .npz files.")  # fmt: skip
+@click.option("--split", type=click.Choice(["test", "train"]), default="test",
+              show_default=True)  # fmt: skip
+@click.option("--limit", type=click.IntRange(min=1), help="Use the first N images only.")
+@click.option("--samples", type=click.IntRange(min=1), default=16, show_default=True,
+              help="Importance samples of the LDA bits/dim bound.")  # fmt: skip
+@click.option("--baseline-run", type=click.Path(path_type=Path),
+              help="A standard-prior run: k-means on its latents is a baseline.")  # fmt: skip
+@click.option("--device", type=_DEVICE, default="auto", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON line.")
+def validate(
+    run_dir: Path,
+    dataset: str,
+    data_dir: Path,
+    split: str,
+    limit: int | None,
+    samples: int,
+    baseline_run: Path | None,
+    device: str,
+    as_json: bool,
+) -> None:
+    """Score the run in RUN_DIR on an image benchmark: bits/dim and clustering by topic.
+
+    Clusters are the arg-max topic (k-means on the latents for a standard prior), scored
+    against the labels (ARI, NMI, matched accuracy) beside k-means on pixels (and on a
+    standard-prior run's latents with --baseline-run). Figures and report.json go to
+    RUN_DIR/validation/DATASET-SPLIT/.
+    """
+    import json
+
+    from seisflow.train.validate import validate as run_validation
+
+    report = run_validation(run_dir, dataset, data_dir=data_dir, split=split, limit=limit,
+                            samples=samples, baseline_run=baseline_run, device=device)  # fmt: skip
+    if as_json:
+        click.echo(json.dumps(report))
+        return
+
+    def scores(values: dict[str, float] | None) -> str:
+        if not values:
+            return "not scored"
+        return ", ".join(f"{k.upper()} {v:.3f}" for k, v in values.items())
+
+    lines = [f"{dataset} {split} ({report['n']} images), step {report['step']}",
+             f"bits/dim   {report['bits_per_dim']:.4f} ({report['bits_per_dim_kind']})",
+             f"clusters   {report['clusters']} ({report['readout']}): "
+             + scores({k: report[k] for k in ("ari", "nmi", "accuracy")}
+                      if report["ari"] is not None else None)]  # fmt: skip
+    baselines = report["baselines"].items()
+    lines += [f"baseline   {name}: {scores(values)}" for name, values in baselines]
+    lines += [f"figure     {path}" for path in report["figures"].values()]
+    click.echo("\n".join(lines))
+
+
 @cli.command()
 @click.argument("out_dir", type=click.Path(path_type=Path), default="seisflow-demo")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")

@@ -14,24 +14,30 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import json
 import tomllib
 import types
 import typing
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from seisflow.errors import ConfigError
 
 __all__ = [
+    "DataConfig",
     "FlowConfig",
+    "RunConfig",
     "SynthConfig",
+    "TrainConfig",
     "apply_overrides",
     "from_mapping",
     "load_config",
     "parse_override",
+    "read_toml",
     "to_dict",
+    "to_toml",
 ]
 
 T = TypeVar("T")
@@ -167,6 +173,98 @@ class FlowConfig:
             raise ConfigError("model alpha must be > 0, l2 >= 0 and lda_steps >= 1")
 
 
+@dataclass(frozen=True)
+class DataConfig:
+    """How a survey store is cut into training patches (ignored for the image benchmarks,
+    whose images are the patches). See :class:`seisflow.ingest.patches.PatchSpec`.
+
+    Attributes:
+        size: Patch height and width in samples and traces.
+        axis: Sections to cut: ``inline``, ``crossline`` or ``both``.
+        stride: Step between patch starts (<= size).
+        time_window: Optional ``(first, last)`` of the vertical axis (ms or m).
+        depth3d: Optional number of adjacent sections stacked as channels.
+        percentile: Clip percentile of ``|amplitude|`` for the 8-bit quantisation.
+        buffer: Shuffle buffer of the patch stream (patches).
+        workers: DataLoader worker processes (0: read in the training process, the fastest
+            on two cores).
+    """
+
+    size: int = 32
+    axis: Literal["inline", "crossline", "both"] = "inline"
+    stride: int = 16
+    time_window: tuple[float, float] | None = None
+    depth3d: int | None = None
+    percentile: float = 99.5
+    buffer: int = 8192
+    workers: int = 0
+
+    def __post_init__(self) -> None:
+        if not 50.0 <= self.percentile <= 100.0:
+            raise ConfigError(f"data percentile {self.percentile} must be between 50 and 100")
+        if self.buffer < 1 or self.workers < 0:
+            raise ConfigError("data buffer must be >= 1 and data workers >= 0")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """The training loop (see :mod:`seisflow.train`).
+
+    Attributes:
+        steps: Optimiser steps.
+        batch_size: Global batch (split evenly over distributed ranks).
+        lr: Peak AdamW learning rate, reached after ``warmup`` steps, then cosine to 0.
+        prior_lr_scale: The prior's parameters learn at ``lr * prior_lr_scale``.
+        weight_decay: AdamW weight decay.
+        warmup: Linear warm-up steps.
+        clip: Gradient-norm clipping threshold.
+        seed: Seed of the weights, the data order and the dequantisation noise.
+        eval_every: Steps between evaluations of bits/dim on the held-out set (0: never).
+        eval_size: Held-out patches or images per evaluation.
+        checkpoint_every: Steps between checkpoints (one is always written at the end).
+        log_every: Steps between lines of ``metrics.jsonl``.
+        compile: ``torch.compile`` the model.
+        amp: bf16 autocast on CUDA (TF32 is always on there); ignored on CPU.
+    """
+
+    steps: int = 1000
+    batch_size: int = 64
+    lr: float = 1e-3
+    prior_lr_scale: float = 1.0
+    weight_decay: float = 0.0
+    warmup: int = 100
+    clip: float = 50.0
+    seed: int = 0
+    eval_every: int = 500
+    eval_size: int = 1024
+    checkpoint_every: int = 500
+    log_every: int = 10
+    compile: bool = False
+    amp: bool = True
+
+    def __post_init__(self) -> None:
+        if self.steps < 1 or self.batch_size < 1:
+            raise ConfigError(
+                f"train steps {self.steps} and batch_size {self.batch_size} must be >= 1"
+            )
+        if self.lr <= 0 or self.prior_lr_scale <= 0 or self.clip <= 0 or self.weight_decay < 0:
+            raise ConfigError("train lr, prior_lr_scale and clip must be > 0, weight_decay >= 0")
+        if min(self.warmup, self.eval_every, self.checkpoint_every) < 0 or self.log_every < 1:
+            raise ConfigError("train warmup, eval_every, checkpoint_every >= 0; log_every >= 1")
+        if self.eval_size < 1:
+            raise ConfigError(f"train eval_size {self.eval_size} must be >= 1")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything a training run needs, as stored in its checkpoint: sections ``model``,
+    ``data`` and ``train`` of a TOML file (``configs/*.toml``)."""
+
+    model: FlowConfig = field(default_factory=FlowConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+
 def from_mapping(cls: type[T], data: Mapping[str, Any], *, where: str = "") -> T:
     """Build the dataclass ``cls`` from a mapping, checking keys and converting values.
 
@@ -298,16 +396,50 @@ def load_config(
     Raises:
         ConfigError: On a missing or malformed file, an unknown key or a bad value.
     """
-    data: dict[str, Any] = {}
-    if path is not None:
-        path = Path(path)
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ConfigError(f"config file {path} does not exist: check the path") from None
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    data = read_toml(path) if path is not None else {}
     return from_mapping(cls, apply_overrides(data, overrides))
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """The table of a TOML config file.
+
+    Raises:
+        ConfigError: On a missing or malformed file.
+    """
+    path = Path(path)
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist: check the path") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+
+
+def to_toml(data: Mapping[str, Any]) -> str:
+    """TOML text of a plain mapping whose values are sections (mappings) or scalars and
+    lists; ``None`` values are left out (TOML has no null, and None is every such default).
+    """
+    lines = [_toml_line(k, v) for k, v in data.items() if not isinstance(v, Mapping)]
+    for key, value in data.items():
+        if isinstance(value, Mapping):
+            lines += ["", f"[{key}]"] + [_toml_line(k, v) for k, v in value.items()]
+    return "\n".join(line for line in lines if line is not None).strip() + "\n"
+
+
+def _toml_line(key: str, value: Any) -> str | None:
+    return None if value is None else f"{key} = {_toml_value(value)}"
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {value!r} as TOML")
 
 
 def to_dict(config: Any) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from matplotlib.patches import Patch
 __all__ = [
     "CATEGORY_COLOURS",
     "categorical",
+    "image_rows",
     "section",
     "section_extent",
     "slice_extent",
@@ -180,3 +181,40 @@ def _extent(horizontal: np.ndarray, vertical: np.ndarray) -> list[float]:
         float(vertical[-1]) + dv / 2,
         float(vertical[0]) - dv / 2,
     ]
+
+
+def image_rows(
+    ax: Axes,
+    rows: Sequence[np.ndarray],
+    *,
+    labels: Sequence[str],
+    columns: int = 10,
+    title: str | None = None,
+) -> AxesImage:
+    """Rows of small images as one mosaic with a label per row (topic samples, clusters).
+
+    Args:
+        ax: Where to draw.
+        rows: One array per row, ``(n, C, H, W)`` with ``C`` 1 or 3, values 0..1 (float) or
+            0..255 (uint8); at most ``columns`` are drawn, a short row is left blank.
+        labels: One label per row.
+        columns: Images per row.
+        title: Optional title.
+    """
+    c, h, w = next(r.shape[1:] for r in rows if r.size) if any(r.size for r in rows) else (1, 2, 2)
+    mosaic = np.ones(((h + 1) * len(rows) + 1, (w + 1) * columns + 1, c), dtype=np.float32)
+    for i, row in enumerate(rows):
+        images = row[:columns].astype(np.float32) / (255.0 if row.dtype == np.uint8 else 1.0)
+        for j, image in enumerate(images):
+            top, left = 1 + i * (h + 1), 1 + j * (w + 1)
+            mosaic[top : top + h, left : left + w] = image.transpose(1, 2, 0)
+    shown = ax.imshow(mosaic[..., 0] if c == 1 else mosaic.clip(0, 1), cmap="gray",
+                      vmin=0.0, vmax=1.0, interpolation="nearest")  # fmt: skip
+    ax.set_yticks([1 + i * (h + 1) + h / 2 for i in range(len(rows))], labels=list(labels))
+    ax.set_xticks([])
+    ax.tick_params(length=0)
+    for side in ax.spines.values():
+        side.set_visible(False)
+    if title:
+        ax.set_title(title)
+    return shown

@@ -40,3 +40,42 @@ def shared_segy() -> Path:
     if not SHARED_SEGY.is_dir():
         pytest.skip(f"real SEG-Y files not found at {SHARED_SEGY} (../shared is absent)")
     return SHARED_SEGY
+
+
+SHARED_IMAGES = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "images"
+
+
+@pytest.fixture(scope="session")
+def image_dir() -> Path:
+    """The folder of the image benchmarks (../shared/data/images); skips when it is absent."""
+    if not SHARED_IMAGES.is_dir():
+        pytest.skip(f"image benchmarks not found at {SHARED_IMAGES} (../shared is absent)")
+    return SHARED_IMAGES
+
+
+@pytest.fixture(scope="session")
+def tiny_images(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A generated stand-in for the MNIST file layout: 16x16 images of two shapes (bars
+    and blobs) with labels, in ``<dir>/mnist.npz``; fast enough for multi-process tests."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    root = tmp_path_factory.mktemp("tiny_images")
+
+    def make(n: int) -> tuple[np.ndarray, np.ndarray]:
+        labels = rng.integers(0, 2, n)
+        yy, xx = np.mgrid[:16, :16]
+        images = np.zeros((n, 16, 16))
+        for i, label in enumerate(labels):
+            cx, cy = rng.uniform(4, 12, 2)
+            if label:
+                images[i] = np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / 8.0)
+            else:
+                images[i] = (np.abs(xx - cx) < 1.5) * 1.0
+        noisy = images * 230 + rng.uniform(0, 25, images.shape)
+        return noisy.clip(0, 255).astype(np.uint8), labels
+
+    x_train, y_train = make(512)
+    x_test, y_test = make(128)
+    np.savez(root / "mnist.npz", x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+    return root

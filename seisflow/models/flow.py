@@ -129,30 +129,37 @@ class FractalFlow(nn.Module):
         importance-weighted bound."""
         return self._log_prob_parts(x, samples)[0]
 
-    def dequantize(self, x: Tensor) -> Tensor:
-        """8-bit values 0..255 -> ``(x + u) / 256``, ``u ~ U[0, 1)``, in the model's dtype."""
+    def dequantize(self, x: Tensor, *, noise: Tensor | None = None) -> Tensor:
+        """8-bit values 0..255 -> ``(x + u) / 256``, ``u ~ U[0, 1)``, in the model's dtype.
+
+        ``noise`` gives ``u`` (the shape of ``x``), so a trainer can make it reproducible."""
         x = x.to(self.param_dtype)
-        return (x + torch.rand_like(x)) / 256.0
+        u = torch.rand_like(x) if noise is None else noise.to(x.dtype)
+        return (x + u) / 256.0
 
     @property
     def param_dtype(self) -> torch.dtype:
         """The parameters' floating dtype (float32 or float64)."""
         return next(self.parameters()).dtype
 
-    def bits_per_dim(self, x: Tensor, *, samples: int | None = None) -> Tensor:
+    def bits_per_dim(
+        self, x: Tensor, *, samples: int | None = None, noise: Tensor | None = None
+    ) -> Tensor:
         """Bits per dimension of 8-bit data ``x`` (values 0..255) under uniform
-        dequantisation: ``-(log p((x + u)/256) - D log 256) / (D log 2)``, ``(N,)``."""
-        log_p = self.log_prob(self.dequantize(x), samples=samples)
+        dequantisation: ``-(log p((x + u)/256) - D log 256) / (D log 2)``, ``(N,)``;
+        ``noise`` gives ``u``."""
+        log_p = self.log_prob(self.dequantize(x, noise=noise), samples=samples)
         return -(log_p - self.dims * math.log(256.0)) / (self.dims * math.log(2.0))
 
-    def loss(self, x: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
-        """Training loss on 8-bit ``x``: mean bits/dim + ``l2`` x mean ``||z - x~||^2``.
+    def loss(self, x: Tensor, *, noise: Tensor | None = None) -> tuple[Tensor, dict[str, Tensor]]:
+        """Training loss on 8-bit ``x``: mean bits/dim + ``l2`` x mean ``||z - x~||^2``;
+        ``noise`` is the dequantisation noise (see :meth:`dequantize`).
 
         ``x~`` is the logit-space input, so the structure term asks each latent to stay
         near the pixel it came from: the flow cannot move words between grid components
         for free.
         """
-        log_p, z, y = self._log_prob_parts(self.dequantize(x), None)
+        log_p, z, y = self._log_prob_parts(self.dequantize(x, noise=noise), None)
         bpd = -(log_p - self.dims * math.log(256.0)) / (self.dims * math.log(2.0))
         structure = (z.float() - y.float()).square().flatten(1).mean(1)
         total = bpd.mean() + self.config.l2 * structure.mean()

@@ -1,0 +1,367 @@
+"""The training loop, top to bottom: configure -> data -> model -> optimiser -> resume ->
+steps (loss, backward, clip, step, log, evaluate, checkpoint) -> final checkpoint.
+
+One loop serves survey stores and the image benchmarks, on CUDA (bf16 autocast, TF32,
+optional ``torch.compile``, pinned uint8 transfers dequantised on the device) or on CPU,
+alone or under ``torchrun``. Everything random is seeded from ``train.seed``: the weights,
+the data order, and the dequantisation noise of step ``s`` (drawn for the whole global batch
+from a generator seeded with ``s``, each rank taking its slice), so a resumed run repeats an
+uninterrupted one exactly on CPU, and N processes see what one process with the same global
+batch sees.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from tqdm import tqdm
+
+from seisflow.config import (
+    DataConfig,
+    RunConfig,
+    TrainConfig,
+    apply_overrides,
+    from_mapping,
+    read_toml,
+    to_dict,
+    to_toml,
+)
+from seisflow.errors import ConfigError, OutputPathError
+from seisflow.models import FractalFlow, build_flow
+from seisflow.train import distributed
+from seisflow.train.checkpoint import (
+    CHECKPOINT,
+    check_resumable,
+    load_checkpoint,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+)
+from seisflow.train.data import Source, open_source, rank_slice
+
+__all__ = ["TrainResult", "evaluate", "resolve_config", "train"]
+
+METRICS = "metrics.jsonl"
+
+
+@dataclass
+class TrainResult:
+    """What a run did.
+
+    Attributes:
+        run_dir: The run directory.
+        step: Steps done (the configured total).
+        metrics: The last logged training metrics and the last evaluation.
+        seconds: Wall time of this invocation's steps.
+        patches_per_s: Training throughput over this invocation (all processes).
+    """
+
+    run_dir: Path
+    step: int
+    metrics: dict[str, float] = field(default_factory=dict)
+    seconds: float = 0.0
+    patches_per_s: float = 0.0
+
+
+def resolve_config(raw: dict[str, Any], source_shape: tuple[int, int, int]) -> RunConfig:
+    """The run configuration with ``model.in_shape`` taken from the data.
+
+    Raises:
+        ConfigError: When the file or overrides set another ``model.in_shape``.
+    """
+    model = dict(raw.get("model", {}))
+    given = model.get("in_shape")
+    if given is not None and tuple(given) != source_shape:
+        raise ConfigError(
+            f"model.in_shape {list(given)} does not match the data's {list(source_shape)}: "
+            "leave model.in_shape out (it is taken from the data) or change data.size"
+        )
+    model["in_shape"] = list(source_shape)
+    return from_mapping(RunConfig, {**raw, "model": model})
+
+
+class _Objective(nn.Module):
+    """The flow's training loss as ``forward``, which DistributedDataParallel hooks."""
+
+    def __init__(self, flow: FractalFlow) -> None:
+        super().__init__()
+        self.flow = flow
+
+    def forward(self, x: Tensor, noise: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        return self.flow.loss(x, noise=noise)
+
+
+def _noise(seed: int, step: int, shape: tuple[int, ...], device: torch.device) -> Tensor:
+    """Dequantisation noise ``U[0, 1)`` of a whole global batch at ``step``."""
+    generator = torch.Generator(device=device)
+    generator.manual_seed((seed * 1_000_003 + step) % 2**63)
+    return torch.rand(shape, generator=generator, device=device)
+
+
+def _lr_factor(step: int, *, warmup: int, steps: int) -> float:
+    """Linear warm-up to 1, then cosine decay to 0 at ``steps``."""
+    if step < warmup:
+        return (step + 1) / warmup
+    progress = (step - warmup) / max(1, steps - warmup)
+    return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+
+
+def _autocast(device: torch.device, amp: bool) -> contextlib.AbstractContextManager[Any]:
+    """bf16 autocast on CUDA when ``amp``; nothing on CPU."""
+    if amp and device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+@torch.no_grad()
+def evaluate(
+    flow: FractalFlow,
+    images: Tensor,
+    *,
+    batch_size: int,
+    seed: int,
+    amp: bool = True,
+    samples: int | None = None,
+) -> float:
+    """Mean bits/dim of uint8 ``images`` ``(N, C, H, W)``, with seeded dequantisation noise
+    (for the LDA prior the ELBO bound, or the importance-weighted one with ``samples``)."""
+    device = next(flow.parameters()).device
+    was_training = flow.training
+    flow.eval()
+    generator = torch.Generator(device=device)
+    generator.manual_seed(seed)
+    total = 0.0
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(seed)  # the importance samples
+        for chunk in images.split(batch_size):
+            x = chunk.to(device)
+            noise = torch.rand(x.shape, generator=generator, device=device)
+            with _autocast(device, amp):
+                total += float(flow.bits_per_dim(x, samples=samples, noise=noise).float().sum())
+    flow.train(was_training)
+    return total / len(images)
+
+
+class _Metrics:
+    """``metrics.jsonl``: one JSON object per line, written by rank 0 only."""
+
+    def __init__(self, path: Path, *, active: bool, keep_until: int | None) -> None:
+        self.path, self.active = path, active
+        if not active:
+            return
+        kept = []
+        if keep_until is not None and path.is_file():  # resuming: drop what the crash lost
+            kept = [line for line in path.read_text().splitlines()
+                    if line.strip() and json.loads(line).get("step", 0) <= keep_until]  # fmt: skip
+        temporary = path.with_name(path.name + ".tmp")
+        temporary.write_text("".join(line + "\n" for line in kept))
+        temporary.replace(path)
+
+    def write(self, record: dict[str, Any]) -> None:
+        if self.active:
+            with self.path.open("a") as handle:
+                handle.write(json.dumps(record) + "\n")
+
+
+def _optimizer(flow: FractalFlow, config: TrainConfig) -> torch.optim.Optimizer:
+    """AdamW; the prior's parameters learn ``prior_lr_scale`` times faster."""
+    prior = {id(p) for p in flow.prior.parameters()}
+    groups = [
+        {"params": [p for p in flow.parameters() if id(p) not in prior], "lr": config.lr},
+        {"params": [p for p in flow.prior.parameters()], "lr": config.lr * config.prior_lr_scale},
+    ]
+    groups = [g for g in groups if g["params"]]
+    return torch.optim.AdamW(groups, lr=config.lr, weight_decay=config.weight_decay)
+
+
+def _prepare_run_dir(run_dir: Path) -> None:
+    """Check that a new run may start in ``run_dir`` (it holds no run) and create it."""
+    checkpoint = run_dir / CHECKPOINT
+    if checkpoint.is_file():
+        step = load_checkpoint(checkpoint)["step"]
+        raise OutputPathError(
+            f"{run_dir} already holds a run at step {step}: pass --resume to continue it or "
+            "choose another RUN_DIR"
+        )
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputPathError(f"cannot create {run_dir}: {exc.strerror}") from None
+
+
+def train(
+    source: str,
+    run_dir: str | Path,
+    *,
+    config_file: str | Path | None = None,
+    overrides: Iterable[str] = (),
+    data_dir: str | Path | None = None,
+    device: str = "auto",
+    resume: bool = False,
+    progress: bool = True,
+) -> TrainResult:
+    """Train a Fractal Flow on a survey store or an image benchmark.
+
+    Args:
+        source: A survey store path, or ``mnist``, ``fashion_mnist``, ``cifar10_automobile``.
+        run_dir: Where ``checkpoint.pt``, ``config.toml`` and ``metrics.jsonl`` go.
+        config_file: A TOML file with ``model``, ``data`` and ``train`` sections.
+        overrides: ``section.key=value`` settings applied after the file.
+        data_dir: The folder of the image benchmarks' ``.npz`` files.
+        device: ``auto`` (CUDA when present), ``cpu`` or ``cuda``.
+        resume: Continue the run saved in ``run_dir`` (same settings) exactly.
+        progress: Show a progress bar (rank 0).
+
+    Raises:
+        ConfigError, InputFileError, OutputPathError: On bad settings, data or run folder.
+    """
+    # --- configure (a resumed run starts from its saved settings unless a file is given)
+    run_dir = Path(run_dir)
+    saved = load_checkpoint(run_dir / CHECKPOINT) if resume else None
+    if saved is not None and config_file is None:
+        base = saved["config"]
+    else:
+        base = read_toml(config_file) if config_file else {}
+    raw = apply_overrides(base, overrides)
+    data_config = from_mapping(DataConfig, raw.get("data", {}), where="data.")
+    seed = from_mapping(TrainConfig, raw.get("train", {}), where="train.").seed
+    data = open_source(source, data=data_config, seed=seed, data_dir=data_dir)
+    config = resolve_config(raw, data.shape)
+    context = distributed.setup(device)
+    try:
+        if context.main and saved is None:
+            _prepare_run_dir(run_dir)
+        distributed.barrier(context)
+        return _run(data, config, run_dir, context, saved, progress, data_dir)
+    finally:
+        distributed.teardown(context)
+
+
+def _run(
+    data: Source,
+    config: RunConfig,
+    run_dir: Path,
+    context: distributed.Context,
+    saved: dict[str, Any] | None,
+    progress: bool,
+    data_dir: str | Path | None,
+) -> TrainResult:
+    cfg, device = config.train, context.device
+    part = rank_slice(cfg.batch_size, context.rank, context.world)
+    source_record = {"kind": data.kind, "name": data.name,
+                     "data_dir": str(data_dir) if data_dir is not None else None}  # fmt: skip
+
+    # --- model and optimiser -------------------------------------------------------------
+    torch.manual_seed(cfg.seed)
+    flow = build_flow(config.model).to(device)
+    optimizer = _optimizer(flow, cfg)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: _lr_factor(s, warmup=cfg.warmup, steps=cfg.steps)
+    )
+    start = 0
+    if saved is not None:  # --- resume exactly where the checkpoint left off
+        check_resumable(saved, config, run_dir)
+        if saved["source"]["kind"] != data.kind or (
+            data.kind == "images" and saved["source"]["name"] != data.name
+        ):
+            raise ConfigError(
+                f"{run_dir} was trained on {saved['source']['name']}, not {data.name}: "
+                "resume on the same data or start a new run directory"
+            )
+        flow.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        schedule.load_state_dict(saved["schedule"])
+        set_rng_state(saved["rng"])
+        start = int(saved["step"])
+    else:  # --- data-dependent initialisation (actnorm, LDA topics) on the first global batch
+        first = data.first_batch(cfg.batch_size).to(device)
+        with torch.no_grad():
+            flow.loss(first, noise=_noise(cfg.seed, 0, tuple(first.shape), device))
+    model: nn.Module = distributed.wrap(_Objective(flow), context)
+    if cfg.compile:
+        model = torch.compile(model)
+
+    if context.main:
+        (run_dir / "config.toml").write_text(to_toml(to_dict(config)))
+    metrics = _Metrics(run_dir / METRICS, active=context.main,
+                       keep_until=start if saved is not None else None)  # fmt: skip
+    eval_set = data.eval_set(cfg.eval_size) if context.main and cfg.eval_every else None
+    batches = data.batches(start=start, batch_size=cfg.batch_size, rank=context.rank,
+                           world=context.world)  # fmt: skip
+    bar = tqdm(total=cfg.steps, initial=start, disable=not (progress and context.main),
+               desc="train", unit="step", dynamic_ncols=True)  # fmt: skip
+    last: dict[str, float] = dict(saved["metrics"]) if saved is not None else {}
+    began = window = time.perf_counter()
+    window_start = start
+
+    def checkpoint(step: int) -> None:
+        if context.main:
+            save_checkpoint(run_dir / CHECKPOINT, step=step, config=to_dict(config),
+                            model=flow.state_dict(), optimizer=optimizer.state_dict(),
+                            schedule=schedule.state_dict(), rng=rng_state(),
+                            source=source_record, metrics=dict(last))  # fmt: skip
+        distributed.barrier(context)
+
+    # --- the steps -----------------------------------------------------------------------
+    model.train()
+    for step in range(start, cfg.steps):
+        x = next(batches)
+        if device.type == "cuda":
+            x = x.pin_memory().to(device, non_blocking=True)
+        noise = _noise(cfg.seed, step, (cfg.batch_size, *x.shape[1:]), device)[part]
+        with _autocast(device, cfg.amp):
+            loss, parts = model(x, noise)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        grad_norm = torch.nn.utils.clip_grad_norm_(flow.parameters(), cfg.clip)
+        optimizer.step()
+        schedule.step()
+        done = step + 1
+        bar.update(1)
+
+        if done % cfg.log_every == 0 or done == cfg.steps:
+            now = time.perf_counter()
+            rate = (done - window_start) * cfg.batch_size / max(now - window, 1e-9)
+            record = {
+                "loss": distributed.all_mean(loss, context),
+                "bits_per_dim": distributed.all_mean(parts["bits_per_dim"], context),
+                "l2": distributed.all_mean(parts["l2"], context),
+                "grad_norm": float(grad_norm),
+                "lr": schedule.get_last_lr()[0],
+                "patches_per_s": rate,
+            }
+            last.update(record)
+            metrics.write({"step": done, **record, "elapsed_s": now - began})
+            bar.set_postfix(loss=f"{last['loss']:.3f}", bpd=f"{last['bits_per_dim']:.3f}",
+                            patches_s=f"{rate:.0f}")  # fmt: skip
+            window, window_start = now, done
+        if eval_set is not None and (done % cfg.eval_every == 0 or done == cfg.steps):
+            value = evaluate(flow, eval_set, batch_size=cfg.batch_size, seed=cfg.seed,
+                             amp=cfg.amp)  # fmt: skip
+            last["eval_bits_per_dim"] = value
+            metrics.write({"step": done, "eval_bits_per_dim": value})
+        if done % max(cfg.checkpoint_every, 1) == 0 and cfg.checkpoint_every and done < cfg.steps:
+            checkpoint(done)
+    bar.close()
+    seconds = time.perf_counter() - began
+    checkpoint(cfg.steps)
+    if not math.isfinite(last.get("loss", 0.0)):
+        raise ConfigError(
+            f"training diverged (loss {last.get('loss')}): lower train.lr or train.clip"
+        )
+    return TrainResult(
+        run_dir=run_dir,
+        step=cfg.steps,
+        metrics=last,
+        seconds=seconds,
+        patches_per_s=(cfg.steps - start) * cfg.batch_size / max(seconds, 1e-9),
+    )

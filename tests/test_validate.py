@@ -1,0 +1,113 @@
+"""Validation: clustering scores, the validate report and figures, and the shipped presets."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from matplotlib.image import imread
+
+from seisflow.config import read_toml
+from seisflow.errors import InputFileError
+from seisflow.scores import cluster_scores, kmeans, matched_accuracy
+from seisflow.train import train
+from seisflow.train.loop import resolve_config
+from seisflow.train.validate import validate
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+SETTINGS = ["model.width=8", "model.depth=1", "train.batch_size=16", "train.steps=6",
+            "train.eval_every=0", "model.topics=2", "train.warmup=2"]  # fmt: skip
+
+
+def test_matched_accuracy_and_scores():
+    labels = np.array([0, 0, 1, 1, 2, 2])
+    assert matched_accuracy(labels, np.array([5, 5, 3, 3, 9, 9])) == 1.0
+    # a split class is not rewarded: one of the two halves is unmatched
+    assert matched_accuracy(np.array([0, 0, 1, 1]), np.array([0, 1, 2, 2])) == 0.75
+    scores = cluster_scores(labels, np.array([1, 1, 0, 0, 2, 2]))
+    assert scores == {"ari": 1.0, "nmi": 1.0, "accuracy": 1.0}
+    assert cluster_scores(np.zeros(5), np.arange(5)) is None
+    assert cluster_scores(labels, np.zeros(6))["ari"] == 0.0
+
+
+def test_kmeans_finds_separated_groups():
+    rng = np.random.default_rng(0)
+    points = np.concatenate([rng.normal(0, 0.1, (50, 3)), rng.normal(5, 0.1, (50, 3))])
+    truth = np.repeat([0, 1], 50)
+    assert cluster_scores(truth, kmeans(points, 2))["ari"] == 1.0
+
+
+@pytest.fixture(scope="module")
+def runs(tiny_images, tmp_path_factory):
+    root = tmp_path_factory.mktemp("validate")
+    for prior in ("lda", "standard"):
+        train("mnist", root / prior, data_dir=tiny_images, progress=False,
+              overrides=[*SETTINGS, f"model.prior={prior}"])  # fmt: skip
+    return root
+
+
+def test_validate_cli_json_with_baselines(runs, tiny_images):
+    out = subprocess.run(
+        [sys.executable, "-m", "seisflow", "validate", str(runs / "lda"), "mnist", "--data-dir",
+         str(tiny_images), "--limit", "100", "--samples", "4", "--baseline-run",
+         str(runs / "standard"), "--json"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    lines = out.stdout.strip().splitlines()
+    assert len(lines) == 1
+    report = json.loads(lines[0])
+    assert report["n"] == 100 and report["clusters"] == 2
+    assert math.isfinite(report["bits_per_dim"]) and 0 < report["bits_per_dim"] < 8
+    assert "bound (4 samples)" in report["bits_per_dim_kind"]
+    for key in ("ari", "nmi", "accuracy"):
+        assert math.isfinite(report[key])
+    assert set(report["baselines"]) == {"kmeans_pixels", "kmeans_standard_latents"}
+    for scores in report["baselines"].values():
+        assert -1 <= scores["ari"] <= 1 and 0 <= scores["accuracy"] <= 1
+    # the pixel baseline is k-means at the model's number of clusters on the same images
+    with np.load(tiny_images / "mnist.npz") as data:
+        images, labels = data["x_test"][:100], data["y_test"][:100]
+    expected = cluster_scores(labels, kmeans(images.reshape(100, -1), 2))
+    assert report["baselines"]["kmeans_pixels"] == pytest.approx(expected)
+    for path in report["figures"].values():
+        image = imread(path)
+        assert image.ndim == 3 and image.shape[0] > 50
+    saved = json.loads((runs / "lda" / "validation" / "mnist-test" / "report.json").read_text())
+    assert saved["bits_per_dim"] == report["bits_per_dim"]
+
+
+def test_validate_a_standard_prior_clusters_its_latents(runs, tiny_images):
+    report = validate(runs / "standard", "mnist", data_dir=tiny_images, limit=64)
+    assert report["readout"].startswith("k-means on the latents")
+    assert report["clusters"] == 2  # the number of classes in the labels
+    assert "exact" in report["bits_per_dim_kind"]
+    assert "samples" not in report["figures"]
+
+
+def test_validate_refuses_another_shape(runs, tiny_images, tmp_path):
+    shutil.copy(tiny_images / "mnist.npz", tmp_path / "mnist.npz")
+    small = np.zeros((4, 8, 8), np.uint8)
+    np.savez(tmp_path / "fashion_mnist.npz", x_train=small, y_train=np.zeros(4),
+             x_test=small, y_test=np.zeros(4))  # fmt: skip
+    with pytest.raises(InputFileError, match=r"trained on \[1, 16, 16\].*has \[1, 8, 8\]"):
+        validate(runs / "lda", "fashion_mnist", data_dir=tmp_path)
+
+
+@pytest.mark.parametrize("preset", sorted(p.name for p in CONFIGS.glob("*.toml")))
+def test_shipped_presets_are_valid(preset):
+    raw = read_toml(CONFIGS / preset)
+    shape = (3, 32, 32) if preset.startswith("cifar") else (1, 28, 28)
+    if preset.startswith("survey"):
+        shape = (1, raw["data"]["size"], raw["data"]["size"])
+    config = resolve_config(raw, shape)
+    if "quick" in preset:  # minutes on two CPU cores
+        assert config.train.steps * config.train.batch_size <= 30_000
+        assert not config.train.compile
+    else:
+        assert config.train.amp and config.model.width >= 128
