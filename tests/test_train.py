@@ -211,3 +211,18 @@ def test_cli_train_reports_one_line_errors(tiny_images, tmp_path):
     assert err.strip().splitlines() == [
         "seisflow: error: train steps 0 and batch_size 64 must be >= 1"
     ]
+
+
+@pytest.mark.slow
+def test_two_gloo_processes_on_a_survey_store(survey_store, tmp_path):
+    settings = [*TINY, "data.size=16", "data.stride=8", "train.steps=3", "train.eval_every=3",
+                "data.buffer=128"]  # fmt: skip
+    args = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node",
+            "2", "-m", "seisflow", "train", str(survey_store), str(tmp_path / "run")]  # fmt: skip
+    for s in settings:
+        args += ["--set", s]
+    out = subprocess.run([*args, "--quiet"], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    records = _metrics(tmp_path / "run")  # rank 0 alone writes
+    assert [r["step"] for r in records if "loss" in r] == [1, 2, 3]
+    assert load_checkpoint(tmp_path / "run")["step"] == 3

@@ -24,7 +24,7 @@ from torch.utils.data import DataLoader
 from seisflow.config import DataConfig
 from seisflow.errors import ConfigError, InputFileError
 from seisflow.ingest.patches import PatchSpec
-from seisflow.ingest.stream import IMAGE_SETS, PatchStream, load_images
+from seisflow.ingest.stream import IMAGE_SETS, PatchStream, load_images, normalization
 
 __all__ = ["ImageSource", "Source", "SurveySource", "open_source", "rank_slice"]
 
@@ -63,6 +63,9 @@ class ImageSource:
         """``(C, H, W)`` of one image."""
         c, h, w = self.images.shape[1:]
         return int(c), int(h), int(w)
+
+    def prepare(self) -> None:
+        """Nothing to prepare: the images are in memory."""
 
     def _order(self, epoch: int) -> np.ndarray:
         if self._epoch is None or self._epoch[0] != epoch:
@@ -118,6 +121,10 @@ class SurveySource:
     def shape(self) -> tuple[int, int, int]:
         """``(C, H, W)`` of one patch."""
         return self.spec.shape
+
+    def prepare(self) -> None:
+        """Compute (and cache in the store) the normalisation, once, before any stream."""
+        normalization(self.name, percentile=self.data.percentile)
 
     def _stream(self, *, seed: int, batch_size: int) -> PatchStream:
         return PatchStream(self.name, self.spec, seed=seed, shuffle=True, batch_size=batch_size,

@@ -140,7 +140,10 @@ def evaluate(
     generator = torch.Generator(device=device)
     generator.manual_seed(seed)
     total = 0.0
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+    forked = []
+    if device.type == "cuda":
+        forked = [device.index if device.index is not None else torch.cuda.current_device()]
+    with torch.random.fork_rng(devices=forked):
         torch.manual_seed(seed)  # the importance samples
         for chunk in images.split(batch_size):
             x = chunk.to(device)
@@ -238,8 +241,10 @@ def train(
     config = resolve_config(raw, data.shape)
     context = distributed.setup(device)
     try:
-        if context.main and saved is None:
-            _prepare_run_dir(run_dir)
+        if context.main:
+            if saved is None:
+                _prepare_run_dir(run_dir)
+            data.prepare()  # one process writes shared caches before the others read them
         distributed.barrier(context)
         return _run(data, config, run_dir, context, saved, progress, data_dir)
     finally:
