@@ -31,26 +31,27 @@ def make_survey(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Synth
     return make
 
 
-SHARED_SEGY = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "segy"
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def _shared(folder: str, what: str) -> Path:
+    """A folder of ../shared/data, or a skip naming what is missing."""
+    path = SHARED_DATA / folder
+    if not path.is_dir():
+        pytest.skip(f"{what} not found at {path} (../shared is absent)")
+    return path
 
 
 @pytest.fixture(scope="session")
 def shared_segy() -> Path:
     """The folder of real SEG-Y files (../shared/data/segy); skips when it is absent."""
-    if not SHARED_SEGY.is_dir():
-        pytest.skip(f"real SEG-Y files not found at {SHARED_SEGY} (../shared is absent)")
-    return SHARED_SEGY
-
-
-SHARED_IMAGES = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "images"
+    return _shared("segy", "real SEG-Y files")
 
 
 @pytest.fixture(scope="session")
 def image_dir() -> Path:
     """The folder of the image benchmarks (../shared/data/images); skips when it is absent."""
-    if not SHARED_IMAGES.is_dir():
-        pytest.skip(f"image benchmarks not found at {SHARED_IMAGES} (../shared is absent)")
-    return SHARED_IMAGES
+    return _shared("images", "image benchmarks")
 
 
 @pytest.fixture(scope="session")

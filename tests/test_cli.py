@@ -84,3 +84,16 @@ def test_demo_writes_a_figure(tmp_path):
     result = run_demo(tmp_path / "demo", SynthConfig(shape=(20, 24, 80), missing_corner=True))
     assert result.figure.stat().st_size > 10_000
     assert result.figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_readme_lists_every_command_and_option():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = readme.split("## The CLI at a glance", 1)[1].split("```", 2)[1]
+    for name, command in cli.commands.items():
+        assert f"\n  {name} " in block, name
+        for param in command.params:
+            for option in param.opts:
+                if option.startswith("--") and option != "--help":
+                    assert option in block, f"{name} {option}"
