@@ -235,13 +235,8 @@ def test_images(tmp_path):
         load_images("imagenet", tmp_path)
 
 
-def test_real_image_files(tmp_path):
-    from pathlib import Path
-
-    data = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "images"
-    if not data.is_dir():
-        pytest.skip(f"image benchmarks not found at {data} (../shared is absent)")
-    images, labels = load_images("mnist", data, split="test")
+def test_real_image_files(image_dir):
+    images, labels = load_images("mnist", image_dir, split="test")
     assert images.shape == (10000, 1, 28, 28) and images.dtype == np.uint8
     assert set(np.unique(labels)) == set(range(10))
 
