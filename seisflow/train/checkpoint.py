@@ -75,6 +75,8 @@ def set_rng_state(state: dict[str, Any]) -> None:
 
 def save_checkpoint(path: Path, **content: Any) -> None:
     """Write ``content`` (plus the format and the seisflow version) to ``path`` atomically."""
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):  # left by a killed writer
+        stale.unlink(missing_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         torch.save({"format": FORMAT, "version": __version__, **content}, temporary)
