@@ -185,6 +185,11 @@ def test_checkpoint_and_config_errors(tiny_images, tmp_path):
     # bookkeeping settings may change on resume; the run is already complete
     assert train("mnist", run, data_dir=tiny_images, resume=True, progress=False,
                  overrides=["train.log_every=5"]).step == 2  # fmt: skip
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "fashion_mnist.npz").write_bytes((tiny_images / "mnist.npz").read_bytes())
+    with pytest.raises(ConfigError, match="was trained on mnist, not fashion_mnist"):
+        train("fashion_mnist", run, data_dir=other, resume=True, progress=False)
     with pytest.raises(InputFileError, match=r"checkpoint\.pt not found"):
         train("mnist", tmp_path / "none", data_dir=tiny_images, resume=True, progress=False)
     with pytest.raises(ConfigError, match=r"in_shape \[1, 32, 32\] does not match"):
