@@ -1,0 +1,95 @@
+"""Maps: patch scores stitched to every live sample, written as layers of the store."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pytest
+import zarr
+
+from seisflow.errors import ConfigError, OutputPathError
+from seisflow.infer.maps import PatchTable, compressor_bits_per_dim, map_survey, stitch
+from seisflow.ingest import open_survey, segy_to_zarr
+from seisflow.ingest.patches import PatchSpec
+from seisflow.train import train
+
+SETTINGS = ["model.width=8", "model.depth=1", "train.batch_size=16", "train.steps=3",
+            "train.eval_every=0", "data.size=16", "data.stride=8", "data.buffer=128",
+            "model.topics=3", "model.prior=lda"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def mapped(make_survey, tmp_path_factory):
+    root = tmp_path_factory.mktemp("maps")
+    store = segy_to_zarr(make_survey(missing_corner=True).segy, root / "s.zarr",
+                         chunks=(8, 15, 48)).store  # fmt: skip
+    train(str(store), root / "run", overrides=SETTINGS, progress=False)
+    before = hashlib.sha256(zarr.open_array(str(store), path="amplitude")[...].tobytes())
+    summary = map_survey(store, root / "run", batch_size=64, progress=False)
+    after = hashlib.sha256(zarr.open_array(str(store), path="amplitude")[...].tobytes())
+    assert before.hexdigest() == after.hexdigest()
+    return store, root / "run", summary
+
+
+def test_layers_cover_every_live_sample(mapped):
+    store, run, summary = mapped
+    assert summary["layers"] == ["facies", "facies_confidence", "anomaly"]
+    survey = open_survey(store)
+    live = np.broadcast_to(survey.trace_mask.values[..., None], survey.amplitude.shape)
+    facies = survey.facies.values
+    assert not live.all()  # the missing corner
+    np.testing.assert_array_equal(facies == -1, ~live)
+    assert facies[live].max() < 3
+    confidence = survey.facies_confidence.values
+    assert np.isnan(confidence[~live]).all()
+    assert (confidence[live] >= 1 / 3 - 1e-6).all() and (confidence[live] <= 1 + 1e-6).all()
+    assert np.isfinite(survey.anomaly.values[live]).all()
+    digest = hashlib.sha256((run / "checkpoint.pt").read_bytes()).hexdigest()
+    assert survey.facies.attrs["seisflow:model_sha256"] == digest
+    assert survey.facies.attrs["seisflow:patch"]["size"] == 16
+    assert survey.facies.attrs["flag_meanings"] == "topic_0 topic_1 topic_2"
+
+
+def test_stitch_averages_overlapping_patches():
+    rng = np.random.default_rng(0)
+    spec = PatchSpec(size=4, axis="both", stride=2)
+    shape = (7, 9, 11)
+    positions = np.array([[0, 1, 2, 3], [0, 1, 4, 5], [1, 2, 3, 6], [1, 0, 0, 0], [0, 6, 5, 7]])
+    values = rng.normal(size=(5, 2))
+    table = PatchTable(positions, values, np.zeros(5), spec)
+    total, count = np.zeros((*shape, 2)), np.zeros(shape)
+    for (axis, i, j, k), v in zip(positions, values, strict=True):
+        il = slice(i, i + 1) if axis == 0 else slice(i, i + 4)
+        xl = slice(j, j + 4) if axis == 0 else slice(j, j + 1)
+        total[il, xl, k : k + 4] += v
+        count[il, xl, k : k + 4] += 1
+    expected = np.where(count > 0, total[..., 1] / np.maximum(count, 1), np.nan)
+    chunks = ((3, 4), (5, 4), (6, 5))
+    live = np.ones(shape[:2], bool)
+    got = stitch(table, shape, chunks, lambda m, c: np.where(c, m[..., 1], np.nan),
+                 values=values, live=live, dtype=np.float64).compute()  # fmt: skip
+    np.testing.assert_allclose(got, expected)
+
+
+def test_compressor_rates_constant_patches_cheap():
+    rng = np.random.default_rng(0)
+    flat = np.full((1, 1, 16, 16), 128, np.uint8)
+    noise = rng.integers(0, 256, (1, 1, 16, 16), dtype=np.uint8)
+    bits = compressor_bits_per_dim(np.concatenate([flat, noise]))
+    assert bits[0] < 1.0 < 7.0 < bits[1]
+
+
+def test_map_errors(mapped, tiny_images, tmp_path):
+    store, run, _ = mapped
+    with pytest.raises(OutputPathError, match="already has a facies layer"):
+        map_survey(store, run, progress=False)
+    with pytest.raises(ConfigError, match="stride"):
+        map_survey(store, run, stride=32, progress=False, overwrite=True)
+    with pytest.raises(ConfigError, match="layers"):
+        map_survey(store, run, layers=("texture",), progress=False)
+    train("mnist", tmp_path / "img", data_dir=tiny_images, progress=False,
+          overrides=["model.width=8", "model.depth=1", "train.steps=1", "train.eval_every=0",
+                     "model.prior=lda"])  # fmt: skip
+    with pytest.raises(ConfigError, match=r"trained on \[1, 16, 16\] patches, not \[1, 32, 32\]"):
+        map_survey(store, tmp_path / "img", progress=False, overwrite=True)
