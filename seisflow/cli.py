@@ -364,6 +364,47 @@ def train(
     click.echo(f"trained {result.step} steps into {result.run_dir}: {figures}")
 
 
+@cli.command(name="map")
+@click.argument("store", type=click.Path(path_type=Path))
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--stride", type=click.IntRange(min=1), help="Patch step (default: the run's).")
+@click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True)
+@click.option("--device", type=_DEVICE, default="auto", show_default=True)
+@click.option("--scheduler", metavar="ADDRESS", help="A Dask distributed scheduler's address.")
+@click.option("--layers", default="facies,anomaly", show_default=True,
+              help="facies (with facies_confidence) and/or anomaly.")  # fmt: skip
+@click.option("--overwrite", is_flag=True, help="Replace layers the store already has.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def map_command(
+    store: Path,
+    run_dir: Path,
+    stride: int | None,
+    batch_size: int,
+    device: str,
+    scheduler: str | None,
+    layers: str,
+    overwrite: bool,
+    quiet: bool,
+) -> None:
+    """Write facies, facies_confidence and anomaly layers into STORE with the flow in RUN_DIR.
+
+    Every patch with a live trace is scored (topic proportions; anomaly = the flow's
+    bits/dim minus zlib's bits/dim of the patch), and the scores are averaged over
+    overlapping patches at every live sample, chunk by chunk. Each layer is written
+    atomically beside amplitude, which is never modified.
+    """
+    from seisflow.infer.maps import map_survey
+
+    summary = map_survey(store, run_dir, stride=stride, batch_size=batch_size, device=device,
+                         layers=tuple(p.strip() for p in layers.split(",") if p.strip()),
+                         overwrite=overwrite, scheduler=scheduler, progress=not quiet)  # fmt: skip
+    written = ", ".join(summary["layers"])
+    click.echo(
+        f"wrote {written} into {store}: {summary['patches']} patches in "
+        f"{summary['seconds']:.1f} s ({summary['traces_per_s']:.0f} traces/s)"
+    )
+
+
 @cli.command()
 @click.argument("run_dir", type=click.Path(path_type=Path))
 @click.argument("dataset", type=click.Choice(["mnist", "fashion_mnist", "cifar10_automobile"]))

@@ -136,3 +136,17 @@ def test_short_training_separates_two_textures():
     proportions, confidence = flow.topic_posterior(flow.dequantize(test))
     assert adjusted_rand_score(labels, proportions.argmax(-1).numpy()) > 0.9
     assert float(confidence.mean()) > 0.8
+
+
+def test_score_is_log_prob_and_topic_posterior_in_one_pass():
+    import torch
+
+    from seisflow.models import FlowConfig, build_flow
+
+    for prior in ("lda", "kat_gmm"):
+        flow = build_flow(FlowConfig(in_shape=(1, 8, 8), prior=prior, width=8, depth=1),
+                          dtype=torch.float64).eval()  # fmt: skip
+        x = torch.rand(5, 1, 8, 8, dtype=torch.float64)
+        log_p, proportions = flow.score(x)
+        torch.testing.assert_close(log_p, flow.log_prob(x))
+        torch.testing.assert_close(proportions, flow.topic_posterior(x)[0])

@@ -40,6 +40,9 @@ from seisflow.models import FractalFlow
 
 __all__ = ["PatchTable", "compressor_bits_per_dim", "map_survey", "score_patches", "stitch"]
 
+#: Turns the per-sample mean of patch values and the covered-live mask into a layer chunk.
+Reduce = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
 
 @dataclass(frozen=True)
 class PatchTable:
@@ -85,8 +88,7 @@ def score_patches(
     for patches, where in stream:
         x = patches.to(device)
         continuous = (x.float() + 0.5) / 256.0
-        proportions, _ = flow.topic_posterior(continuous)
-        log_p = flow.log_prob(continuous)
+        log_p, proportions = flow.score(continuous)
         bits = (-(log_p - dims * math.log(256.0)) / (dims * math.log(2.0))).float().cpu().numpy()
         score = bits - compressor_bits_per_dim(patches.numpy())
         parts.append((where.numpy(), proportions.float().cpu().numpy(), score.astype(np.float32)))
@@ -109,7 +111,7 @@ def stitch(
     table: PatchTable,
     shape: tuple[int, int, int],
     chunks: tuple[tuple[int, ...], ...],
-    reduce: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    reduce: Reduce,
     *,
     values: np.ndarray,
     live: np.ndarray,
@@ -155,6 +157,18 @@ def check_fits(store: str | Path, flow: FractalFlow, spec: PatchSpec, run: str |
         )
 
 
+def _argmax(mean: np.ndarray, covered: np.ndarray) -> np.ndarray:
+    return np.where(covered, mean.argmax(-1), -1)
+
+
+def _largest(mean: np.ndarray, covered: np.ndarray) -> np.ndarray:
+    return np.where(covered, mean.max(-1), np.nan)
+
+
+def _first(mean: np.ndarray, covered: np.ndarray) -> np.ndarray:
+    return np.where(covered, mean[..., 0], np.nan)
+
+
 def _provenance(run_dir: Path, config: dict[str, Any], spec: PatchSpec) -> dict[str, Any]:
     import datetime
     import hashlib
@@ -189,7 +203,7 @@ def map_survey(
     device: str = "auto",
     layers: tuple[str, ...] = ("facies", "anomaly"),
     overwrite: bool = False,
-    scheduler: Any = None,
+    scheduler: str | None = None,
     progress: bool = True,
 ) -> dict[str, Any]:
     """Write ``facies`` + ``facies_confidence`` and/or ``anomaly`` layers into ``store``.
@@ -202,13 +216,17 @@ def map_survey(
         device: ``auto``, ``cpu`` or ``cuda``.
         layers: ``facies`` (with ``facies_confidence``) and/or ``anomaly``.
         overwrite: Replace existing layers.
-        scheduler: Dask scheduler of the stitching and writing (None: threads).
+        scheduler: Address of a Dask distributed scheduler that stitches and writes the
+            layers (None: local threads).
         progress: Show a progress bar.
 
     Returns:
         A summary: patches scored, seconds, traces/s and the layers written.
     """
+    import contextlib
     import time
+
+    from distributed import Client
 
     from seisflow.config import to_dict
     from seisflow.infer.writeback import write_layer
@@ -238,34 +256,30 @@ def map_survey(
     chunks = survey.amplitude.data.chunks
     live = survey.trace_mask.values
     provenance = _provenance(run_dir, to_dict(config), spec)
-    written = []
+    k = table.proportions.shape[1]
+    plan: list[tuple[str, np.ndarray, Reduce, Any, dict[str, Any]]] = []
     if "facies" in layers:
-        k = table.proportions.shape[1]
-        facies = stitch(table, shape, chunks, lambda m, c: np.where(c, m.argmax(-1), -1),
-                        values=table.proportions, live=live, dtype=np.int16)  # fmt: skip
-        flags = {
+        facies_attrs = {
             "long_name": "seismic facies (arg-max topic)",
             "flag_values": list(range(k)),
             "flag_meanings": " ".join(f"topic_{t}" for t in range(k)),
             "colors": [CATEGORY_COLOURS[t % len(CATEGORY_COLOURS)] for t in range(k)],
         }
-        write_layer(store, "facies", facies, attrs={**flags, **provenance}, overwrite=overwrite,
-                    scheduler=scheduler)  # fmt: skip
-        confidence = stitch(table, shape, chunks, lambda m, c: np.where(c, m.max(-1), np.nan),
-                            values=table.proportions, live=live, dtype=np.float32)  # fmt: skip
-        write_layer(store, "facies_confidence", confidence,
-                    attrs={"long_name": "probability of the facies topic", "valid_range": [0, 1],
-                           **provenance}, overwrite=overwrite, scheduler=scheduler)  # fmt: skip
-        written += ["facies", "facies_confidence"]
+        plan.append(("facies", table.proportions, _argmax, np.int16, facies_attrs))
+        confidence_attrs = {"long_name": "probability of the facies topic", "valid_range": [0, 1]}
+        plan.append(("facies_confidence", table.proportions, _largest, np.float32,
+                     confidence_attrs))  # fmt: skip
     if "anomaly" in layers:
-        anomaly = stitch(table, shape, chunks, lambda m, c: np.where(c, m[..., 0], np.nan),
-                         values=table.anomaly[:, None], live=live, dtype=np.float32)  # fmt: skip
-        write_layer(store, "anomaly", anomaly,
-                    attrs={"long_name": "anomaly score: flow bits/dim minus zlib bits/dim",
-                           "units": "bit", **provenance}, overwrite=overwrite,
-                    scheduler=scheduler)  # fmt: skip
-        written.append("anomaly")
+        anomaly_attrs = {"long_name": "anomaly score: flow bits/dim minus zlib bits/dim",
+                         "units": "bit"}  # fmt: skip
+        plan.append(("anomaly", table.anomaly[:, None], _first, np.float32, anomaly_attrs))
+    with contextlib.ExitStack() as stack:
+        client = stack.enter_context(Client(scheduler)) if scheduler else None
+        for name, values, reduce, dtype, attrs in plan:
+            layer = stitch(table, shape, chunks, reduce, values=values, live=live, dtype=dtype)
+            write_layer(store, name, layer, attrs={**attrs, **provenance}, overwrite=overwrite,
+                        scheduler=client)  # fmt: skip
     seconds = time.perf_counter() - began
     traces = int(survey.trace_mask.values.sum())
-    return {"store": str(store), "layers": written, "patches": len(table.positions),
+    return {"store": str(store), "layers": [p[0] for p in plan], "patches": len(table.positions),
             "seconds": seconds, "traces_per_s": traces / seconds}  # fmt: skip

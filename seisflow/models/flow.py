@@ -183,11 +183,21 @@ class FractalFlow(nn.Module):
         ``x`` in [0, 1]. For KAT-GMM the "topics" are the components (mean word
         responsibilities)."""
         _, _, coarse, _ = self._forward(x)
-        words = self.to_words(coarse)
-        if isinstance(self.prior, LdaPrior):
-            proportions = self.prior.proportions(words)
-        elif isinstance(self.prior, KatGmmPrior):
-            proportions = self.prior.responsibilities(words).mean(1)
-        else:
-            raise ValueError("the standard prior has no topics: use prior = lda or kat_gmm")
+        proportions = self._proportions(self.to_words(coarse))
         return proportions, proportions.max(-1).values
+
+    @torch.no_grad()
+    def score(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """``log p(x)`` ``(N,)`` (as :meth:`log_prob`) and the topic proportions ``(N, K)``
+        (as :meth:`topic_posterior`) of ``x`` in [0, 1], from one pass of the flow."""
+        _, factored, coarse, logdet = self._forward(x)
+        words = self.to_words(coarse)
+        log_p = standard_normal_log_prob(factored) + self.prior.log_prob(words) + logdet
+        return log_p, self._proportions(words)
+
+    def _proportions(self, words: Tensor) -> Tensor:
+        if isinstance(self.prior, LdaPrior):
+            return self.prior.proportions(words)
+        if isinstance(self.prior, KatGmmPrior):
+            return self.prior.responsibilities(words).mean(1)
+        raise ValueError("the standard prior has no topics: use prior = lda or kat_gmm")
