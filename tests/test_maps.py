@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 import zarr
 
-from seisflow.errors import ConfigError, OutputPathError
+from seisflow.errors import ConfigError, InputFileError, OutputPathError
+from seisflow.infer.evaluate import evaluate_layers
 from seisflow.infer.maps import PatchTable, compressor_bits_per_dim, map_survey, stitch
 from seisflow.ingest import open_survey, segy_to_zarr
 from seisflow.ingest.patches import PatchSpec
@@ -22,18 +26,18 @@ SETTINGS = ["model.width=8", "model.depth=1", "train.batch_size=16", "train.step
 @pytest.fixture(scope="module")
 def mapped(make_survey, tmp_path_factory):
     root = tmp_path_factory.mktemp("maps")
-    store = segy_to_zarr(make_survey(missing_corner=True).segy, root / "s.zarr",
-                         chunks=(8, 15, 48)).store  # fmt: skip
+    survey = make_survey(missing_corner=True)
+    store = segy_to_zarr(survey.segy, root / "s.zarr", chunks=(8, 15, 48)).store
     train(str(store), root / "run", overrides=SETTINGS, progress=False)
     before = hashlib.sha256(zarr.open_array(str(store), path="amplitude")[...].tobytes())
     summary = map_survey(store, root / "run", batch_size=64, progress=False)
     after = hashlib.sha256(zarr.open_array(str(store), path="amplitude")[...].tobytes())
     assert before.hexdigest() == after.hexdigest()
-    return store, root / "run", summary
+    return store, root / "run", summary, survey.truth
 
 
 def test_layers_cover_every_live_sample(mapped):
-    store, run, summary = mapped
+    store, run, summary, _ = mapped
     assert summary["layers"] == ["facies", "facies_confidence", "anomaly"]
     survey = open_survey(store)
     live = np.broadcast_to(survey.trace_mask.values[..., None], survey.amplitude.shape)
@@ -81,7 +85,7 @@ def test_compressor_rates_constant_patches_cheap():
 
 
 def test_map_errors(mapped, tiny_images, tmp_path):
-    store, run, _ = mapped
+    store, run, _, _ = mapped
     with pytest.raises(OutputPathError, match="already has a facies layer"):
         map_survey(store, run, progress=False)
     with pytest.raises(ConfigError, match="stride"):
@@ -93,3 +97,28 @@ def test_map_errors(mapped, tiny_images, tmp_path):
                      "model.prior=lda"])  # fmt: skip
     with pytest.raises(ConfigError, match=r"trained on \[1, 16, 16\] patches, not \[1, 32, 32\]"):
         map_survey(store, tmp_path / "img", progress=False, overwrite=True)
+
+
+def test_evaluate_against_the_truth_with_baselines(mapped, tmp_path):
+    store, _, _, truth = mapped
+    out = subprocess.run([sys.executable, "-m", "seisflow", "evaluate", str(store), str(truth),
+                          "--json"], capture_output=True, text=True, check=True)  # fmt: skip
+    lines = out.stdout.strip().splitlines()
+    assert len(lines) == 1
+    report = json.loads(lines[0])
+    survey = open_survey(store)
+    assert report["samples"] == int(survey.trace_mask.values.sum()) * survey.amplitude.shape[2]
+    assert -1 <= report["facies"]["ari"] <= 1 and 0 < report["facies"]["accuracy"] <= 1
+    assert set(report["facies_baselines"]) == {"kmeans_pca", "gmm_pca"}
+    assert 0 <= report["anomaly"]["auroc"] <= 1
+    assert 0 <= report["anomaly_baselines"]["isolation_forest"]["auroc"] <= 1
+
+
+def test_evaluate_errors(mapped, make_survey, tmp_path):
+    store, _, _, _ = mapped
+    other = make_survey(shape=(20, 30, 96))
+    with pytest.raises(InputFileError, match="another geometry"):
+        evaluate_layers(store, other.truth)
+    bare = segy_to_zarr(other.segy, tmp_path / "bare.zarr").store
+    with pytest.raises(InputFileError, match="no facies or anomaly layer"):
+        evaluate_layers(bare, other.truth)

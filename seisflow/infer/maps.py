@@ -38,7 +38,16 @@ from seisflow.ingest.store import open_survey
 from seisflow.ingest.stream import PatchStream
 from seisflow.models import FractalFlow
 
-__all__ = ["PatchTable", "compressor_bits_per_dim", "map_survey", "score_patches", "stitch"]
+__all__ = [
+    "PatchTable",
+    "compressor_bits_per_dim",
+    "map_survey",
+    "reduce_argmax",
+    "reduce_first",
+    "reduce_max",
+    "score_patches",
+    "stitch",
+]
 
 #: Turns the per-sample mean of patch values and the covered-live mask into a layer chunk.
 Reduce = Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -157,15 +166,18 @@ def check_fits(store: str | Path, flow: FractalFlow, spec: PatchSpec, run: str |
         )
 
 
-def _argmax(mean: np.ndarray, covered: np.ndarray) -> np.ndarray:
+def reduce_argmax(mean: np.ndarray, covered: np.ndarray) -> np.ndarray:
+    """The arg-max topic at covered samples, -1 elsewhere."""
     return np.where(covered, mean.argmax(-1), -1)
 
 
-def _largest(mean: np.ndarray, covered: np.ndarray) -> np.ndarray:
+def reduce_max(mean: np.ndarray, covered: np.ndarray) -> np.ndarray:
+    """The largest proportion at covered samples, NaN elsewhere."""
     return np.where(covered, mean.max(-1), np.nan)
 
 
-def _first(mean: np.ndarray, covered: np.ndarray) -> np.ndarray:
+def reduce_first(mean: np.ndarray, covered: np.ndarray) -> np.ndarray:
+    """The first value at covered samples, NaN elsewhere."""
     return np.where(covered, mean[..., 0], np.nan)
 
 
@@ -265,14 +277,14 @@ def map_survey(
             "flag_meanings": " ".join(f"topic_{t}" for t in range(k)),
             "colors": [CATEGORY_COLOURS[t % len(CATEGORY_COLOURS)] for t in range(k)],
         }
-        plan.append(("facies", table.proportions, _argmax, np.int16, facies_attrs))
+        plan.append(("facies", table.proportions, reduce_argmax, np.int16, facies_attrs))
         confidence_attrs = {"long_name": "probability of the facies topic", "valid_range": [0, 1]}
-        plan.append(("facies_confidence", table.proportions, _largest, np.float32,
+        plan.append(("facies_confidence", table.proportions, reduce_max, np.float32,
                      confidence_attrs))  # fmt: skip
     if "anomaly" in layers:
         anomaly_attrs = {"long_name": "anomaly score: flow bits/dim minus zlib bits/dim",
                          "units": "bit"}  # fmt: skip
-        plan.append(("anomaly", table.anomaly[:, None], _first, np.float32, anomaly_attrs))
+        plan.append(("anomaly", table.anomaly[:, None], reduce_first, np.float32, anomaly_attrs))
     with contextlib.ExitStack() as stack:
         client = stack.enter_context(Client(scheduler)) if scheduler else None
         for name, values, reduce, dtype, attrs in plan:
