@@ -407,6 +407,29 @@ def map_command(
 
 @cli.command()
 @click.argument("store", type=click.Path(path_type=Path))
+@click.argument("layer")
+@click.argument("out", type=click.Path(path_type=Path))
+@click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
+def export(store: Path, layer: str, out: Path, overwrite: bool) -> None:
+    """Write LAYER of STORE (facies, facies_confidence, anomaly, ...) as SEG-Y file OUT.
+
+    The file has exactly the geometry of the SEG-Y the store was ingested from: every trace
+    header copied, IEEE samples, the binary header updated and a text header naming the
+    layer, the model and the legend.
+    """
+    from seisflow.errors import OutputPathError
+    from seisflow.infer.export import export_segy
+
+    if out.suffix.lower() not in (".sgy", ".segy"):
+        raise OutputPathError(
+            f"{out}: export writes SEG-Y (.sgy or .segy); GeoTIFF slices are not available yet"
+        )
+    summary = export_segy(store, layer, out, overwrite=overwrite)
+    click.echo(f"wrote {layer} to {out}: {summary['traces']} traces x {summary['samples']}")
+
+
+@cli.command()
+@click.argument("store", type=click.Path(path_type=Path))
 @click.argument("truth", type=click.Path(path_type=Path))
 @click.option("--samples", type=click.IntRange(min=1000), default=2_000_000, show_default=True,
               help="Live samples scored (a seeded random subset of larger surveys).")  # fmt: skip

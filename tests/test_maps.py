@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import subprocess
 import sys
 
@@ -13,9 +14,11 @@ import zarr
 
 from seisflow.errors import ConfigError, InputFileError, OutputPathError
 from seisflow.infer.evaluate import evaluate_layers
+from seisflow.infer.export import export_segy
 from seisflow.infer.maps import PatchTable, compressor_bits_per_dim, map_survey, stitch
 from seisflow.ingest import open_survey, segy_to_zarr
 from seisflow.ingest.patches import PatchSpec
+from seisflow.ingest.store import consolidate
 from seisflow.train import train
 
 SETTINGS = ["model.width=8", "model.depth=1", "train.batch_size=16", "train.steps=3",
@@ -122,3 +125,42 @@ def test_evaluate_errors(mapped, make_survey, tmp_path):
     bare = segy_to_zarr(other.segy, tmp_path / "bare.zarr").store
     with pytest.raises(InputFileError, match="no facies or anomaly layer"):
         evaluate_layers(bare, other.truth)
+
+
+def test_export_segy_has_the_input_geometry(mapped, tmp_path):
+    store, _, _, _ = mapped
+    out = tmp_path / "facies.sgy"
+    subprocess.run([sys.executable, "-m", "seisflow", "export", str(store), "facies", str(out)],
+                   check=True, capture_output=True)  # fmt: skip
+    survey = open_survey(store)
+    back = open_survey(segy_to_zarr(out, tmp_path / "back.zarr").store)
+    for name in ("inline", "crossline", "time"):
+        np.testing.assert_array_equal(back[name].values, survey[name].values)
+    np.testing.assert_array_equal(back.trace_mask.values, survey.trace_mask.values)
+    for name in ("cdp_x", "cdp_y"):
+        np.testing.assert_array_equal(back[name].values, survey[name].values)
+    assert back.attrs["proj:code"] == survey.attrs["proj:code"]  # named in the text header
+    live = survey.trace_mask.values
+    np.testing.assert_array_equal(back.amplitude.values[live], survey.facies.values[live])
+    source = survey.attrs["source"]["path"]
+    ns = survey.amplitude.shape[2]
+    original = np.fromfile(source, np.uint8)[3600:].reshape(-1, 240 + 4 * ns)[:, :240]
+    exported = np.fromfile(out, np.uint8)[3600:].reshape(-1, 240 + 4 * ns)[:, :240]
+    np.testing.assert_array_equal(exported, original)
+    assert b"SEISFLOW LAYER facies".decode() in out.read_bytes()[:3200].decode("cp037")
+
+
+def test_export_errors(mapped, tmp_path):
+    store, _, _, _ = mapped
+    with pytest.raises(InputFileError, match="has no layer 'texture'"):
+        export_segy(store, "texture", tmp_path / "x.sgy")
+    (tmp_path / "x.sgy").write_bytes(b"")
+    with pytest.raises(OutputPathError, match="exists"):
+        export_segy(store, "facies", tmp_path / "x.sgy")
+    moved = tmp_path / "moved.zarr"
+    shutil.copytree(store, moved)
+    group = zarr.open_group(str(moved), mode="r+")
+    group.attrs["source"] = {**group.attrs["source"], "path": str(tmp_path / "gone.sgy")}
+    consolidate(moved)
+    with pytest.raises(InputFileError, match="missing or changed"):
+        export_segy(moved, "facies", tmp_path / "y.sgy")

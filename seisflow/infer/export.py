@@ -1,0 +1,132 @@
+"""Export of a layer as SEG-Y on exactly the input geometry.
+
+The recipe: open the store -> find the layer and the source SEG-Y it was ingested from
+(checked by size) -> read the source's trace headers in place (a memory map: fixed-length
+traces after the 3600-byte header and any extended text headers) -> locate every trace on
+the grid by its inline / crossline header words -> write a new file: a text header naming
+the layer, the model and the legend; the source's binary header with IEEE format (code 5)
+and no extended headers; every trace header copied byte for byte; the layer's samples as
+IEEE floats. Written to ``OUT.partial`` and renamed when complete.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import zarr
+
+from seisflow.errors import InputFileError
+from seisflow.ingest.segy_writer import text_header
+from seisflow.ingest.store import open_survey
+from seisflow.outputs import claim_outputs
+
+__all__ = ["export_segy"]
+
+BYTES_PER_SAMPLE = {1: 4, 2: 4, 3: 2, 5: 4, 6: 8, 8: 1, 9: 8, 10: 4, 11: 2, 12: 8, 16: 1}
+BLOCK = 20_000  # traces per read/write block: memory stays bounded
+
+
+def _layer(survey: Any, store: Path, layer: str) -> Any:
+    layers = [n for n in survey.data_vars if n not in ("amplitude", "trace_mask", "spatial_ref")]
+    if layer not in survey.data_vars or layer == "spatial_ref":
+        raise InputFileError(
+            f"{store} has no layer {layer!r}: choose one of {', '.join([*layers, 'amplitude'])}"
+        )
+    if survey[layer].dims != survey.amplitude.dims:
+        raise InputFileError(f"{store}: {layer} is not on the amplitude grid and cannot be SEG-Y")
+    return survey[layer]
+
+
+def _source(survey: Any, store: Path) -> Path:
+    record = survey.attrs.get("source", {})
+    path = Path(record.get("path", ""))
+    if not path.is_file() or path.stat().st_size != record.get("size"):
+        raise InputFileError(
+            f"{store} was ingested from {path}, which is missing or changed (size "
+            f"{record.get('size')} expected): its trace headers are copied into the export, "
+            "so put the original file back at that path"
+        )
+    return path
+
+
+def export_segy(
+    store: str | Path, layer: str, out: str | Path, *, overwrite: bool = False
+) -> dict[str, Any]:
+    """Write ``layer`` of ``store`` as SEG-Y with the source file's geometry and headers.
+
+    Returns:
+        ``{"out", "traces", "samples", "layer"}``.
+
+    Raises:
+        InputFileError: An unknown layer, or a missing or changed source file.
+        OutputPathError: ``out`` exists and ``overwrite`` is False.
+    """
+    store, out = Path(store), Path(out)
+    survey = open_survey(store)
+    values = _layer(survey, store, layer)
+    source = _source(survey, store)
+    claim_outputs(out, overwrite=overwrite)
+    with open(source, "rb") as handle:
+        handle.read(3200)
+        binary = bytearray(handle.read(400))
+    ns = int.from_bytes(binary[20:22], "big")
+    code = int.from_bytes(binary[24:26], "big")
+    extended = max(0, int.from_bytes(binary[304:306], "big", signed=True))
+    offset = 3600 + 3200 * extended
+    record = 240 + ns * BYTES_PER_SAMPLE.get(code, 4)
+    count = (source.stat().st_size - offset) // record
+    traces = np.memmap(source, dtype=np.uint8, mode="r", offset=offset, shape=(count, record))
+    if ns != survey.amplitude.shape[2]:
+        raise InputFileError(
+            f"{source} has {ns} samples per trace but {store} has {survey.amplitude.shape[2]}: "
+            "the store was not ingested from this file"
+        )
+    locations = survey.attrs["byte_locations"]
+    inlines, crosslines = survey.inline.values, survey.crossline.values
+    array = zarr.open_array(str(store), path=layer, mode="r")
+    binary[24:26] = (5).to_bytes(2, "big")
+    binary[304:306] = (0).to_bytes(2, "big")
+    meanings = values.attrs.get("flag_meanings", "")
+    lines = [
+        f"SEISFLOW LAYER {layer}: {values.attrs.get('long_name', '')}",
+        f"LEGEND {meanings}" if meanings else "CONTINUOUS VALUES",
+        f"MODEL SHA-256 {values.attrs.get('seisflow:model_sha256', 'n/a')[:56]}",
+        f"SOURCE {source.name}",
+        f"CRS {survey.attrs.get('proj:code') or 'unknown'}",
+        "GEOMETRY AND TRACE HEADERS COPIED FROM THE SOURCE; IEEE FLOAT SAMPLES",
+    ]
+    partial = out.with_name(out.name + ".partial")
+    try:
+        with open(partial, "wb") as handle:
+            handle.write(text_header(lines))
+            handle.write(bytes(binary))
+            for start in range(0, count, BLOCK):
+                block = np.asarray(traces[start : start + BLOCK])
+                heads = block[:, :240]
+                il = _word(heads, locations["inline"])
+                xl = _word(heads, locations["crossline"])
+                i = np.searchsorted(inlines, il).clip(0, inlines.size - 1)
+                j = np.searchsorted(crosslines, xl).clip(0, crosslines.size - 1)
+                if np.any(inlines[i] != il) or np.any(crosslines[j] != xl):
+                    raise InputFileError(
+                        f"{source}: traces {start}-{start + len(block) - 1} hold lines that "
+                        f"{store} does not: the store was not ingested from this file"
+                    )
+                box = array[i.min() : i.max() + 1, j.min() : j.max() + 1, :]  # sorted files:
+                samples = box[i - i.min(), j - j.min()].astype(">f4")  # a band of lines
+                rows = np.empty((len(block), 240 + 4 * ns), dtype=np.uint8)
+                rows[:, :240] = heads
+                rows[:, 240:] = samples.view(np.uint8).reshape(len(block), 4 * ns)
+                handle.write(rows.tobytes())
+        os.replace(partial, out)
+    finally:
+        partial.unlink(missing_ok=True)
+    return {"out": str(out), "traces": int(count), "samples": ns, "layer": layer}
+
+
+def _word(headers: np.ndarray, byte: int) -> np.ndarray:
+    """The big-endian int32 header word at 1-based ``byte`` of every header."""
+    return headers[:, byte - 1 : byte + 3].copy().view(">i4").ravel().astype(np.int64)
