@@ -409,21 +409,27 @@ def map_command(
 @click.argument("store", type=click.Path(path_type=Path))
 @click.argument("layer")
 @click.argument("out", type=click.Path(path_type=Path))
+@click.option("--time", "time_ms", type=float, help="GeoTIFF: the slice's time (ms; m in depth).")
 @click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
-def export(store: Path, layer: str, out: Path, overwrite: bool) -> None:
-    """Write LAYER of STORE (facies, facies_confidence, anomaly, ...) as SEG-Y file OUT.
+def export(store: Path, layer: str, out: Path, time_ms: float | None, overwrite: bool) -> None:
+    """Write LAYER of STORE (facies, facies_confidence, anomaly, ...) to OUT.
 
-    The file has exactly the geometry of the SEG-Y the store was ingested from: every trace
-    header copied, IEEE samples, the binary header updated and a text header naming the
-    layer, the model and the legend.
+    OUT.sgy: SEG-Y with exactly the geometry of the file the store was ingested from (every
+    trace header copied, IEEE samples, a text header naming the layer, the model and the
+    legend). OUT.tif with --time MS: the time slice as a GeoTIFF in the survey CRS.
     """
     from seisflow.errors import OutputPathError
-    from seisflow.infer.export import export_segy
+    from seisflow.infer.export import export_geotiff, export_segy
 
-    if out.suffix.lower() not in (".sgy", ".segy"):
-        raise OutputPathError(
-            f"{out}: export writes SEG-Y (.sgy or .segy); GeoTIFF slices are not available yet"
-        )
+    suffix = out.suffix.lower()
+    if suffix in (".tif", ".tiff"):
+        if time_ms is None:
+            raise OutputPathError(f"{out}: a GeoTIFF is a time slice: pass --time MS")
+        result = export_geotiff(store, layer, out, time=time_ms, overwrite=overwrite)
+        click.echo(f"wrote {layer} at {result['time']:g} to {out}")
+        return
+    if suffix not in (".sgy", ".segy"):
+        raise OutputPathError(f"{out}: name it .sgy / .segy (SEG-Y) or .tif (GeoTIFF slice)")
     summary = export_segy(store, layer, out, overwrite=overwrite)
     click.echo(f"wrote {layer} to {out}: {summary['traces']} traces x {summary['samples']}")
 

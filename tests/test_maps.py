@@ -14,7 +14,7 @@ import zarr
 
 from seisflow.errors import ConfigError, InputFileError, OutputPathError
 from seisflow.infer.evaluate import evaluate_layers
-from seisflow.infer.export import export_segy
+from seisflow.infer.export import export_geotiff, export_segy
 from seisflow.infer.maps import PatchTable, compressor_bits_per_dim, map_survey, stitch
 from seisflow.ingest import open_survey, segy_to_zarr
 from seisflow.ingest.patches import PatchSpec
@@ -164,3 +164,28 @@ def test_export_errors(mapped, tmp_path):
     consolidate(moved)
     with pytest.raises(InputFileError, match="missing or changed"):
         export_segy(moved, "facies", tmp_path / "y.sgy")
+
+
+def test_geotiff_slice_is_georeferenced_at_bin_centres(mapped, tmp_path):
+    import rasterio
+
+    store, _, _, _ = mapped
+    out = tmp_path / "facies.tif"
+    subprocess.run([sys.executable, "-m", "seisflow", "export", str(store), "facies", str(out),
+                    "--time", "200"], check=True, capture_output=True)  # fmt: skip
+    survey = open_survey(store)
+    x, y, live = survey.cdp_x.values, survey.cdp_y.values, survey.trace_mask.values
+    with rasterio.open(out) as raster:
+        assert raster.crs.to_epsg() == 32631
+        band = raster.read(1)
+        k = int(np.flatnonzero(survey.time.values == 200.0)[0])
+        np.testing.assert_array_equal(band, survey.facies.values[:, :, k])
+        assert raster.nodata == -1
+        n_il, n_xl = live.shape
+        corners = [(i, j) for i in (0, n_il - 1) for j in (0, n_xl - 1) if live[i, j]]
+        assert len(corners) >= 3
+        for i, j in corners:
+            gx, gy = raster.transform @ (j + 0.5, i + 0.5)  # the centre of pixel (i, j)
+            assert abs(gx - x[i, j]) < 0.05 and abs(gy - y[i, j]) < 0.05
+    with pytest.raises(InputFileError, match="outside"):
+        export_geotiff(store, "facies", tmp_path / "late.tif", time=1e6)

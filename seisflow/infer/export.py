@@ -1,4 +1,4 @@
-"""Export of a layer as SEG-Y on exactly the input geometry.
+"""Export of a layer: as SEG-Y on exactly the input geometry, or a time slice as GeoTIFF.
 
 The recipe: open the store -> find the layer and the source SEG-Y it was ingested from
 (checked by size) -> read the source's trace headers in place (a memory map: fixed-length
@@ -23,7 +23,7 @@ from seisflow.ingest.segy_writer import text_header
 from seisflow.ingest.store import open_survey
 from seisflow.outputs import claim_outputs
 
-__all__ = ["export_segy"]
+__all__ = ["export_geotiff", "export_segy"]
 
 BYTES_PER_SAMPLE = {1: 4, 2: 4, 3: 2, 5: 4, 6: 8, 8: 1, 9: 8, 10: 4, 11: 2, 12: 8, 16: 1}
 BLOCK = 20_000  # traces per read/write block: memory stays bounded
@@ -130,3 +130,51 @@ def export_segy(
 def _word(headers: np.ndarray, byte: int) -> np.ndarray:
     """The big-endian int32 header word at 1-based ``byte`` of every header."""
     return headers[:, byte - 1 : byte + 3].copy().view(">i4").ravel().astype(np.int64)
+
+
+def export_geotiff(
+    store: str | Path, layer: str, out: str | Path, *, time: float, overwrite: bool = False
+) -> dict[str, Any]:
+    """Write the slice of ``layer`` at ``time`` (ms, or m for a depth store) as a GeoTIFF in
+    the survey CRS.
+
+    Rows are inlines and columns crosslines; the geotransform is the store's rotated
+    inline/crossline -> X/Y affine shifted by half a bin, since SEG-Y coordinates are bin
+    centres and GeoTIFF pixels are addressed by their corner.
+
+    Raises:
+        InputFileError: An unknown layer, or a time outside the survey.
+        OutputPathError: ``out`` exists and ``overwrite`` is False.
+    """
+    import rasterio
+    from rasterio.transform import Affine
+
+    store, out = Path(store), Path(out)
+    survey = open_survey(store)
+    values = _layer(survey, store, layer)
+    vertical = survey[survey.amplitude.dims[2]].values
+    k = int(np.abs(vertical - time).argmin())
+    step = float(np.diff(vertical).min()) if vertical.size > 1 else 0.0
+    if abs(vertical[k] - time) > step / 2 + 1e-9:
+        raise InputFileError(
+            f"--time {time:g} is outside {store}'s samples ({vertical[0]:g} to "
+            f"{vertical[-1]:g} every {step:g}): choose a time inside them"
+        )
+    claim_outputs(out, overwrite=overwrite)
+    data = np.asarray(values[:, :, k].values)
+    nodata = -1 if data.dtype == np.int16 else np.nan
+    a, b, c, d, e, f = survey.attrs["spatial:transform"]
+    transform = Affine(a, b, c - 0.5 * (a + b), d, e, f - 0.5 * (d + e))
+    crs = survey.attrs.get("proj:wkt2") or None
+    partial = out.with_name(out.name + ".partial")
+    try:
+        with rasterio.open(partial, "w", driver="GTiff", height=data.shape[0],
+                           width=data.shape[1], count=1, dtype=data.dtype, crs=crs,
+                           transform=transform, nodata=nodata) as raster:  # fmt: skip
+            raster.write(data, 1)
+            raster.update_tags(layer=layer, time=f"{vertical[k]:g}",
+                               legend=values.attrs.get("flag_meanings", ""))  # fmt: skip
+        os.replace(partial, out)
+    finally:
+        partial.unlink(missing_ok=True)
+    return {"out": str(out), "layer": layer, "time": float(vertical[k]), "shape": data.shape}
