@@ -17,7 +17,7 @@ $(STAMP): $(BIN)/python pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/seisflow demo seisflow-demo --overwrite
+	$(BIN)/seisflow demo --out seisflow-demo --overwrite
 
 test: $(STAMP)
 	$(BIN)/ruff check .

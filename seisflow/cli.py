@@ -530,24 +530,47 @@ def validate(
 
 
 @cli.command()
-@click.argument("out_dir", type=click.Path(path_type=Path), default="seisflow-demo")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default="seisflow-demo",
+              show_default=True, help="Folder of everything the demo writes.")  # fmt: skip
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
-@click.option("--overwrite", is_flag=True, help="Replace an earlier demo in OUT_DIR.")
-def demo(out_dir: Path, seed: int, overwrite: bool) -> None:
-    """Run the demo on an embedded default survey, writing into OUT_DIR.
+@click.option("--steps", type=click.IntRange(min=1), default=300, show_default=True,
+              help="Training steps (300: the quick survey preset).")  # fmt: skip
+@click.option("--survey-only", is_flag=True, help="Stop after the survey figure (seconds).")
+@click.option("--overwrite", is_flag=True, help="Replace an earlier demo in --out.")
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+def demo(
+    out_dir: Path, seed: int, steps: int, survey_only: bool, overwrite: bool, quiet: bool
+) -> None:
+    """Run seisflow end to end on an embedded default survey.
 
-    Today the demo synthesises a survey (demo.sgy), ingests it into a survey store
-    (demo.zarr) and draws sections and a time slice from the store with the true facies and
-    anomalies (survey.png).
+    Synthesise a survey (demo.sgy, demo.truth.zarr), ingest it (demo.zarr), draw it with
+    its truth (survey.png), train the quick survey model (run/), map facies, confidence and
+    anomaly into the store, evaluate them against the truth, export the facies as SEG-Y and
+    a time slice as GeoTIFF, and draw the maps (maps.png).
     """
     import dataclasses
 
     from seisflow.demo import DEFAULT_DEMO, run_demo
 
-    result = run_demo(out_dir, dataclasses.replace(DEFAULT_DEMO, seed=seed), overwrite=overwrite)
-    click.echo(
-        f"wrote {result.survey.segy}, {result.survey.truth}, {result.store} and {result.figure}"
-    )
+    result = run_demo(out_dir, dataclasses.replace(DEFAULT_DEMO, seed=seed), overwrite=overwrite,
+                      train=not survey_only, train_overrides=[f"train.steps={steps}"],
+                      progress=not quiet)  # fmt: skip
+    lines = [f"survey     {result.survey.segy} (truth {result.survey.truth})",
+             f"store      {result.store}", f"figure     {result.figure}"]  # fmt: skip
+    if result.scores is not None:
+        facies, anomaly = result.scores["facies"], result.scores["anomaly"]
+        best = max(v["ari"] for v in result.scores["facies_baselines"].values())
+        forest = result.scores["anomaly_baselines"]["isolation_forest"]["auroc"]
+        lines += [
+            f"run        {result.run} ({steps} steps)",
+            f"maps       facies, facies_confidence, anomaly in {result.store}; {result.maps}",
+            f"exports    {', '.join(str(p) for p in result.exports)}",
+            f"facies     ARI {facies['ari']:.3f} (best baseline {best:.3f}), NMI "
+            f"{facies['nmi']:.3f}, accuracy {facies['accuracy']:.3f}",
+            f"anomaly    AUROC {anomaly['auroc']:.3f} (IsolationForest {forest:.3f}), "
+            f"average precision {anomaly['average_precision']:.3f}",
+        ]
+    click.echo("\n".join(lines))
 
 
 def main(argv: list[str] | None = None) -> None:

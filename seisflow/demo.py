@@ -1,17 +1,19 @@
-"""The demo: what seisflow does today, end to end, on an embedded default survey.
+"""The demo: seisflow end to end on an embedded default survey.
 
-Writes a synthetic survey, ingests it into a survey store and draws it from the store with
-its ground truth:
-an inline through the bright spot and gas chimney, a crossline and a time slice, then the
-inline with its true facies, the inline with its true anomalies and the slice with its true
-facies. Later stages (ingest, training, maps) join
-the demo as they land.
+synthesize -> ingest -> draw the survey with its ground truth (``survey.png``: an inline
+through the bright spot and gas chimney, a crossline and a time slice, then the inline with
+its true facies, with its true anomalies and the slice with its true facies) -> train with
+the quick survey settings (those of ``configs/survey-quick.toml``) -> map the facies,
+confidence and anomaly layers -> evaluate them against the truth -> export the facies as
+SEG-Y and a time slice as GeoTIFF -> draw the maps (``maps.png``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -23,31 +25,66 @@ from seisflow.ingest import open_survey, segy_to_zarr
 from seisflow.synth.anomalies import BRIGHT_SPOT, GAS_CHIMNEY
 from seisflow.synth.write import SynthResult, synthesize
 
-__all__ = ["DEFAULT_DEMO", "DemoResult", "run_demo"]
+__all__ = ["DEFAULT_DEMO", "DEMO_TRAINING", "DemoResult", "run_demo"]
 
 #: The embedded default survey of the demo (about 4 MB, seconds to write).
 DEFAULT_DEMO = SynthConfig(shape=(60, 80, 200), seed=0, missing_corner=True)
 
+#: The training settings of the demo: ``configs/survey-quick.toml`` (a test keeps them equal).
+DEMO_TRAINING = {
+    "model": {"prior": "lda", "subnet": "cnn", "levels": 1, "width": 32, "depth": 4,
+              "word": 2, "topics": 5, "alpha": 0.3, "grid_range": 1.0, "l2": 2.0},
+    "data": {"size": 32, "stride": 16, "axis": "both", "buffer": 4096},
+    "train": {"steps": 300, "batch_size": 64, "lr": 2e-3, "prior_lr_scale": 10.0,
+              "warmup": 30, "clip": 50.0, "eval_every": 150, "eval_size": 512,
+              "checkpoint_every": 150, "log_every": 10},
+}  # fmt: skip
+
 
 @dataclass(frozen=True)
 class DemoResult:
-    """Files the demo wrote."""
+    """Files the demo wrote and its scores (None when it stopped after the survey figure)."""
 
     survey: SynthResult
     store: Path
     figure: Path
+    run: Path | None = None
+    maps: Path | None = None
+    exports: tuple[Path, ...] = ()
+    scores: dict[str, Any] | None = None
 
 
 def run_demo(
-    out_dir: str | Path, config: SynthConfig = DEFAULT_DEMO, *, overwrite: bool = False
+    out_dir: str | Path,
+    config: SynthConfig = DEFAULT_DEMO,
+    *,
+    overwrite: bool = False,
+    train: bool = True,
+    train_overrides: Sequence[str] = (),
+    progress: bool = True,
 ) -> DemoResult:
-    """Synthesise a survey into ``out_dir``, ingest it and draw it with its ground truth.
+    """Run the demo into ``out_dir``.
+
+    Args:
+        out_dir: Folder of everything the demo writes.
+        config: The synthetic survey.
+        overwrite: Replace an earlier demo in ``out_dir``.
+        train: Go on after the survey figure: train, map, evaluate, export, draw the maps.
+        train_overrides: ``section.key=value`` changes to :data:`DEMO_TRAINING`.
+        progress: Show progress bars.
 
     Returns:
-        The survey written, the survey store and the figure (``survey.png``).
+        What was written, and the evaluation scores.
     """
+    import shutil
+
+    from seisflow.infer.evaluate import evaluate_layers
+    from seisflow.infer.export import export_geotiff, export_segy
+    from seisflow.infer.maps import map_survey
+    from seisflow.train import train as run_training
+
     out_dir = Path(out_dir)
-    survey = synthesize(out_dir / "demo.sgy", config, overwrite=overwrite, progress=True)
+    survey = synthesize(out_dir / "demo.sgy", config, overwrite=overwrite, progress=progress)
     truth = xr.open_zarr(survey.truth)
     kinds = truth.anomaly_kind.isin([BRIGHT_SPOT, GAS_CHIMNEY]).sum(["crossline", "time"])
     inline = int(truth.inline[int(np.argmax(kinds.values))])
@@ -57,7 +94,53 @@ def run_demo(
     cube = open_survey(store).amplitude.values
     figure = out_dir / "survey.png"
     _draw(cube, truth, inline=inline, crossline=crossline, time_ms=time_ms, path=figure)
-    return DemoResult(survey=survey, store=store, figure=figure)
+    if not train:
+        return DemoResult(survey=survey, store=store, figure=figure)
+    run = out_dir / "run"
+    if overwrite:
+        shutil.rmtree(run, ignore_errors=True)
+    run_training(str(store), run, settings=DEMO_TRAINING, overrides=train_overrides,
+                 progress=progress)  # fmt: skip
+    map_survey(store, run, overwrite=True, progress=progress)
+    scores = evaluate_layers(store, survey.truth)
+    exports = (out_dir / "facies.sgy", out_dir / f"facies_{time_ms:g}ms.tif")
+    export_segy(store, "facies", exports[0], overwrite=True)
+    export_geotiff(store, "facies", exports[1], time=time_ms, overwrite=True)
+    maps = out_dir / "maps.png"
+    _draw_maps(store, truth, inline=inline, time_ms=time_ms, path=maps)
+    return DemoResult(survey=survey, store=store, figure=figure, run=run, maps=maps,
+                      exports=exports, scores=scores)  # fmt: skip
+
+
+def _draw_maps(store: Path, truth: xr.Dataset, *, inline: int, time_ms: float, path: Path) -> None:
+    """The inline with the facies overlay, the facies and anomaly time slices in X/Y."""
+    dataset = open_survey(store)
+    il = int(np.searchsorted(dataset.inline.values, inline))
+    k = int(np.searchsorted(dataset.time.values, time_ms))
+    crosslines, times = dataset.crossline.values, dataset.time.values
+    facies = dataset.facies.values
+    names = dataset.facies.attrs["flag_meanings"].split()
+    a, b, c, d, e, f = dataset.attrs["spatial:transform"]  # X/Y of every bin, traced or not
+    i, j = np.meshgrid(np.arange(facies.shape[0]), np.arange(facies.shape[1]), indexing="ij")
+    x, y = a * j + b * i + c, d * j + e * i + f
+    fig = Figure(figsize=(18, 6), layout="constrained")
+    axes = fig.subplots(1, 3)
+    viz.section(axes[0], dataset.amplitude.values[il], traces=crosslines, times_ms=times,
+                title=f"inline {inline}: facies (topics) over the seismic")  # fmt: skip
+    viz.categorical(axes[0], facies[il].T, meanings=names,
+                    extent=viz.section_extent(crosslines, times), alpha=0.45)  # fmt: skip
+    slice_facies = np.where(facies[:, :, k] >= 0, facies[:, :, k], np.nan)
+    shown = axes[1].pcolormesh(x, y, slice_facies, cmap="tab10", vmin=0, vmax=9, shading="auto")
+    axes[1].set_title(f"time slice {time_ms:g} ms: facies in X/Y ({truth.attrs.get('crs', '')})")
+    anomaly = dataset.anomaly.values[:, :, k]
+    shown = axes[2].pcolormesh(x, y, anomaly, cmap="magma", shading="auto")
+    fig.colorbar(shown, ax=axes[2], label="anomaly (bits/dim above zlib)")
+    axes[2].set_title(f"time slice {time_ms:g} ms: anomaly")
+    for ax in axes[1:]:
+        ax.set_aspect("equal")
+        ax.set_xlabel("X (m)")
+        ax.set_ylabel("Y (m)")
+    fig.savefig(path, dpi=72)
 
 
 def _draw(

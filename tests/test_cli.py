@@ -77,13 +77,35 @@ def test_existing_output_and_debug(tmp_path):
     assert run("synth", str(tmp_path / "s.sgy"), "--shape", "8,8,32", "--overwrite").returncode == 0
 
 
-def test_demo_writes_a_figure(tmp_path):
+def test_demo_runs_end_to_end(tmp_path):
+    out = run("demo", "--out", str(tmp_path / "demo"), "--steps", "2", "--quiet")
+    assert out.returncode == 0, out.stderr
+    for name in ("survey.png", "maps.png", "facies.sgy", "demo.zarr", "run/checkpoint.pt"):
+        assert (tmp_path / "demo" / name).exists(), name
+    assert (tmp_path / "demo" / "maps.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert list((tmp_path / "demo").glob("facies_*ms.tif"))
+    assert "facies     ARI" in out.stdout and "anomaly    AUROC" in out.stdout
+
+
+def test_demo_training_is_the_quick_survey_preset():
+    from pathlib import Path
+
+    from seisflow.config import read_toml
+    from seisflow.demo import DEMO_TRAINING
+
+    preset = read_toml(Path(__file__).resolve().parents[1] / "configs" / "survey-quick.toml")
+    assert preset == DEMO_TRAINING
+
+
+def test_demo_survey_only_writes_a_figure(tmp_path):
     from seisflow.config import SynthConfig
     from seisflow.demo import run_demo
 
-    result = run_demo(tmp_path / "demo", SynthConfig(shape=(20, 24, 80), missing_corner=True))
+    result = run_demo(tmp_path / "demo", SynthConfig(shape=(20, 24, 80), missing_corner=True),
+                      train=False, progress=False)  # fmt: skip
     assert result.figure.stat().st_size > 10_000
     assert result.figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert result.scores is None
 
 
 def test_readme_lists_every_command_and_option():

@@ -16,7 +16,7 @@ import contextlib
 import json
 import math
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -206,6 +206,7 @@ def train(
     run_dir: str | Path,
     *,
     config_file: str | Path | None = None,
+    settings: Mapping[str, Any] | None = None,
     overrides: Iterable[str] = (),
     data_dir: str | Path | None = None,
     device: str = "auto",
@@ -218,6 +219,7 @@ def train(
         source: A survey store path, or ``mnist``, ``fashion_mnist``, ``cifar10_automobile``.
         run_dir: Where ``checkpoint.pt``, ``config.toml`` and ``metrics.jsonl`` go.
         config_file: A TOML file with ``model``, ``data`` and ``train`` sections.
+        settings: The same sections as a mapping (when there is no ``config_file``).
         overrides: ``section.key=value`` settings applied after the file.
         data_dir: The folder of the image benchmarks' ``.npz`` files.
         device: ``auto`` (CUDA when present), ``cpu`` or ``cuda``.
@@ -233,7 +235,7 @@ def train(
     if saved is not None and config_file is None:
         base = saved["config"]
     else:
-        base = read_toml(config_file) if config_file else {}
+        base = read_toml(config_file) if config_file else dict(settings or {})
     raw = apply_overrides(base, overrides)
     data_config = from_mapping(DataConfig, raw.get("data", {}), where="data.")
     seed = from_mapping(TrainConfig, raw.get("train", {}), where="train.").seed
