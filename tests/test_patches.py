@@ -256,3 +256,12 @@ def test_batch_mode_matches_patch_mode(store):
     assert max(sizes) == 50 and sum(sizes) == len(single)
     training = iter(PatchStream(store, spec, batch_size=32, buffer=40))
     assert all(next(training).shape == (32, 1, 16, 16) for _ in range(30))
+
+
+def test_training_batches_stay_full_across_epochs(store):
+    spec = PatchSpec(size=16, axis="inline", stride=8)
+    stream = PatchStream(store, spec, seed=1, batch_size=64, buffer=128)
+    epoch = len(stream)
+    batches = iter(stream)
+    sizes = [len(next(batches)) for _ in range(3 * epoch // 64 + 2)]
+    assert set(sizes) == {64}  # three epochs and more, never a short batch at an epoch end

@@ -205,6 +205,11 @@ class PatchStream(IterableDataset):
         return units
 
     def __iter__(self) -> Iterator[Any]:
+        yield from _emit(self._epochs(), self.batch_size, self.return_positions)
+
+    def _epochs(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """This consumer's blocks, epoch after epoch (endless when shuffling), so batches
+        run on across epoch ends and every training batch is full."""
         index, count = shard()
         rng = np.random.default_rng([self.seed, index, count])
         array = zarr.open_array(self.store, path="amplitude", mode="r")
@@ -214,7 +219,7 @@ class PatchStream(IterableDataset):
             blocks = self._blocks(array, units[_split(len(units), index, count)])
             if self.shuffle:
                 blocks = _shuffled(blocks, rng, self.buffer)
-            yield from _emit(blocks, self.batch_size, self.return_positions)
+            yield from blocks
             epoch += 1
             if not self.shuffle:
                 return

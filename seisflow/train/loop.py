@@ -324,7 +324,7 @@ def _run(
         x = next(batches)
         if device.type == "cuda":
             x = x.pin_memory().to(device, non_blocking=True)
-        noise = _noise(cfg.seed, step, (cfg.batch_size, *x.shape[1:]), device)[part]
+        noise = _noise(cfg.seed, step, (cfg.batch_size, *x.shape[1:]), device)[part][: len(x)]
         with _autocast(device, cfg.amp):
             loss, parts = model(x, noise)
         optimizer.zero_grad(set_to_none=True)
