@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
+from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 
 from seisflow import viz
@@ -130,7 +131,9 @@ def _draw_maps(store: Path, truth: xr.Dataset, *, inline: int, time_ms: float, p
     viz.categorical(axes[0], facies[il].T, meanings=names,
                     extent=viz.section_extent(crosslines, times), alpha=0.45)  # fmt: skip
     slice_facies = np.where(facies[:, :, k] >= 0, facies[:, :, k], np.nan)
-    shown = axes[1].pcolormesh(x, y, slice_facies, cmap="tab10", vmin=0, vmax=9, shading="auto")
+    colours = ListedColormap(list(viz.CATEGORY_COLOURS[: len(names)]))
+    axes[1].pcolormesh(x, y, slice_facies, cmap=colours, vmin=-0.5, vmax=len(names) - 0.5,
+                       shading="auto")  # fmt: skip
     axes[1].set_title(f"time slice {time_ms:g} ms: facies in X/Y ({truth.attrs.get('crs', '')})")
     anomaly = dataset.anomaly.values[:, :, k]
     shown = axes[2].pcolormesh(x, y, anomaly, cmap="magma", shading="auto")
