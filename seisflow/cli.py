@@ -325,6 +325,13 @@ def _axis_text(axis: dict[str, int]) -> str:
 _DEVICE = click.Choice(["auto", "cpu", "cuda"])
 
 
+def _scores_text(values: dict[str, float] | None) -> str:
+    """``name 0.123, ...`` of a score table, or ``not scored``."""
+    if not values:
+        return "not scored"
+    return ", ".join(f"{name} {value:.3f}" for name, value in values.items())
+
+
 @cli.command()
 @click.argument("source")
 @click.argument("run_dir", type=click.Path(path_type=Path))
@@ -456,18 +463,12 @@ def evaluate(store: Path, truth: Path, samples: int, as_json: bool) -> None:
         click.echo(json.dumps(report))
         return
 
-    def text(values: dict[str, float] | None) -> str:
-        if not values:
-            return "not scored"
-        return ", ".join(f"{k} {v:.3f}" for k, v in values.items())
-
     lines = [f"{store} against {truth} ({report['samples']} live samples)"]
-    if "facies" in report:
-        lines.append(f"facies     {text(report['facies'])}")
-        lines += [f"  baseline {k}: {text(v)}" for k, v in report["facies_baselines"].items()]
-    if "anomaly" in report:
-        lines.append(f"anomaly    {text(report['anomaly'])}")
-        lines += [f"  baseline {k}: {text(v)}" for k, v in report["anomaly_baselines"].items()]
+    for kind in ("facies", "anomaly"):
+        if kind in report:
+            lines.append(f"{kind:<10} {_scores_text(report[kind])}")
+            baselines = report[f"{kind}_baselines"].items()
+            lines += [f"  baseline {name}: {_scores_text(values)}" for name, values in baselines]
     click.echo("\n".join(lines))
 
 
@@ -513,18 +514,13 @@ def validate(
         click.echo(json.dumps(report))
         return
 
-    def scores(values: dict[str, float] | None) -> str:
-        if not values:
-            return "not scored"
-        return ", ".join(f"{k.upper()} {v:.3f}" for k, v in values.items())
-
     lines = [f"{dataset} {split} ({report['n']} images), step {report['step']}",
              f"bits/dim   {report['bits_per_dim']:.4f} ({report['bits_per_dim_kind']})",
              f"clusters   {report['clusters']} ({report['readout']}): "
-             + scores({k: report[k] for k in ("ari", "nmi", "accuracy")}
+             + _scores_text({k: report[k] for k in ("ari", "nmi", "accuracy")}
                       if report["ari"] is not None else None)]  # fmt: skip
     baselines = report["baselines"].items()
-    lines += [f"baseline   {name}: {scores(values)}" for name, values in baselines]
+    lines += [f"baseline   {name}: {_scores_text(values)}" for name, values in baselines]
     lines += [f"figure     {path}" for path in report["figures"].values()]
     click.echo("\n".join(lines))
 
