@@ -231,3 +231,11 @@ def test_two_gloo_processes_on_a_survey_store(survey_store, tmp_path):
     records = _metrics(tmp_path / "run")  # rank 0 alone writes
     assert [r["step"] for r in records if "loss" in r] == [1, 2, 3]
     assert load_checkpoint(tmp_path / "run")["step"] == 3
+
+
+def test_divergence_stops_before_a_checkpoint(tiny_images, tmp_path):
+    with pytest.raises(ConfigError, match=r"diverged at step \d+ \(loss nan\)"):
+        train("mnist", tmp_path / "run", data_dir=tiny_images, progress=False,
+              overrides=[*TINY, "train.steps=4", "train.eval_every=0", "train.lr=1e30",
+                         "train.clip=1e30", "train.warmup=0"])  # fmt: skip
+    assert not (tmp_path / "run" / "checkpoint.pt").exists()

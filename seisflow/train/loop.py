@@ -346,8 +346,13 @@ def _run(
                 "lr": schedule.get_last_lr()[0],
                 "patches_per_s": rate,
             }
-            last.update(record)
             metrics.write({"step": done, **record, "elapsed_s": now - began})
+            if not math.isfinite(record["loss"]):  # stop before a checkpoint saves NaNs
+                raise ConfigError(
+                    f"training diverged at step {done} (loss {record['loss']}): the last "
+                    "checkpoint is intact; lower train.lr or train.clip and start again"
+                )
+            last.update(record)
             bar.set_postfix(loss=f"{last['loss']:.3f}", bpd=f"{last['bits_per_dim']:.3f}",
                             patches_s=f"{rate:.0f}")  # fmt: skip
             window, window_start = now, done
@@ -361,10 +366,6 @@ def _run(
     bar.close()
     seconds = time.perf_counter() - began
     checkpoint(cfg.steps)
-    if not math.isfinite(last.get("loss", 0.0)):
-        raise ConfigError(
-            f"training diverged (loss {last.get('loss')}): lower train.lr or train.clip"
-        )
     return TrainResult(
         run_dir=run_dir,
         step=cfg.steps,
