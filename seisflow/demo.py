@@ -23,6 +23,7 @@ from matplotlib.figure import Figure
 from seisflow import viz
 from seisflow.config import SynthConfig
 from seisflow.ingest import open_survey, segy_to_zarr
+from seisflow.ingest.georef import Affine
 from seisflow.synth.anomalies import BRIGHT_SPOT, GAS_CHIMNEY
 from seisflow.synth.write import SynthResult, synthesize
 
@@ -121,9 +122,8 @@ def _draw_maps(store: Path, truth: xr.Dataset, *, inline: int, time_ms: float, p
     crosslines, times = dataset.crossline.values, dataset.time.values
     facies = dataset.facies.values
     names = dataset.facies.attrs["flag_meanings"].split()
-    a, b, c, d, e, f = dataset.attrs["spatial:transform"]  # X/Y of every bin, traced or not
-    i, j = np.meshgrid(np.arange(facies.shape[0]), np.arange(facies.shape[1]), indexing="ij")
-    x, y = a * j + b * i + c, d * j + e * i + f
+    affine = Affine(tuple(dataset.attrs["spatial:transform"]), rms_residual=0.0)
+    x, y = affine(*np.indices(facies.shape[:2]))  # X/Y of every bin, traced or not
     fig = Figure(figsize=(18, 6), layout="constrained")
     axes = fig.subplots(1, 3)
     viz.section(axes[0], dataset.amplitude.values[il], traces=crosslines, times_ms=times,

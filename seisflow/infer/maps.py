@@ -96,8 +96,7 @@ def score_patches(
     dims = math.prod(spec.shape)
     for patches, where in stream:
         x = patches.to(device)
-        continuous = (x.float() + 0.5) / 256.0
-        log_p, proportions = flow.score(continuous)
+        log_p, proportions = flow.score(flow.bin_centres(x))
         bits = (-(log_p - dims * math.log(256.0)) / (dims * math.log(2.0))).float().cpu().numpy()
         score = bits - compressor_bits_per_dim(patches.numpy())
         parts.append((where.numpy(), proportions.float().cpu().numpy(), score.astype(np.float32)))
@@ -151,14 +150,15 @@ def stitch(
     return da.map_blocks(block, chunks=chunks, dtype=dtype, meta=np.empty((0, 0, 0), dtype))
 
 
-def check_fits(store: str | Path, flow: FractalFlow, spec: PatchSpec, run: str | Path) -> None:
-    """Raise a clear error when the run's patches do not suit the store."""
+def check_fits(
+    store: str | Path, survey: Any, flow: FractalFlow, spec: PatchSpec, run: str | Path
+) -> None:
+    """Raise a clear error when the run's patches do not suit the store (opened: ``survey``)."""
     if tuple(flow.config.in_shape) != spec.shape:
         raise ConfigError(
             f"{run} was trained on {list(flow.config.in_shape)} patches, not {list(spec.shape)}:"
             " map with the run's patch size (leave --patch-size out) or train on that size"
         )
-    survey = open_survey(store)
     if min(survey.amplitude.shape[1:]) < spec.size:
         raise InputFileError(
             f"{store}: its grid {survey.amplitude.shape} is smaller than the run's "
@@ -260,8 +260,8 @@ def map_survey(
     data = config.data
     spec = PatchSpec(size=data.size, axis=data.axis, stride=stride or data.stride,
                      time_window=data.time_window, depth3d=data.depth3d)  # fmt: skip
-    check_fits(store, flow, spec, run_dir)
     survey = open_survey(store)
+    check_fits(store, survey, flow, spec, run_dir)
     table = score_patches(flow, store, spec, percentile=data.percentile, batch_size=batch_size,
                           progress=progress)  # fmt: skip
     shape = tuple(int(n) for n in survey.amplitude.shape)

@@ -137,6 +137,11 @@ class FractalFlow(nn.Module):
         u = torch.rand_like(x) if noise is None else noise.to(x.dtype)
         return (x + u) / 256.0
 
+    def bin_centres(self, x: Tensor) -> Tensor:
+        """8-bit values 0..255 -> the centres of their bins ``(x + 0.5) / 256``: deterministic
+        continuous inputs for read-outs (maps, clustering)."""
+        return (x.to(self.param_dtype) + 0.5) / 256.0
+
     @property
     def param_dtype(self) -> torch.dtype:
         """The parameters' floating dtype (float32 or float64)."""

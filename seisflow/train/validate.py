@@ -35,16 +35,11 @@ __all__ = ["validate"]
 BATCH = 256
 
 
-def _continuous(images: torch.Tensor) -> torch.Tensor:
-    """uint8 -> the bin centres ``(x + 0.5) / 256``: deterministic inputs for read-outs."""
-    return (images.float() + 0.5) / 256.0
-
-
 @torch.no_grad()
 def latents(flow: FractalFlow, images: np.ndarray) -> np.ndarray:
     """The flow's latents of uint8 ``images``, flattened: ``(N, C * H * W)``."""
     device = next(flow.parameters()).device
-    parts = [flow.encode(_continuous(chunk).to(device))[0].flatten(1).float().cpu()
+    parts = [flow.encode(flow.bin_centres(chunk.to(device)))[0].flatten(1).float().cpu()
              for chunk in torch.from_numpy(images).split(BATCH)]  # fmt: skip
     return torch.cat(parts).numpy()
 
@@ -55,7 +50,7 @@ def topics(flow: FractalFlow, images: np.ndarray) -> tuple[np.ndarray, np.ndarra
     device = next(flow.parameters()).device
     mixes, confidence = [], []
     for chunk in torch.from_numpy(images).split(BATCH):
-        mix, conf = flow.topic_posterior(_continuous(chunk).to(device))
+        mix, conf = flow.topic_posterior(flow.bin_centres(chunk.to(device)))
         mixes.append(mix.float().cpu())
         confidence.append(conf.float().cpu())
     return torch.cat(mixes).numpy(), torch.cat(confidence).numpy()
