@@ -379,7 +379,8 @@ def train(
 @click.option("--device", type=_DEVICE, default="auto", show_default=True)
 @click.option("--scheduler", metavar="ADDRESS", help="A Dask distributed scheduler's address.")
 @click.option("--layers", default="facies,anomaly", show_default=True,
-              help="facies (with facies_confidence) and/or anomaly.")  # fmt: skip
+              help="Any of facies (with facies_confidence), anomaly, topic_proportions "
+                   "(mean topic proportions on the patch grid).")  # fmt: skip
 @click.option("--overwrite", is_flag=True, help="Replace layers the store already has.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def map_command(
@@ -397,7 +398,8 @@ def map_command(
 
     Every patch with a live trace is scored (topic proportions; anomaly = the flow's
     bits/dim minus zlib's bits/dim of the patch), and the scores are averaged over
-    overlapping patches at every live sample, chunk by chunk. Each layer is written
+    overlapping patches at every live sample, chunk by chunk. topic_proportions keeps the
+    mean proportions at every stride-th sample of each axis. Each layer is written
     atomically beside amplitude, which is never modified.
     """
     from seisflow.infer.maps import map_survey
@@ -417,26 +419,48 @@ def map_command(
 @click.argument("layer")
 @click.argument("out", type=click.Path(path_type=Path))
 @click.option("--time", "time_ms", type=float, help="GeoTIFF: the slice's time (ms; m in depth).")
+@click.option("--inline", type=int, help="GeoTIFF: the vertical section along this inline.")
+@click.option("--crossline", type=int, help="GeoTIFF: the vertical section along this crossline.")
 @click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
-def export(store: Path, layer: str, out: Path, time_ms: float | None, overwrite: bool) -> None:
+def export(
+    store: Path,
+    layer: str,
+    out: Path,
+    time_ms: float | None,
+    inline: int | None,
+    crossline: int | None,
+    overwrite: bool,
+) -> None:
     """Write LAYER of STORE (facies, facies_confidence, anomaly, ...) to OUT.
 
     OUT.sgy: SEG-Y with exactly the geometry of the file the store was ingested from (every
     trace header copied, IEEE samples, a text header naming the layer, the model and the
-    legend). OUT.tif with --time MS: the time slice as a GeoTIFF in the survey CRS.
+    legend). OUT.tif with exactly one of --time MS (the time slice as a GeoTIFF in the survey
+    CRS), --inline N or --crossline N (the vertical section: rows are samples, columns the
+    traces along the line, in a local frame of metres along the line by minus the time, with
+    the traces' X/Y in the tags).
     """
     from seisflow.errors import OutputPathError
     from seisflow.infer.export import export_geotiff, export_segy
 
     suffix = out.suffix.lower()
     if suffix in (".tif", ".tiff"):
-        if time_ms is None:
-            raise OutputPathError(f"{out}: a GeoTIFF is a time slice: pass --time MS")
-        result = export_geotiff(store, layer, out, time=time_ms, overwrite=overwrite)
-        click.echo(f"wrote {layer} at {result['time']:g} to {out}")
+        result = export_geotiff(store, layer, out, time=time_ms, inline=inline,
+                                crossline=crossline, overwrite=overwrite)  # fmt: skip
+        rows, columns = result["shape"]
+        if "time" in result:
+            what = f"the time slice at {result['time']:g} ({rows} inlines x {columns} crosslines)"
+        else:
+            line = "inline" if "inline" in result else "crossline"
+            along = "crosslines" if line == "inline" else "inlines"
+            what = f"the section along {line} {result[line]} ({rows} samples x {columns} {along})"
+        click.echo(f"wrote {layer}, {what}, to {out}")
         return
-    if suffix not in (".sgy", ".segy"):
-        raise OutputPathError(f"{out}: name it .sgy / .segy (SEG-Y) or .tif (GeoTIFF slice)")
+    if inline is not None or crossline is not None or time_ms is not None:
+        raise OutputPathError(
+            f"{out}: --time, --inline and --crossline are for a GeoTIFF: name OUT .tif, or "
+            "leave them out for SEG-Y"
+        )
     summary = export_segy(store, layer, out, overwrite=overwrite)
     click.echo(f"wrote {layer} to {out}: {summary['traces']} traces x {summary['samples']}")
 

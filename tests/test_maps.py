@@ -58,6 +58,28 @@ def test_layers_cover_every_live_sample(mapped):
     assert survey.facies.attrs["flag_meanings"] == "topic_0 topic_1 topic_2"
 
 
+def test_topic_proportions_on_the_patch_grid(mapped, tmp_path):
+    store, run, _, _ = mapped
+    summary = map_survey(store, run, layers=("topic_proportions",), progress=False)
+    assert summary["layers"] == ["topic_proportions"]
+    survey = open_survey(store)
+    grid = survey.topic_proportions
+    assert grid.dims == ("patch_inline", "patch_crossline", "patch_time", "topic")
+    np.testing.assert_array_equal(grid.patch_inline, survey.inline.values[4::8])  # stride 8
+    np.testing.assert_array_equal(grid.patch_time, survey.time.values[4::8])
+    values = grid.values
+    live = survey.trace_mask.values[4::8, 4::8]
+    assert np.isnan(values[~live]).all() and np.isfinite(values[live]).all()
+    np.testing.assert_allclose(values[live].sum(-1), 1.0, atol=1e-5)
+    facies = survey.facies.values[4::8, 4::8, 4::8]  # same run, same tiling: same arg-max
+    np.testing.assert_array_equal(values[live].argmax(-1), facies[live])
+    assert grid.attrs["seisflow:patch"]["stride"] == 8
+    with pytest.raises(OutputPathError, match="already has a topic_proportions layer"):
+        map_survey(store, run, layers=("topic_proportions",), progress=False)
+    with pytest.raises(InputFileError, match="not on the amplitude grid"):
+        export_segy(store, "topic_proportions", tmp_path / "t.sgy")
+
+
 def test_stitch_averages_overlapping_patches():
     rng = np.random.default_rng(0)
     spec = PatchSpec(size=4, axis="both", stride=2)

@@ -1,4 +1,4 @@
-"""Export of a layer: as SEG-Y on exactly the input geometry, or a time slice as GeoTIFF.
+"""Export of a layer: as SEG-Y on the input geometry, or a slice or section as GeoTIFF.
 
 The recipe: open the store -> find the layer and the source SEG-Y it was ingested from
 (checked by size) -> read the source's trace headers in place (a memory map: fixed-length
@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import zarr
 
-from seisflow.errors import InputFileError
+from seisflow.errors import InputFileError, OutputPathError
 from seisflow.ingest.segy_writer import text_header
 from seisflow.ingest.store import open_survey
 from seisflow.outputs import claim_outputs
@@ -133,48 +133,147 @@ def _word(headers: np.ndarray, byte: int) -> np.ndarray:
 
 
 def export_geotiff(
-    store: str | Path, layer: str, out: str | Path, *, time: float, overwrite: bool = False
+    store: str | Path,
+    layer: str,
+    out: str | Path,
+    *,
+    time: float | None = None,
+    inline: int | None = None,
+    crossline: int | None = None,
+    overwrite: bool = False,
 ) -> dict[str, Any]:
-    """Write the slice of ``layer`` at ``time`` (ms, or m for a depth store) as a GeoTIFF in
-    the survey CRS.
+    """Write a time slice or a vertical section of ``layer`` as a GeoTIFF.
 
+    With ``time`` (ms, or m for a depth store): the slice at that time in the survey CRS.
     Rows are inlines and columns crosslines; the geotransform is the store's rotated
     inline/crossline -> X/Y affine shifted by half a bin, since SEG-Y coordinates are bin
     centres and GeoTIFF pixels are addressed by their corner.
 
-    Raises:
-        InputFileError: An unknown layer, or a time outside the survey.
-        OutputPathError: ``out`` exists and ``overwrite`` is False.
-    """
-    import rasterio
-    from rasterio.transform import Affine
+    With ``inline`` or ``crossline``: the section along that line. Rows are samples
+    (downwards) and columns the traces along the line. A section is not on the map plane, so
+    it has no CRS but a local engineering frame: x is the distance in metres from the first
+    trace's bin centre (the bin spacing along the line from the store's affine), y is minus
+    the time (ms, or m in depth), with the same half-pixel shift. Tags name the line, the
+    vertical unit, the first and last trace numbers and their map X/Y in the survey CRS.
 
+    Args:
+        store: A survey store.
+        layer: The layer (or ``amplitude``) to export.
+        out: The GeoTIFF to write (via ``OUT.partial``, renamed when complete).
+        time: The slice's time.
+        inline: The number of the inline section.
+        crossline: The number of the crossline section.
+        overwrite: Replace ``out`` if it exists.
+
+    Returns:
+        ``{"out", "layer", "shape"}`` and ``"time"`` (the sample used), ``"inline"`` or
+        ``"crossline"``.
+
+    Raises:
+        InputFileError: An unknown layer, or a time or line outside the survey.
+        OutputPathError: Not exactly one of ``time``, ``inline``, ``crossline``, or ``out``
+            exists and ``overwrite`` is False.
+    """
+    modes = {"time": time, "inline": inline, "crossline": crossline}
+    given = {name: value for name, value in modes.items() if value is not None}
+    if len(given) != 1:
+        passed = ", ".join(f"--{name} {value:g}" for name, value in given.items()) or "none"
+        raise OutputPathError(
+            f"{out}: a GeoTIFF is a time slice or a vertical section, got {passed}: pass "
+            "exactly one of --time MS, --inline N or --crossline N"
+        )
     store, out = Path(store), Path(out)
     survey = open_survey(store)
     values = _layer(survey, store, layer)
     vertical = survey[survey.amplitude.dims[2]].values
-    k = int(np.abs(vertical - time).argmin())
     step = float(np.diff(vertical).min()) if vertical.size > 1 else 0.0
-    if abs(vertical[k] - time) > step / 2 + 1e-9:
-        raise InputFileError(
-            f"--time {time:g} is outside {store}'s samples ({vertical[0]:g} to "
-            f"{vertical[-1]:g} every {step:g}): choose a time inside them"
-        )
+    legend = values.attrs.get("flag_meanings", "")
+    if time is not None:
+        k = int(np.abs(vertical - time).argmin())
+        if abs(vertical[k] - time) > step / 2 + 1e-9:
+            raise InputFileError(
+                f"--time {time:g} is outside {store}'s samples ({vertical[0]:g} to "
+                f"{vertical[-1]:g} every {step:g}): choose a time inside them"
+            )
+        claim_outputs(out, overwrite=overwrite)
+        data = np.asarray(values[:, :, k].values)
+        a, b, c, d, e, f = survey.attrs["spatial:transform"]
+        transform = (a, b, c - 0.5 * (a + b), d, e, f - 0.5 * (d + e))
+        crs = survey.attrs.get("proj:wkt2") or None
+        _write_tiff(out, data, transform, crs, layer=layer, time=f"{vertical[k]:g}",
+                    legend=legend)  # fmt: skip
+        return {"out": str(out), "layer": layer, "time": float(vertical[k]), "shape": data.shape}
+    dim, number = next(iter(given.items()))
+    index = _line_index(survey, store, dim, int(number))
     claim_outputs(out, overwrite=overwrite)
-    data = np.asarray(values[:, :, k].values)
-    nodata = -1 if data.dtype == np.int16 else np.nan
+    a, b, _, d, e, _ = survey.attrs["spatial:transform"]
+    if dim == "inline":  # traces along j: one crossline index is (a, d) metres away
+        data, along, spacing = values[index, :, :], "crossline", float(np.hypot(a, d))
+        ends = [(index, 0), (index, survey.sizes["crossline"] - 1)]
+    else:  # traces along i: one inline index is (b, e) metres away
+        data, along, spacing = values[:, index, :], "inline", float(np.hypot(b, e))
+        ends = [(0, index), (survey.sizes["inline"] - 1, index)]
+    data = np.ascontiguousarray(np.asarray(data.values).T)  # rows: samples downwards
+    traces = survey[along].values
+    (x0, y0), (x1, y1) = (_map_xy(survey, i, j) for i, j in ends)
+    dz = step or 1.0
+    transform = (spacing, 0.0, -0.5 * spacing, 0.0, -dz, -float(vertical[0]) + 0.5 * dz)
+    _write_tiff(out, data, transform, None, layer=layer, line=f"{dim}={int(number)}",
+                vertical_unit=survey[survey.amplitude.dims[2]].attrs.get("units", "ms"),
+                first_trace=f"{along}={int(traces[0])}", last_trace=f"{along}={int(traces[-1])}",
+                first_x=repr(x0), first_y=repr(y0), last_x=repr(x1), last_y=repr(y1),
+                xy_crs=survey.attrs.get("proj:code") or "unknown",
+                trace_spacing_m=repr(spacing), legend=legend)  # fmt: skip
+    return {"out": str(out), "layer": layer, dim: int(number), "shape": data.shape}
+
+
+def _line_index(survey: Any, store: Path, dim: str, number: int) -> int:
+    """The array index of inline or crossline ``number``; an error naming the valid range."""
+    lines = survey[dim].values
+    hits = np.flatnonzero(lines == number)
+    if hits.size == 0:
+        steps = np.unique(np.diff(lines))
+        every = f" every {int(steps[0])}" if steps.size == 1 else ""
+        raise InputFileError(
+            f"--{dim} {number} is not in {store}: its {dim}s run from {int(lines[0])} to "
+            f"{int(lines[-1])}{every}; choose one of them"
+        )
+    return int(hits[0])
+
+
+def _map_xy(survey: Any, i: int, j: int) -> tuple[float, float]:
+    """Map X/Y of trace ``(i, j)``: its CDP X/Y, or for a missing trace its bin centre by
+    the store's affine."""
+    x, y = float(survey.cdp_x.values[i, j]), float(survey.cdp_y.values[i, j])
+    if np.isfinite(x) and np.isfinite(y):
+        return x, y
     a, b, c, d, e, f = survey.attrs["spatial:transform"]
-    transform = Affine(a, b, c - 0.5 * (a + b), d, e, f - 0.5 * (d + e))
-    crs = survey.attrs.get("proj:wkt2") or None
+    return a * j + b * i + c, d * j + e * i + f
+
+
+def _write_tiff(
+    out: Path,
+    data: np.ndarray,
+    transform: tuple[float, ...],
+    crs: str | None,
+    **tags: str,
+) -> None:
+    """Write ``data`` as a one-band GeoTIFF via ``OUT.partial`` and an atomic rename.
+
+    No-data is -1 for int16 and NaN otherwise; ``transform`` is the GDAL-order affine
+    ``(a, b, c, d, e, f)`` of the pixel corners.
+    """
+    import rasterio
+    from rasterio.transform import Affine
+
+    nodata = -1 if data.dtype == np.int16 else np.nan
     partial = out.with_name(out.name + ".partial")
     try:
         with rasterio.open(partial, "w", driver="GTiff", height=data.shape[0],
                            width=data.shape[1], count=1, dtype=data.dtype, crs=crs,
-                           transform=transform, nodata=nodata) as raster:  # fmt: skip
+                           transform=Affine(*transform), nodata=nodata) as raster:  # fmt: skip
             raster.write(data, 1)
-            raster.update_tags(layer=layer, time=f"{vertical[k]:g}",
-                               legend=values.attrs.get("flag_meanings", ""))  # fmt: skip
+            raster.update_tags(**tags)
         os.replace(partial, out)
     finally:
         partial.unlink(missing_ok=True)
-    return {"out": str(out), "layer": layer, "time": float(vertical[k]), "shape": data.shape}

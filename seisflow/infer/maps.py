@@ -42,6 +42,7 @@ __all__ = [
     "PatchTable",
     "compressor_bits_per_dim",
     "map_survey",
+    "patch_grid",
     "reduce_argmax",
     "reduce_first",
     "reduce_max",
@@ -49,6 +50,8 @@ __all__ = [
     "stitch",
 ]
 
+#: The layers :func:`map_survey` can write (``facies`` brings ``facies_confidence``).
+LAYERS: tuple[str, ...] = ("facies", "anomaly", "topic_proportions")
 #: Turns the per-sample mean of patch values and the covered-live mask into a layer chunk.
 Reduce = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
@@ -150,6 +153,35 @@ def stitch(
     return da.map_blocks(block, chunks=chunks, dtype=dtype, meta=np.empty((0, 0, 0), dtype))
 
 
+def patch_grid(
+    table: PatchTable, shape: tuple[int, int, int], live: np.ndarray
+) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], np.ndarray]:
+    """The mean topic proportions at the points of the patch grid.
+
+    The grid takes every ``stride``-th sample along inline, crossline and time, starting half
+    a stride in; a point's value is the mean over the patches covering it, as for the
+    ``facies`` layer, so the arg-max over topics at a point is the facies there.
+
+    Returns:
+        ``((i, j, k), values)``: the grid's sample indices along each axis and float32
+        ``(len(i), len(j), len(k), K)`` values, NaN at points on no live trace.
+    """
+    stride = table.spec.stride
+    axes = tuple(np.arange(stride // 2, n, stride) for n in shape)
+    total = np.zeros((*(a.size for a in axes), table.proportions.shape[1]))
+    count = np.zeros(total.shape[:3], dtype=np.int32)
+    for f, row in zip(_footprints(table), table.proportions, strict=True):
+        region = tuple(
+            slice(np.searchsorted(a, lo), np.searchsorted(a, hi))
+            for a, lo, hi in zip(axes, f[0::2], f[1::2], strict=True)
+        )
+        total[region] += row
+        count[region] += 1
+    covered = (count > 0) & live[np.ix_(axes[0], axes[1])][..., None]
+    values = np.where(covered[..., None], total / np.maximum(count, 1)[..., None], np.nan)
+    return axes, values.astype(np.float32)
+
+
 def check_fits(
     store: str | Path, survey: Any, flow: FractalFlow, spec: PatchSpec, run: str | Path
 ) -> None:
@@ -206,6 +238,18 @@ def _provenance(run_dir: Path, config: dict[str, Any], spec: PatchSpec) -> dict[
     }
 
 
+def _proportions_grid(
+    table: PatchTable, survey: Any, shape: tuple[int, int, int], live: np.ndarray
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """:func:`patch_grid` as ``(values, coords)`` for
+    :func:`~seisflow.infer.writeback.write_grid`: the grid's line numbers and times."""
+    axes, values = patch_grid(table, shape, live)
+    names = [*survey.amplitude.dims, "topic"]
+    coords = {f"patch_{n}": survey[n].values[a] for n, a in zip(names, axes, strict=False)}
+    coords["topic"] = np.arange(values.shape[-1], dtype=np.int32)
+    return values, coords
+
+
 def map_survey(
     store: str | Path,
     run_dir: str | Path,
@@ -218,7 +262,8 @@ def map_survey(
     scheduler: str | None = None,
     progress: bool = True,
 ) -> dict[str, Any]:
-    """Write ``facies`` + ``facies_confidence`` and/or ``anomaly`` layers into ``store``.
+    """Write ``facies`` + ``facies_confidence``, ``anomaly`` and/or ``topic_proportions``
+    layers into ``store``.
 
     Args:
         store: A survey store.
@@ -226,7 +271,8 @@ def map_survey(
         stride: Step between patch starts (default: the run's ``data.stride``).
         batch_size: Patches per forward pass.
         device: ``auto``, ``cpu`` or ``cuda``.
-        layers: ``facies`` (with ``facies_confidence``) and/or ``anomaly``.
+        layers: Any of ``facies`` (with ``facies_confidence``), ``anomaly`` and
+            ``topic_proportions`` (on the patch grid, see :func:`patch_grid`).
         overwrite: Replace existing layers.
         scheduler: Address of a Dask distributed scheduler that stitches and writes the
             layers (None: local threads).
@@ -241,18 +287,18 @@ def map_survey(
     from distributed import Client
 
     from seisflow.config import to_dict
-    from seisflow.infer.writeback import write_layer
+    from seisflow.infer.writeback import write_grid, write_layer
     from seisflow.train.checkpoint import load_flow
     from seisflow.train.distributed import pick_device
     from seisflow.viz import CATEGORY_COLOURS
 
-    unknown = sorted(set(layers) - {"facies", "anomaly"})
+    unknown = sorted(set(layers) - set(LAYERS))
     if unknown or not layers:
-        raise ConfigError(f"--layers {','.join(layers)}: choose facies and/or anomaly")
+        raise ConfigError(f"--layers {','.join(layers)}: choose from {','.join(LAYERS)}")
     began = time.perf_counter()
     run_dir = Path(run_dir)
     flow, config, _ = load_flow(run_dir, device=pick_device(device))
-    if config.model.prior == "standard" and "facies" in layers:
+    if config.model.prior == "standard" and set(layers) - {"anomaly"}:
         raise ConfigError(
             f"{run_dir} has the standard prior, which has no topics: map --layers anomaly, or "
             "train with model.prior=lda for facies"
@@ -285,6 +331,11 @@ def map_survey(
         anomaly_attrs = {"long_name": "anomaly score: flow bits/dim minus zlib bits/dim",
                          "units": "bit"}  # fmt: skip
         plan.append(("anomaly", table.anomaly[:, None], reduce_first, np.float32, anomaly_attrs))
+    if "topic_proportions" in layers:
+        write_grid(store, "topic_proportions", *_proportions_grid(table, survey, shape, live),
+                   attrs={"long_name": "mean topic proportions on the patch grid",
+                          "valid_range": [0, 1], **provenance},
+                   overwrite=overwrite)  # fmt: skip
     with contextlib.ExitStack() as stack:
         client = stack.enter_context(Client(scheduler)) if scheduler else None
         for name, values, reduce, dtype, attrs in plan:
@@ -293,5 +344,6 @@ def map_survey(
                         scheduler=client)  # fmt: skip
     seconds = time.perf_counter() - began
     traces = int(survey.trace_mask.values.sum())
-    return {"store": str(store), "layers": [p[0] for p in plan], "patches": len(table.positions),
+    written = [p[0] for p in plan] + [n for n in layers if n == "topic_proportions"]
+    return {"store": str(store), "layers": written, "patches": len(table.positions),
             "seconds": seconds, "traces_per_s": traces / seconds}  # fmt: skip

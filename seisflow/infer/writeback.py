@@ -3,9 +3,11 @@
 A layer (``facies``, ``facies_confidence``, ``anomaly``, ...) lives beside ``amplitude`` on
 the same grid and chunks. It is computed as a Dask graph of chunk-aligned region writes
 into a hidden array ``_partial_<name>``; only when every chunk is written is that array
-renamed to ``<name>`` and the store's metadata consolidated. A crash therefore leaves the
-previous layer (or none) visible, never half of a new one; the next write clears the
-leftover. ``amplitude`` is never opened for writing.
+renamed to ``<name>`` and the store's metadata consolidated. Visible means listed in the
+consolidated metadata, which never lists a ``_partial_*`` array, and drops the old layer
+before its folder is moved aside. A crash (even kill -9) therefore leaves the previous layer,
+none (killed during the swap itself) or the new one visible, never half of one; the next
+write of that layer clears the leftover. ``amplitude`` is never opened for writing.
 """
 
 from __future__ import annotations
@@ -19,12 +21,12 @@ import numpy as np
 import zarr
 
 from seisflow.errors import InputFileError, OutputPathError
-from seisflow.ingest.store import consolidate, open_survey
+from seisflow.ingest.store import STAGED_PREFIX, consolidate, open_survey
 
-__all__ = ["PARTIAL_PREFIX", "remove_layer", "write_layer"]
+__all__ = ["PARTIAL_PREFIX", "remove_layer", "write_grid", "write_layer"]
 
 #: Name prefix of a layer being written (invisible: not in the consolidated metadata).
-PARTIAL_PREFIX = "_partial_"
+PARTIAL_PREFIX = STAGED_PREFIX
 FILL = {np.dtype(np.int16): -1, np.dtype(np.float32): np.nan}
 RESERVED = frozenset(["amplitude", "trace_mask", "spatial_ref", "cdp_x", "cdp_y"])
 
@@ -93,24 +95,79 @@ def write_layer(
         attributes={**attrs, "grid_mapping": "spatial_ref", "coordinates": "cdp_x cdp_y"},
     )
     da.store(da.asarray(data).rechunk(chunks), target, lock=False, scheduler=scheduler)
-    _publish(path, staged, name)
+    _publish(path, (name,))
 
 
-def _publish(path: Path, staged: str, name: str) -> None:
-    """Move the fully written ``staged`` array to ``name`` and consolidate."""
-    old = path / f"{PARTIAL_PREFIX}old_{name}"
-    shutil.rmtree(old, ignore_errors=True)
-    if (path / name).exists():
-        (path / name).rename(old)
-    (path / staged).rename(path / name)
-    shutil.rmtree(old, ignore_errors=True)
+def write_grid(
+    store: str | Path,
+    name: str,
+    values: np.ndarray,
+    coords: dict[str, np.ndarray],
+    *,
+    attrs: dict[str, Any],
+    overwrite: bool = False,
+) -> None:
+    """Write ``values`` as the layer ``name`` on a grid of its own (not the amplitude grid),
+    with one coordinate array per dimension, atomically: all of them appear together.
+
+    Args:
+        store: A survey store.
+        name: The layer's name.
+        values: float32 array; its dimensions are the keys of ``coords``, in order.
+        coords: Dimension name -> 1-D coordinate values (e.g. the grid's inline numbers).
+        attrs: The layer's attributes.
+        overwrite: Replace an existing layer of that name.
+
+    Raises:
+        OutputPathError: When the layer exists and ``overwrite`` is False, or a name is
+            reserved.
+    """
+    path = Path(store)
+    for label in (name, *coords):
+        _check_name(label)
+    if name in open_survey(path) and not overwrite:
+        raise OutputPathError(f"{path} already has a {name} layer: pass --overwrite to replace it")
+    if values.shape != tuple(len(c) for c in coords.values()):
+        raise ValueError(f"layer {name}: shape {values.shape} does not match its coordinates")
+    group = zarr.open_group(str(path), mode="r+")
+    arrays = {name: (np.asarray(values, dtype=np.float32), list(coords), attrs)}
+    arrays.update({dim: (np.asarray(c), [dim], {}) for dim, c in coords.items()})
+    for label, (data, dims, extra) in arrays.items():
+        shutil.rmtree(path / (PARTIAL_PREFIX + label), ignore_errors=True)
+        staged = group.create_array(PARTIAL_PREFIX + label, shape=data.shape, dtype=data.dtype,
+                                    chunks=data.shape or None, dimension_names=dims,
+                                    attributes=extra)  # fmt: skip
+        staged[...] = data
+    _publish(path, tuple(arrays))
+
+
+def _publish(path: Path, names: tuple[str, ...]) -> None:
+    """Move the fully written ``_partial_<name>`` arrays to their names and consolidate.
+
+    The old arrays are taken out of the consolidated metadata before their folders move
+    away: a reader (or a process killed between the renames) sees the old layer, none, or
+    the new one, never a listed layer whose folder is gone or that holds half the data."""
+    olds = [path / f"{PARTIAL_PREFIX}old_{name}" for name in names]
+    for old in olds:
+        shutil.rmtree(old, ignore_errors=True)
+    consolidate(path, hide=names)
+    for name, old in zip(names, olds, strict=True):
+        if (path / name).exists():
+            (path / name).rename(old)
+        (path / (PARTIAL_PREFIX + name)).rename(path / name)
     consolidate(path)
+    for old in olds:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def remove_layer(store: str | Path, name: str) -> None:
     """Delete the layer ``name`` (and any leftover of writing it) from ``store``."""
     path = Path(store)
     _check_name(name)
-    for folder in (path / name, path / (PARTIAL_PREFIX + name)):
+    consolidate(path, hide=(name,))  # invisible before its chunks go
+    for folder in (
+        path / name,
+        path / (PARTIAL_PREFIX + name),
+        path / f"{PARTIAL_PREFIX}old_{name}",
+    ):
         shutil.rmtree(folder, ignore_errors=True)
-    consolidate(path)

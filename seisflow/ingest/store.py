@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import shutil
 import warnings
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ import numpy as np
 import xarray as xr
 import zarr
 from zarr.codecs import BloscCodec, ZstdCodec
+from zarr.storage import LocalStore, WrapperStore
 
 from seisflow.errors import InputFileError, OutputPathError
 from seisflow.outputs import claim_outputs
@@ -152,11 +154,34 @@ def create_store(
         )
 
 
-def consolidate(path: Path) -> None:
-    """Consolidate the store's metadata (a zarr-python extension to Zarr v3)."""
+#: Name prefix of an array being written: never listed in the consolidated metadata.
+STAGED_PREFIX = "_partial_"
+
+
+class _Visible(WrapperStore[LocalStore]):
+    """A store that lists neither staged arrays (``_partial_*``) nor the ``hidden`` ones at
+    its root, so consolidating through it never makes a leftover of a killed write visible."""
+
+    def __init__(self, store: LocalStore, hidden: frozenset[str] = frozenset()) -> None:
+        super().__init__(store)
+        self._hidden = hidden
+
+    def _with_store(self, store: LocalStore) -> _Visible:
+        return _Visible(store, self._hidden)
+
+    async def list_dir(self, prefix: str) -> AsyncIterator[str]:
+        async for key in self._store.list_dir(prefix):
+            if prefix or not (key.startswith(STAGED_PREFIX) or key in self._hidden):
+                yield key
+
+
+def consolidate(path: Path, *, hide: tuple[str, ...] = ()) -> None:
+    """Consolidate the store's metadata (a zarr-python extension to Zarr v3), leaving out
+    staged arrays (``_partial_*``) and the arrays named in ``hide``: readers of the
+    consolidated metadata do not see them."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "Consolidated metadata", UserWarning)
-        zarr.consolidate_metadata(str(path))
+        zarr.consolidate_metadata(_Visible(LocalStore(path), frozenset(hide)))
 
 
 def finish(partial: Path, path: Path, attrs: dict[str, Any]) -> None:
