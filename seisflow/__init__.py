@@ -2,7 +2,9 @@
 
 SEG-Y surveys are ingested into a georeferenced Zarr store, patches stream to a hierarchical
 normalizing flow, and facies, confidence and anomaly layers are written back. Importing this
-package is cheap: submodules (and torch) load only when used.
+package is cheap: submodules (and torch, xarray) load only when used. The ``ds.seisflow``
+accessor is registered on first use of ``seisflow.open_survey`` / :mod:`seisflow.ingest`,
+or by ``import seisflow.accessor`` (for datasets opened with xarray directly).
 """
 
 from seisflow._version import __version__

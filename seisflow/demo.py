@@ -17,13 +17,11 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
-from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 
 from seisflow import viz
 from seisflow.config import SynthConfig
 from seisflow.ingest import open_survey, segy_to_zarr
-from seisflow.ingest.georef import Affine
 from seisflow.synth.anomalies import BRIGHT_SPOT, GAS_CHIMNEY
 from seisflow.synth.write import SynthResult, synthesize
 
@@ -109,40 +107,31 @@ def run_demo(
     export_segy(store, "facies", exports[0], overwrite=True)
     export_geotiff(store, "facies", exports[1], time=time_ms, overwrite=True)
     maps = out_dir / "maps.png"
-    _draw_maps(store, truth, inline=inline, time_ms=time_ms, path=maps)
+    _draw_maps(store, inline=inline, time_ms=time_ms, path=maps)
     return DemoResult(survey=survey, store=store, figure=figure, run=run, maps=maps,
                       exports=exports, scores=scores)  # fmt: skip
 
 
-def _draw_maps(store: Path, truth: xr.Dataset, *, inline: int, time_ms: float, path: Path) -> None:
-    """The inline with the facies overlay, the facies and anomaly time slices in X/Y."""
+def _draw_maps(store: Path, *, inline: int, time_ms: float, path: Path) -> None:
+    """The inline with the facies overlay, the facies and anomaly time slices in X/Y (the
+    anomaly map rings and numbers the five strongest anomalies of the slice)."""
     dataset = open_survey(store)
     il = int(np.searchsorted(dataset.inline.values, inline))
     k = int(np.searchsorted(dataset.time.values, time_ms))
     crosslines, times = dataset.crossline.values, dataset.time.values
     facies = dataset.facies.values
     names = dataset.facies.attrs["flag_meanings"].split()
-    affine = Affine(tuple(dataset.attrs["spatial:transform"]), rms_residual=0.0)
-    x, y = affine(*np.indices(facies.shape[:2]))  # X/Y of every bin, traced or not
     fig = Figure(figsize=(18, 6), layout="constrained")
     axes = fig.subplots(1, 3)
     viz.section(axes[0], dataset.amplitude.values[il], traces=crosslines, times_ms=times,
                 title=f"inline {inline}: facies (topics) over the seismic")  # fmt: skip
     viz.categorical(axes[0], facies[il].T, meanings=names,
                     extent=viz.section_extent(crosslines, times), alpha=0.45)  # fmt: skip
-    slice_facies = np.where(facies[:, :, k] >= 0, facies[:, :, k], np.nan)
-    colours = ListedColormap(list(viz.CATEGORY_COLOURS[: len(names)]))
-    axes[1].pcolormesh(x, y, slice_facies, cmap=colours, vmin=-0.5, vmax=len(names) - 0.5,
-                       shading="auto")  # fmt: skip
-    axes[1].set_title(f"time slice {time_ms:g} ms: facies in X/Y ({truth.attrs.get('crs', '')})")
-    anomaly = dataset.anomaly.values[:, :, k]
-    shown = axes[2].pcolormesh(x, y, anomaly, cmap="magma", shading="auto")
-    fig.colorbar(shown, ax=axes[2], label="anomaly (bits/dim above zlib)")
-    axes[2].set_title(f"time slice {time_ms:g} ms: anomaly")
-    for ax in axes[1:]:
-        ax.set_aspect("equal")
-        ax.set_xlabel("X (m)")
-        ax.set_ylabel("Y (m)")
+    viz.map_view(axes[1], dataset, facies[:, :, k], meanings=names,
+                 colours=dataset.facies.attrs.get("colors"),
+                 title=f"time slice {time_ms:g} ms: facies in X/Y")  # fmt: skip
+    viz.anomaly_map(axes[2], dataset, time=time_ms, n=5,
+                    title=f"time slice {time_ms:g} ms: anomaly, top 5 ranked")  # fmt: skip
     fig.savefig(path, dpi=72)
 
 

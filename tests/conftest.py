@@ -80,3 +80,55 @@ def tiny_images(tmp_path_factory: pytest.TempPathFactory) -> Path:
     x_test, y_test = make(128)
     np.savez(root / "mnist.npz", x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
     return root
+
+
+#: Anomalies planted by ``layered_survey``: (inline index, crossline index, sample, height).
+#: B sits under A (same trace, later); D is three crosslines (37.5 m) from A; C is far off.
+PLANTED = {
+    "A": (6, 8, 30, 5.0),
+    "B": (6, 8, 70, 3.0),
+    "C": (15, 10, 50, 4.0),
+    "D": (6, 11, 30, 4.5),
+}
+
+
+@pytest.fixture(scope="session")
+def layered_survey(make_survey, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small survey store (with a missing corner) holding a ``facies`` layer (code = inline
+    index // 5, so every code 0..4 occurs; -1 where no trace), ``facies_confidence`` and an
+    ``anomaly`` layer of four Gaussian bumps (:data:`PLANTED`) on zero; written with
+    ``write_layer``, no training."""
+    import dask.array as da
+    import numpy as np
+
+    from seisflow.infer.writeback import write_layer
+    from seisflow.ingest import open_survey, segy_to_zarr
+
+    survey = make_survey(missing_corner=True)
+    store = segy_to_zarr(survey.segy, tmp_path_factory.mktemp("layered") / "s.zarr").store
+    dataset = open_survey(store)
+    chunks = dataset.amplitude.data.chunks
+    live = dataset.trace_mask.values[..., None]
+    i, j, k = np.indices(dataset.amplitude.shape)
+    facies = np.where(live, i // 5, -1).astype(np.int16)
+    write_layer(store, "facies", da.from_array(facies, chunks=chunks), attrs={
+        "long_name": "seismic facies", "flag_values": list(range(5)),
+        "flag_meanings": "topic_0 topic_1 topic_2 topic_3 topic_4",
+        "colors": ["#4477AA", "#EE6677", "#228833", "#CCBB44", "#66CCEE"]})  # fmt: skip
+    confidence = np.where(live, 0.5 + 0.1 * (k % 5), np.nan).astype(np.float32)
+    write_layer(store, "facies_confidence", da.from_array(confidence, chunks=chunks),
+                attrs={"long_name": "probability of the facies topic"})  # fmt: skip
+    anomaly = np.zeros(dataset.amplitude.shape)
+    for a, b, c, height in PLANTED.values():
+        assert live[a, b, 0], "a planted anomaly must sit on a live trace"
+        anomaly += height * np.exp(-((i - a) ** 2 + (j - b) ** 2) / 2 - (k - c) ** 2 / 8)
+    anomaly = np.where(live, anomaly, np.nan).astype(np.float32)
+    write_layer(store, "anomaly", da.from_array(anomaly, chunks=chunks),
+                attrs={"long_name": "anomaly", "units": "bits/dim"})  # fmt: skip
+    return store
+
+
+@pytest.fixture(scope="session")
+def planted() -> dict[str, tuple[int, int, int, float]]:
+    """The anomalies planted in ``layered_survey``."""
+    return PLANTED

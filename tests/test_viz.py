@@ -1,11 +1,19 @@
-"""Seismic plots: orientation, clipping and labels."""
+"""Plots: orientation, clipping, colours and labels of sections, slices, maps, anomalies,
+latent scatters, topic samples and training curves."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
 import numpy as np
+import pytest
+from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 
 from seisflow import viz
+from seisflow.ingest import open_survey
 
 
 def test_section_time_down_symmetric_clip_and_labels():
@@ -45,3 +53,154 @@ def test_time_slice_and_categorical_overlay():
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert legend == ["a", "c"]
     assert image.get_array().mask[0, 0]
+
+
+def test_missing_traces_have_their_own_colour():
+    amp = np.ones((4, 6))
+    amp[1] = np.nan
+    image = viz.section(Figure().subplots(), amp, traces=np.arange(4), times_ms=np.arange(6.0))
+    assert to_hex(image.get_cmap().get_bad()) == viz.NO_TRACE_COLOUR.lower()
+    assert to_hex(image.get_cmap()(0.0)) != viz.NO_TRACE_COLOUR.lower()  # not a trough
+
+
+def test_categorical_takes_the_layer_colours():
+    ax = Figure().subplots()
+    image = viz.categorical(ax, np.array([[0, 1]]), meanings=["a", "b"], extent=[0, 2, 1, 0],
+                            colours=["#ff0000", "#00ff00"])  # fmt: skip
+    assert to_hex(image.get_cmap()(1)) == "#00ff00"
+
+
+def test_import_creates_no_pyplot_state():
+    code = "import sys, seisflow.viz; print('matplotlib.pyplot' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+@pytest.fixture(scope="module")
+def ds(layered_survey):
+    return open_survey(layered_survey)
+
+
+def test_map_view_in_xy_with_crs_labels_and_north_arrow(ds):
+    ax = Figure().subplots()
+    values = ds.amplitude.values[:, :, 40]
+    mesh = viz.map_view(ax, ds, values, cmap="Greys", symmetric=True)
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("X (m) EPSG:32631", "Y (m) EPSG:32631")
+    assert ax.get_aspect() == 1.0
+    low, high = mesh.get_clim()
+    assert low == -high
+    assert [t.get_text() for t in ax.texts] == ["N"]
+    # the bin corners follow the (rotated) affine: the first bin's centre is cdp of (0, 0)
+    corners = mesh.get_coordinates()
+    centre = corners[:2, :2].reshape(-1, 2).mean(axis=0)
+    assert list(centre) == pytest.approx([float(ds.cdp_x[0, 0]), float(ds.cdp_y[0, 0])], abs=0.1)
+    with pytest.raises(ValueError, match="survey grid"):
+        viz.map_view(ax, ds, values[1:])
+
+
+def test_map_view_categorical_legend(ds):
+    ax = Figure().subplots()
+    viz.map_view(ax, ds, ds.facies.values[:, :, 0], meanings=["a", "b", "c", "d", "e"])
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a", "b", "c", "d", "e"]
+
+
+def test_top_anomalies_finds_and_separates_planted_maxima(ds, planted):
+    table = viz.top_anomalies(ds, 5)  # the smooth tails hold no further local maximum
+    assert list(table.columns) == ["inline", "crossline", "time", "x", "y", "score"]
+    assert list(table.index) == [1, 2] and table.index.name == "rank"
+    assert table.score.is_monotonic_decreasing
+    # A, then C; D (37.5 m from A) and B (under A) are the same place at the default spacing
+    for rank, name in ((1, "A"), (2, "C")):
+        i, j, k, height = planted[name]
+        row = table.loc[rank]
+        assert (row.inline, row.crossline, row.time) == (
+            int(ds.inline[i]), int(ds.crossline[j]), float(ds.time[k]))  # fmt: skip
+        assert (row.x, row.y) == pytest.approx(
+            (float(ds.cdp_x[i, j]), float(ds.cdp_y[i, j])), abs=0.1
+        )
+        assert row.score == pytest.approx(height, rel=0.02)
+    close = viz.top_anomalies(ds, 3, min_separation=20.0)
+    assert list(close.score) == pytest.approx([5.0, 4.5, 4.0], abs=0.1)  # A, D, C
+    stacked = viz.top_anomalies(ds, 5, min_separation_ms=40.0)
+    assert list(stacked.score)[:3] == pytest.approx([5.0, 4.0, 3.0], abs=0.1)  # A, C, B (under A)
+    place = ["inline", "crossline"]
+    assert list(stacked.loc[3, place]) == list(stacked.loc[1, place])
+
+
+def test_top_anomalies_in_a_slice_or_window(ds, planted):
+    i, _, k, _ = planted["C"]
+    one = viz.top_anomalies(ds, 1, time=float(ds.time[k]))
+    assert (one.loc[1].inline, one.loc[1].time) == (int(ds.inline[i]), float(ds.time[k]))
+    window = viz.top_anomalies(ds, 1, time=(float(ds.time[60]), float(ds.time[80])))
+    assert window.loc[1].score == pytest.approx(planted["B"][3], rel=0.02)
+    with pytest.raises(ValueError, match="outside this survey"):
+        viz.top_anomalies(ds, time=1e5)
+    with pytest.raises(ValueError, match="no nope layer"):
+        viz.top_anomalies(ds, layer="nope")
+
+
+def test_anomaly_map_marks_the_ranked_anomalies(ds):
+    fig = Figure()
+    ax = fig.subplots()
+    mesh = viz.anomaly_map(ax, ds, n=2)
+    assert ax.get_xlabel() == "X (m) EPSG:32631"
+    assert [t.get_text() for t in ax.texts] == ["N", "1", "2"]
+    assert mesh.get_clim()[1] == pytest.approx(5.0, rel=0.02)  # the strongest is not clipped
+    assert ax.get_title() == "anomaly: maximum over each trace"
+    assert len(fig.axes) == 2  # colour bar
+    viz.anomaly_map(Figure().subplots(), ds, time=(100.0, 200.0), n=0, colorbar=False)
+
+
+def test_latent_scatter_pca_and_topic_legend():
+    rng = np.random.default_rng(0)
+    topics = np.repeat([0, 2, 3], 50)
+    latents = rng.normal(size=(150, 8)) * 0.1
+    latents[:, 0] += topics * 5.0  # topics differ along one direction
+    ax = Figure().subplots()
+    points = viz.latent_scatter(ax, latents, topics, max_points=100)
+    assert len(points.get_offsets()) == 100
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["topic_0", "topic_2", "topic_3"]
+    assert ax.get_xlabel() == "PC 1 (100% of variance)" and ax.get_ylabel().startswith("PC 2")
+    projection, explained = viz.pca_2d(latents)
+    assert projection.shape == (150, 2) and explained[0] > 0.99
+    with pytest.raises(ValueError, match="one per latent"):
+        viz.latent_scatter(ax, latents, topics[:3])
+
+
+class _Flow:
+    """A stand-in for FractalFlow.sample: a constant grey level per topic."""
+
+    class config:
+        topics = 3
+
+    def sample(self, n, *, topic):
+        return np.full((n, 1, 4, 4), topic / 2, dtype=np.float32)
+
+
+def test_topic_samples_rows_per_topic():
+    ax = Figure().subplots()
+    image = viz.topic_samples(ax, _Flow(), n=5)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["topic_0", "topic_1", "topic_2"]
+    mosaic = image.get_array()
+    assert mosaic.shape == (3 * 5 + 1, 5 * 5 + 1)
+    assert mosaic[1, 1] == 0.0 and mosaic[11, 1] == 1.0  # topic 0 and topic 2
+    assert image.get_cmap().name == "Greys"  # as the sections: 1 (peak) black
+
+
+def test_training_curves_from_metrics(tmp_path):
+    lines = [{"step": s, "loss": 9.0 - s / 100, "bits_per_dim": 8.0 - s / 100, "l2": 0.1,
+              "grad_norm": 1.0, "lr": 1e-3, "patches_per_s": 500.0, "elapsed_s": s / 10}
+             for s in (10, 20, 30, 40)]  # fmt: skip
+    lines.insert(2, {"step": 20, "eval_bits_per_dim": 7.9})
+    lines.append({"step": 40, "eval_bits_per_dim": 7.7})
+    text = "\n".join(json.dumps(line) for line in lines) + '\n{"step": 50, "lo'  # cut short
+    (tmp_path / "metrics.jsonl").write_text(text)
+    assert len(viz.read_metrics(tmp_path)) == 6
+    ax = Figure().subplots()
+    drawn = viz.training_curves(ax, tmp_path, lr=True)
+    assert [line.get_label() for line in drawn] == ["loss", "bits per dim", "eval bits per dim"]
+    np.testing.assert_array_equal(drawn[2].get_xdata(), [20, 40])
+    assert drawn[2].get_marker() == "o"
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("step", "loss, bits/dim")
+    with pytest.raises(FileNotFoundError, match=r"metrics\.jsonl"):
+        viz.read_metrics(tmp_path / "nowhere")

@@ -43,6 +43,7 @@ __all__ = [
     "open_survey",
     "partial_path",
     "prepare_output",
+    "summarize",
 ]
 
 #: Compressor names accepted by ``--compressor``. blosc-lz4 is the default: on two cores the
@@ -247,7 +248,17 @@ def describe(path: str | Path) -> dict[str, Any]:
         InputFileError: As :func:`open_survey`.
     """
     path = Path(path)
-    dataset = open_survey(path)
+    return summarize(open_survey(path), path=path)
+
+
+def summarize(dataset: xr.Dataset, *, path: str | Path | None = None) -> dict[str, Any]:
+    """The :func:`describe` summary of an open survey dataset.
+
+    Args:
+        dataset: A survey (from :func:`open_survey`, or a selection keeping its grid).
+        path: The store, for ``store`` and ``size_on_disk_bytes`` (None: both None).
+    """
+    path = Path(path) if path is not None else None
     attrs = dataset.attrs
     domain = attrs.get("domain", "time")
     inlines, crosslines = dataset.inline.values, dataset.crossline.values
@@ -269,8 +280,9 @@ def describe(path: str | Path) -> dict[str, Any]:
     layers = [
         name for name in dataset.data_vars if name not in ("amplitude", "trace_mask", "spatial_ref")
     ]
+    size = sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path else None
     return {
-        "store": str(path),
+        "store": str(path) if path else None,
         "grid": {
             "inlines": _axis(inlines),
             "crosslines": _axis(crosslines),
@@ -296,7 +308,7 @@ def describe(path: str | Path) -> dict[str, Any]:
         "layers": layers,
         "chunks": list(dataset.amplitude.encoding.get("chunks", ())),
         "statistics": attrs.get("statistics"),
-        "size_on_disk_bytes": sum(p.stat().st_size for p in path.rglob("*") if p.is_file()),
+        "size_on_disk_bytes": size,
         "source": attrs.get("source", {}).get("path"),
     }
 

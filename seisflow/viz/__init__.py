@@ -1,0 +1,56 @@
+"""Plots with seismic conventions (matplotlib, object API: no pyplot state).
+
+Every drawing function takes the ``Axes`` to draw into and returns what it drew, so it
+works in scripts (``matplotlib.figure.Figure``), notebooks and the Agg backend alike.
+
+* :mod:`.seismic`: sections (time downwards) and time slices with a symmetric percentile
+  clip, categorical (facies) and continuous (anomaly) overlays;
+* :mod:`.maps`: map views in X/Y (m, survey CRS) with a north arrow; the top anomalies
+  ranked with non-maximum suppression and marked on the anomaly map;
+* :mod:`.latent`: latent-space PCA scatter coloured by topic, sample mosaics per topic;
+* :mod:`.training`: training curves from a run's ``metrics.jsonl``.
+"""
+
+from seisflow.viz.latent import image_rows, latent_scatter, pca_2d, topic_samples
+from seisflow.viz.maps import anomaly_map, map_view, mark_anomalies, north_arrow, top_anomalies
+from seisflow.viz.seismic import (
+    CATEGORY_COLOURS,
+    NO_TRACE_COLOUR,
+    add_legend,
+    categorical,
+    category_colours,
+    overlay,
+    section,
+    section_extent,
+    seismic_cmap,
+    slice_extent,
+    symmetric_clip,
+    time_slice,
+)
+from seisflow.viz.training import read_metrics, training_curves
+
+__all__ = [
+    "CATEGORY_COLOURS",
+    "NO_TRACE_COLOUR",
+    "add_legend",
+    "anomaly_map",
+    "categorical",
+    "category_colours",
+    "image_rows",
+    "latent_scatter",
+    "map_view",
+    "mark_anomalies",
+    "north_arrow",
+    "overlay",
+    "pca_2d",
+    "read_metrics",
+    "section",
+    "section_extent",
+    "seismic_cmap",
+    "slice_extent",
+    "symmetric_clip",
+    "time_slice",
+    "top_anomalies",
+    "topic_samples",
+    "training_curves",
+]
