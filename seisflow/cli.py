@@ -584,6 +584,7 @@ def demo(
         lines += [
             f"run        {result.run} ({steps} steps)",
             f"maps       facies, facies_confidence, anomaly in {result.store}; {result.maps}",
+            f"training   {result.training}",
             f"exports    {', '.join(str(p) for p in result.exports)}",
             f"facies     ARI {facies['ari']:.3f} (best baseline {best:.3f}), NMI "
             f"{facies['nmi']:.3f}, accuracy {facies['accuracy']:.3f}",

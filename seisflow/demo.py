@@ -5,7 +5,8 @@ through the bright spot and gas chimney, a crossline and a time slice, then the 
 its true facies, with its true anomalies and the slice with its true facies) -> train with
 the quick survey settings (those of ``configs/survey-quick.toml``) -> map the facies,
 confidence and anomaly layers -> evaluate them against the truth -> export the facies as
-SEG-Y and a time slice as GeoTIFF -> draw the maps (``maps.png``).
+SEG-Y and a time slice as GeoTIFF -> draw the maps (``maps.png``) and the training curves
+(``training.png``).
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ class DemoResult:
     figure: Path
     run: Path | None = None
     maps: Path | None = None
+    training: Path | None = None
     exports: tuple[Path, ...] = ()
     scores: dict[str, Any] | None = None
 
@@ -108,8 +110,12 @@ def run_demo(
     export_geotiff(store, "facies", exports[1], time=time_ms, overwrite=True)
     maps = out_dir / "maps.png"
     _draw_maps(store, inline=inline, time_ms=time_ms, path=maps)
+    curves = out_dir / "training.png"
+    figure_curves = Figure(figsize=(7, 4), layout="constrained")
+    viz.training_curves(figure_curves.subplots(), run, lr=True, title="training (demo run)")
+    figure_curves.savefig(curves, dpi=72)
     return DemoResult(survey=survey, store=store, figure=figure, run=run, maps=maps,
-                      exports=exports, scores=scores)  # fmt: skip
+                      training=curves, exports=exports, scores=scores)  # fmt: skip
 
 
 def _draw_maps(store: Path, *, inline: int, time_ms: float, path: Path) -> None:

@@ -80,7 +80,8 @@ def test_existing_output_and_debug(tmp_path):
 def test_demo_runs_end_to_end(tmp_path):
     out = run("demo", "--out", str(tmp_path / "demo"), "--steps", "2", "--quiet")
     assert out.returncode == 0, out.stderr
-    for name in ("survey.png", "maps.png", "facies.sgy", "demo.zarr", "run/checkpoint.pt"):
+    for name in ("survey.png", "maps.png", "training.png", "facies.sgy", "demo.zarr",
+                 "run/checkpoint.pt"):  # fmt: skip
         assert (tmp_path / "demo" / name).exists(), name
     assert (tmp_path / "demo" / "maps.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert list((tmp_path / "demo").glob("facies_*ms.tif"))

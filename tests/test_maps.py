@@ -80,22 +80,28 @@ def test_topic_proportions_on_the_patch_grid(mapped, tmp_path):
         export_segy(store, "topic_proportions", tmp_path / "t.sgy")
 
 
-def test_stitch_averages_overlapping_patches():
+def test_stitch_averages_overlapping_patches_complete_ones_first():
     rng = np.random.default_rng(0)
     spec = PatchSpec(size=4, axis="both", stride=2)
     shape = (7, 9, 11)
     positions = np.array([[0, 1, 2, 3], [0, 1, 4, 5], [1, 2, 3, 6], [1, 0, 0, 0], [0, 6, 5, 7]])
     values = rng.normal(size=(5, 2))
     table = PatchTable(positions, values, np.zeros(5), spec)
-    total, count = np.zeros((*shape, 2)), np.zeros(shape)
+    live = np.ones(shape[:2], bool)
+    live[1, 6] = False  # a missing trace inside the second patch (and no other)
+    total, count = np.zeros((2, *shape, 2)), np.zeros((2, *shape))
     for (axis, i, j, k), v in zip(positions, values, strict=True):
         il = slice(i, i + 1) if axis == 0 else slice(i, i + 4)
         xl = slice(j, j + 4) if axis == 0 else slice(j, j + 1)
-        total[il, xl, k : k + 4] += v
-        count[il, xl, k : k + 4] += 1
-    expected = np.where(count > 0, total[..., 1] / np.maximum(count, 1), np.nan)
+        other = int(not live[il, xl].all())
+        total[other, il, xl, k : k + 4] += v
+        count[other, il, xl, k : k + 4] += 1
+    assert count[1].any() and (count[0] * count[1]).any()  # the rule matters somewhere
+    first = np.where(count[0] > 0, 0, 1)  # complete patches first
+    picked = np.take_along_axis(total[..., 1], first[None], 0)[0]
+    number = np.take_along_axis(count, first[None], 0)[0]
+    expected = np.where((number > 0) & live[..., None], picked / np.maximum(number, 1), np.nan)
     chunks = ((3, 4), (5, 4), (6, 5))
-    live = np.ones(shape[:2], bool)
     got = stitch(table, shape, chunks, lambda m, c: np.where(c, m[..., 1], np.nan),
                  values=values, live=live, dtype=np.float64).compute()  # fmt: skip
     np.testing.assert_allclose(got, expected)

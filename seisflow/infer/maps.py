@@ -118,6 +118,19 @@ def _footprints(table: PatchTable) -> np.ndarray:
     return np.stack([i, i + il_span, j, j + xl_span, k, k + size], axis=1)
 
 
+def _complete(foot: np.ndarray, live: np.ndarray) -> np.ndarray:
+    """Bool ``(n,)``: the patch covers no missing trace (only such patches are trained on)."""
+    return np.array([live[f[0] : f[1], f[2] : f[3]].all() for f in foot], dtype=bool)
+
+
+def _complete_first(total: np.ndarray, count: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sums ``(2, ..., V)`` and counts ``(2, ...)`` of complete [0] and other [1] patches ->
+    those of the complete patches where any covers a point, else those of the others."""
+    use = np.where(count[0] > 0, 0, 1)
+    return (np.take_along_axis(total, use[None, ..., None], axis=0)[0],
+            np.take_along_axis(count, use[None], axis=0)[0])  # fmt: skip
+
+
 def stitch(
     table: PatchTable,
     shape: tuple[int, int, int],
@@ -130,22 +143,31 @@ def stitch(
 ) -> da.Array:
     """A Dask array on the amplitude grid: per chunk, the mean of ``values`` ``(n, V)`` over
     the patches covering each sample, passed with the mask of covered live samples to
-    ``reduce(mean, covered) -> (chunk)``; ``live`` is the trace mask ``(n_il, n_xl)``."""
+    ``reduce(mean, covered) -> (chunk)``; ``live`` is the trace mask ``(n_il, n_xl)``.
+
+    Patches that touch a missing trace hold fill values the flow never saw in training (the
+    training tiling skips them), so a sample takes the mean of the complete patches covering
+    it, and of the others only where no complete patch does (next to missing traces).
+    """
     foot = _footprints(table)
+    complete = _complete(foot, live)
 
     def block(block_info: dict[Any, Any] | None = None) -> np.ndarray:
         (a0, a1), (b0, b1), (c0, c1) = block_info[None]["array-location"]
         inside = (foot[:, 0] < a1) & (foot[:, 1] > a0) & (foot[:, 2] < b1) & (foot[:, 3] > b0)
         hit = np.flatnonzero(inside & (foot[:, 4] < c1) & (foot[:, 5] > c0))
-        total = np.zeros((a1 - a0, b1 - b0, c1 - c0, values.shape[1]), dtype=np.float64)
-        count = np.zeros((a1 - a0, b1 - b0, c1 - c0), dtype=np.int32)
+        size = (a1 - a0, b1 - b0, c1 - c0)
+        total = np.zeros((2, *size, values.shape[1]), dtype=np.float64)
+        count = np.zeros((2, *size), dtype=np.int32)
         for n in hit:
-            f = foot[n]
-            region = (slice(max(f[0], a0) - a0, min(f[1], a1) - a0),
+            f, kind = foot[n], 0 if complete[n] else 1
+            region = (kind,
+                      slice(max(f[0], a0) - a0, min(f[1], a1) - a0),
                       slice(max(f[2], b0) - b0, min(f[3], b1) - b0),
                       slice(max(f[4], c0) - c0, min(f[5], c1) - c0))  # fmt: skip
             total[region] += values[n]
             count[region] += 1
+        total, count = _complete_first(total, count)
         covered = (count > 0) & live[a0:a1, b0:b1, None]
         mean = total / np.maximum(count, 1)[..., None]
         return reduce(mean, covered).astype(dtype)
@@ -159,8 +181,9 @@ def patch_grid(
     """The mean topic proportions at the points of the patch grid.
 
     The grid takes every ``stride``-th sample along inline, crossline and time, starting half
-    a stride in; a point's value is the mean over the patches covering it, as for the
-    ``facies`` layer, so the arg-max over topics at a point is the facies there.
+    a stride in; a point's value is the mean over the patches covering it (complete patches
+    first), as for the ``facies`` layer, so the arg-max over topics at a point is the facies
+    there.
 
     Returns:
         ``((i, j, k), values)``: the grid's sample indices along each axis and float32
@@ -168,15 +191,16 @@ def patch_grid(
     """
     stride = table.spec.stride
     axes = tuple(np.arange(stride // 2, n, stride) for n in shape)
-    total = np.zeros((*(a.size for a in axes), table.proportions.shape[1]))
-    count = np.zeros(total.shape[:3], dtype=np.int32)
-    for f, row in zip(_footprints(table), table.proportions, strict=True):
-        region = tuple(
-            slice(np.searchsorted(a, lo), np.searchsorted(a, hi))
-            for a, lo, hi in zip(axes, f[0::2], f[1::2], strict=True)
-        )
+    total = np.zeros((2, *(a.size for a in axes), table.proportions.shape[1]))
+    count = np.zeros(total.shape[:4], dtype=np.int32)
+    foot = _footprints(table)
+    for f, complete, row in zip(foot, _complete(foot, live), table.proportions, strict=True):
+        spans = (slice(np.searchsorted(a, lo), np.searchsorted(a, hi))
+                 for a, lo, hi in zip(axes, f[0::2], f[1::2], strict=True))  # fmt: skip
+        region = (0 if complete else 1, *spans)
         total[region] += row
         count[region] += 1
+    total, count = _complete_first(total, count)
     covered = (count > 0) & live[np.ix_(axes[0], axes[1])][..., None]
     values = np.where(covered[..., None], total / np.maximum(count, 1)[..., None], np.nan)
     return axes, values.astype(np.float32)
