@@ -225,17 +225,12 @@ class SurveyAccessor:
         Raises:
             ValueError: When either line is not in the survey (the message gives the range).
         """
-        from seisflow.viz._survey import transform
+        from seisflow.ingest.georef import trace_xy
 
         ds = self._survey()
         i = _line_index(ds, "inline", int(inline))
         j = _line_index(ds, "crossline", int(crossline))
-        x = float(ds.cdp_x[i, j].values)
-        y = float(ds.cdp_y[i, j].values)
-        if np.isfinite(x) and np.isfinite(y):
-            return x, y
-        a, b, c, d, e, f = transform(ds)
-        return a * j + b * i + c, d * j + e * i + f
+        return trace_xy(ds, i, j)
 
     def info(self) -> dict[str, Any]:
         """The :func:`seisflow.describe` summary (grid, extent, corners, CRS, samples,

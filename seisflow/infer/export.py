@@ -19,6 +19,7 @@ import numpy as np
 import zarr
 
 from seisflow.errors import InputFileError, OutputPathError
+from seisflow.ingest.georef import trace_xy
 from seisflow.ingest.segy_writer import text_header
 from seisflow.ingest.store import open_survey
 from seisflow.outputs import claim_outputs
@@ -215,7 +216,7 @@ def export_geotiff(
         ends = [(0, index), (survey.sizes["inline"] - 1, index)]
     data = np.ascontiguousarray(np.asarray(data.values).T)  # rows: samples downwards
     traces = survey[along].values
-    (x0, y0), (x1, y1) = (_map_xy(survey, i, j) for i, j in ends)
+    (x0, y0), (x1, y1) = (trace_xy(survey, i, j) for i, j in ends)
     dz = step or 1.0
     transform = (spacing, 0.0, -0.5 * spacing, 0.0, -dz, -float(vertical[0]) + 0.5 * dz)
     _write_tiff(out, data, transform, None, layer=layer, line=f"{dim}={int(number)}",
@@ -239,16 +240,6 @@ def _line_index(survey: Any, store: Path, dim: str, number: int) -> int:
             f"{int(lines[-1])}{every}; choose one of them"
         )
     return int(hits[0])
-
-
-def _map_xy(survey: Any, i: int, j: int) -> tuple[float, float]:
-    """Map X/Y of trace ``(i, j)``: its CDP X/Y, or for a missing trace its bin centre by
-    the store's affine."""
-    x, y = float(survey.cdp_x.values[i, j]), float(survey.cdp_y.values[i, j])
-    if np.isfinite(x) and np.isfinite(y):
-        return x, y
-    a, b, c, d, e, f = survey.attrs["spatial:transform"]
-    return a * j + b * i + c, d * j + e * i + f
 
 
 def _write_tiff(

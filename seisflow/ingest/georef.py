@@ -20,12 +20,21 @@ from __future__ import annotations
 import re
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from seisflow.errors import InputFileError
 
-__all__ = ["Affine", "CrsInfo", "fit_affine", "resolve_crs", "scaled_coordinates"]
+__all__ = [
+    "Affine",
+    "CrsInfo",
+    "dataset_affine",
+    "fit_affine",
+    "resolve_crs",
+    "scaled_coordinates",
+    "trace_xy",
+]
 
 EPSG_PATTERN = re.compile(r"EPSG\s*[:=]?\s*(\d{4,6})", re.IGNORECASE)
 
@@ -62,6 +71,36 @@ def fit_affine(i: np.ndarray, j: np.ndarray, x: np.ndarray, y: np.ndarray) -> Af
     fx, fy = fitted(i, j)
     rms = float(np.sqrt(np.mean((fx - x) ** 2 + (fy - y) ** 2))) if x.size else 0.0
     return Affine(tuple(float(v) for v in (a, b, c, d, e, f)), rms)  # type: ignore[arg-type]
+
+
+def dataset_affine(dataset: Any) -> Affine:
+    """The grid affine of a survey dataset: its ``spatial:transform`` attribute, else fitted
+    to the live ``cdp_x`` / ``cdp_y``.
+
+    Raises:
+        ValueError: When there is neither a transform nor three traces with coordinates.
+    """
+    stored = dataset.attrs.get("spatial:transform")
+    if stored is not None and len(stored) == 6:
+        return Affine(tuple(float(v) for v in stored), 0.0)  # type: ignore[arg-type]
+    x, y = np.asarray(dataset.cdp_x.values), np.asarray(dataset.cdp_y.values)
+    i, j = np.nonzero(np.isfinite(x) & np.isfinite(y))
+    if i.size < 3:
+        raise ValueError(
+            "the dataset has no spatial:transform attribute and fewer than 3 traces with "
+            "cdp_x/cdp_y: it cannot be placed in X/Y"
+        )
+    return fit_affine(i, j, x[i, j], y[i, j])
+
+
+def trace_xy(dataset: Any, i: int, j: int) -> tuple[float, float]:
+    """X and Y of the bin at array indices ``(i, j)``: the trace's ``cdp_x`` / ``cdp_y``, or
+    the grid affine's bin centre where there is no trace."""
+    x, y = float(dataset.cdp_x.values[i, j]), float(dataset.cdp_y.values[i, j])
+    if np.isfinite(x) and np.isfinite(y):
+        return x, y
+    fx, fy = dataset_affine(dataset)(np.asarray(i), np.asarray(j))
+    return float(fx), float(fy)
 
 
 @dataclass(frozen=True)

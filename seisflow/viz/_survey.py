@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from seisflow.ingest.georef import dataset_affine
+
 if TYPE_CHECKING:
     import xarray as xr
 
@@ -86,21 +88,7 @@ def transform(ds: xr.Dataset) -> tuple[float, float, float, float, float, float]
     Raises:
         ValueError: When there is neither a transform nor three traces with coordinates.
     """
-    stored = ds.attrs.get("spatial:transform")
-    if stored is not None and len(stored) == 6:
-        a, b, c, d, e, f = (float(v) for v in stored)
-        return a, b, c, d, e, f
-    x, y = np.asarray(ds.cdp_x.values), np.asarray(ds.cdp_y.values)
-    i, j = np.nonzero(np.isfinite(x) & np.isfinite(y))
-    if i.size < 3:
-        raise ValueError(
-            "the dataset has no spatial:transform attribute and fewer than 3 traces with "
-            "cdp_x/cdp_y: it cannot be placed in X/Y"
-        )
-    design = np.column_stack([j, i, np.ones_like(i)]).astype(np.float64)
-    (a, b, c), *_ = np.linalg.lstsq(design, x[i, j], rcond=None)
-    (d, e, f), *_ = np.linalg.lstsq(design, y[i, j], rcond=None)
-    return float(a), float(b), float(c), float(d), float(e), float(f)
+    return dataset_affine(ds).coefficients
 
 
 def grid_xy(ds: xr.Dataset, *, corners: bool = False) -> tuple[np.ndarray, np.ndarray]:
