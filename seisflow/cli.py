@@ -55,6 +55,18 @@ class _Triple(click.ParamType):
         return parts
 
 
+def _fractions(
+    context: click.Context, parameter: click.Parameter, value: str | None
+) -> tuple[float, ...] | None:
+    """A comma-separated list of numbers, e.g. ``0.1,0.3,0.5``."""
+    if value is None:
+        return None
+    try:
+        return tuple(float(part) for part in value.split(","))
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a comma-separated list of numbers") from None
+
+
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="seisflow")
 @click.option("--debug", is_flag=True, help="Show the full traceback of errors.")
@@ -98,6 +110,9 @@ def cli(debug: bool) -> None:
 @click.option(
     "--no-anomalies", is_flag=True, help="No bright spot, gas chimney, noise burst or dead traces."
 )
+@click.option("--unit-tops", metavar="T1,...,T5", callback=_fractions,
+              help="The facies mix: five increasing unit tops as fractions of the record "
+                   "(default about 0.10,0.27,0.43,0.57,0.71).")  # fmt: skip
 @click.option("--overwrite", is_flag=True, help="Replace OUT and its truth store if they exist.")
 def synth(
     out: Path,
@@ -108,6 +123,7 @@ def synth(
     xline_step: int,
     missing_corner: bool,
     no_anomalies: bool,
+    unit_tops: tuple[float, float, float, float, float] | None,
     overwrite: bool,
 ) -> None:
     """Write a synthetic post-stack survey OUT (SEG-Y) and its ground truth OUT.truth.zarr.
@@ -130,6 +146,7 @@ def synth(
         xline_step=xline_step,
         missing_corner=missing_corner,
         anomalies=not no_anomalies,
+        unit_tops=unit_tops,
     )
     start = time.perf_counter()
     result = synthesize(out, config, overwrite=overwrite, progress=sys.stderr.isatty())
@@ -381,6 +398,9 @@ def train(
 @click.option("--layers", default="facies,anomaly", show_default=True,
               help="Any of facies (with facies_confidence), anomaly, topic_proportions "
                    "(mean topic proportions on the patch grid).")  # fmt: skip
+@click.option("--readout", type=click.Choice(["word", "patch"]),
+              help="Facies read-out: word (a sample takes the topics of the words covering it; "
+                   "default for lda) or patch (of the patches; default otherwise).")  # fmt: skip
 @click.option("--overwrite", is_flag=True, help="Replace layers the store already has.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def map_command(
@@ -391,6 +411,7 @@ def map_command(
     device: str,
     scheduler: str | None,
     layers: str,
+    readout: str | None,
     overwrite: bool,
     quiet: bool,
 ) -> None:
@@ -398,7 +419,9 @@ def map_command(
 
     Every patch with a live trace is scored (topic proportions; anomaly = the flow's
     bits/dim minus zlib's bits/dim of the patch), and the scores are averaged over
-    overlapping patches at every live sample, chunk by chunk. topic_proportions keeps the
+    overlapping patches at every live sample, chunk by chunk (with --readout word, the
+    topic responsibilities of the words covering the sample, which keeps facies boundaries
+    sharp). topic_proportions keeps the
     mean proportions at every stride-th sample of each axis. Each layer is written
     atomically beside amplitude, which is never modified.
     """
@@ -406,7 +429,8 @@ def map_command(
 
     summary = map_survey(store, run_dir, stride=stride, batch_size=batch_size, device=device,
                          layers=tuple(p.strip() for p in layers.split(",") if p.strip()),
-                         overwrite=overwrite, scheduler=scheduler, progress=not quiet)  # fmt: skip
+                         overwrite=overwrite, scheduler=scheduler,
+                         readout=readout, progress=not quiet)  # fmt: skip
     written = ", ".join(summary["layers"])
     click.echo(
         f"wrote {written} into {store}: {summary['patches']} patches in "
@@ -470,16 +494,61 @@ def export(
 @click.argument("truth", type=click.Path(path_type=Path))
 @click.option("--samples", type=click.IntRange(min=1000), default=2_000_000, show_default=True,
               help="Live samples scored (a seeded random subset of larger surveys).")  # fmt: skip
+@click.option("--seeds", type=click.IntRange(min=1),
+              help="Train and score this many seeds (train.seed 0..N-1) instead of scoring "
+                   "the store's layers; needs --runs.")  # fmt: skip
+@click.option("--runs", "runs_dir", type=click.Path(path_type=Path),
+              help="--seeds: folder of the runs (seed-<s>, standard-seed-<s>); finished runs "
+                   "found there are reused, interrupted ones resumed.")  # fmt: skip
+@click.option("--config", "config_file", type=click.Path(path_type=Path),
+              help="--seeds: the training TOML (see configs/).")  # fmt: skip
+@click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE",
+              help="--seeds: override a training setting (repeatable).")  # fmt: skip
+@click.option("--readout", type=click.Choice(["word", "patch"]), default="word",
+              show_default=True, help="--seeds: facies read-out (see seisflow map).")  # fmt: skip
+@click.option("--no-flow-baseline", is_flag=True,
+              help="--seeds: skip the k-means on standard-prior latents baseline (which "
+                   "trains a second run per seed).")  # fmt: skip
+@click.option("--device", type=_DEVICE, default="auto", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON line.")
-def evaluate(store: Path, truth: Path, samples: int, as_json: bool) -> None:
+def evaluate(
+    store: Path,
+    truth: Path,
+    samples: int,
+    seeds: int | None,
+    runs_dir: Path | None,
+    config_file: Path | None,
+    overrides: tuple[str, ...],
+    readout: str,
+    no_flow_baseline: bool,
+    device: str,
+    as_json: bool,
+) -> None:
     """Score the facies and anomaly layers of STORE against a synthetic TRUTH store.
 
     Facies: ARI, NMI and matched accuracy, beside k-means and a Gaussian mixture on PCA of
-    the patch windows. Anomaly: AUROC and average precision, beside an IsolationForest on
-    patch features. Baselines use the layers' patch tiling and are computed in this run.
+    the patch windows and k-means on window RMS. Anomaly: AUROC and average precision,
+    beside an IsolationForest on patch features. Baselines use the layers' patch tiling and
+    are computed in this run.
+
+    With --seeds N: train N runs (train.seed 0..N-1) from --config/--set into --runs, score
+    each run's facies (computed in memory, the store is not written) beside the baselines
+    with the same seed, plus k-means on the latents of a standard-prior flow, and report the
+    mean, spread, minimum and maximum of every figure and the topics each seed uses.
     """
     import json
 
+    if seeds is not None:
+        from seisflow.infer.seeds import evaluate_seeds
+
+        if runs_dir is None:
+            raise click.UsageError("--seeds needs --runs DIR, the folder of the seeds' runs")
+        report = evaluate_seeds(store, truth, runs_dir, seeds=seeds, config_file=config_file,
+                                overrides=overrides, readout=readout,
+                                flow_baseline=not no_flow_baseline, device=device,
+                                samples=samples)  # fmt: skip
+        click.echo(json.dumps(report) if as_json else _seeds_text(report))
+        return
     from seisflow.infer.evaluate import evaluate_layers
 
     report = evaluate_layers(store, truth, samples=samples)
@@ -494,6 +563,18 @@ def evaluate(store: Path, truth: Path, samples: int, as_json: bool) -> None:
             baselines = report[f"{kind}_baselines"].items()
             lines += [f"  baseline {name}: {_scores_text(values)}" for name, values in baselines]
     click.echo("\n".join(lines))
+
+
+def _seeds_text(report: dict[str, Any]) -> str:
+    """The --seeds summary: a row per method, mean +- spread [min, max] of each figure."""
+    summary = report["summary"]
+    lines = [f"{report['store']}: {len(report['seeds'])} seeds, {report['readout']} read-out, "
+             f"{report['samples']} live samples; mean +- std [min, max]"]  # fmt: skip
+    for method, figures in summary.items():
+        cells = [f"{name} {f['mean']:.3f} +- {f['std']:.3f} [{f['min']:.3f}, {f['max']:.3f}]"
+                 for name, f in figures.items()]  # fmt: skip
+        lines.append(f"{method:<24} " + "; ".join(cells))
+    return "\n".join(lines)
 
 
 @cli.command()

@@ -14,6 +14,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import tomllib
 import types
@@ -64,6 +65,9 @@ class SynthConfig:
         origin_xy: Projected X/Y in metres of the first inline/crossline.
         crs: Coordinate reference system written to the text header.
         noise: Random noise RMS relative to the signal RMS.
+        unit_tops: The five unit tops as increasing fractions of the record (the facies mix:
+            parallel beds with the channel belt, clinoforms, mass-transport complex,
+            transparent shale, reservoir beds); None: about 0.10, 0.27, 0.43, 0.57, 0.71.
     """
 
     shape: tuple[int, int, int] = (64, 80, 200)
@@ -82,8 +86,18 @@ class SynthConfig:
     origin_xy: tuple[float, float] = (605_000.0, 6_073_000.0)
     crs: str = "EPSG:32631"
     noise: float = 0.12
+    unit_tops: tuple[float, float, float, float, float] | None = None
 
     def __post_init__(self) -> None:
+        tops = self.unit_tops
+        if tops is not None and (
+            len(tops) != 5 or tops[0] <= 0.0 or tops[-1] >= 1.0
+            or any(b <= a for a, b in itertools.pairwise(tops))
+        ):  # fmt: skip
+            raise ConfigError(
+                f"synth unit_tops {tops} must be five increasing fractions in (0, 1), such as "
+                "0.1,0.27,0.43,0.57,0.71"
+            )
         if len(self.shape) != 3 or any(n < 1 for n in self.shape):
             raise ConfigError(
                 f"synth shape {','.join(map(str, self.shape))} is invalid: give three positive "
@@ -225,6 +239,15 @@ class TrainConfig:
         log_every: Steps between lines of ``metrics.jsonl``.
         compile: ``torch.compile`` the model.
         amp: bf16 autocast on CUDA (TF32 is always on there); ignored on CPU.
+        anti_collapse: Weight of ``KL(batch topic usage || uniform)`` in the loss at the
+            start (LDA prior; 0 turns it off), annealed linearly to 0 at
+            ``anti_collapse_end``.
+        anti_collapse_end: Fraction of ``steps`` at which the anti-collapse weight reaches 0.
+        topic_refit: Every this many steps, and after the last, the LDA topics are refitted
+            to the words of ``topic_refit_size`` patches under the current flow, keeping
+            whichever of the refit and the current topics has the better ELBO (0: never;
+            the first batch initialises them in any case).
+        topic_refit_size: Patches (or images) the refit uses.
     """
 
     steps: int = 1000
@@ -241,8 +264,22 @@ class TrainConfig:
     log_every: int = 10
     compile: bool = False
     amp: bool = True
+    anti_collapse: float = 0.0
+    anti_collapse_end: float = 0.5
+    topic_refit: int = 0
+    topic_refit_size: int = 512
 
     def __post_init__(self) -> None:
+        if self.anti_collapse < 0 or not 0 < self.anti_collapse_end <= 1:
+            raise ConfigError(
+                f"train anti_collapse {self.anti_collapse} must be >= 0 and anti_collapse_end "
+                f"{self.anti_collapse_end} in (0, 1]"
+            )
+        if self.topic_refit < 0 or self.topic_refit_size < 1:
+            raise ConfigError(
+                f"train topic_refit {self.topic_refit} must be >= 0 and topic_refit_size "
+                f"{self.topic_refit_size} >= 1"
+            )
         if self.steps < 1 or self.batch_size < 1:
             raise ConfigError(
                 f"train steps {self.steps} and batch_size {self.batch_size} must be >= 1"

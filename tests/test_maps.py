@@ -33,7 +33,7 @@ def mapped(make_survey, tmp_path_factory):
     store = segy_to_zarr(survey.segy, root / "s.zarr", chunks=(8, 15, 48)).store
     train(str(store), root / "run", overrides=SETTINGS, progress=False)
     before = hashlib.sha256(zarr.open_array(str(store), path="amplitude")[...].tobytes())
-    summary = map_survey(store, root / "run", batch_size=64, progress=False)
+    summary = map_survey(store, root / "run", batch_size=64, readout="patch", progress=False)
     after = hashlib.sha256(zarr.open_array(str(store), path="amplitude")[...].tobytes())
     assert before.hexdigest() == after.hexdigest()
     return store, root / "run", summary, survey.truth
@@ -107,6 +107,48 @@ def test_stitch_averages_overlapping_patches_complete_ones_first():
     np.testing.assert_allclose(got, expected)
 
 
+def test_stitch_lays_patch_fields_where_their_cells_are():
+    """A field ``(V, rows, columns)`` per patch: rows along time, columns along the patch's
+    traces (crosslines for an inline patch, inlines for a crossline patch), each cell
+    covering size / rows samples; overlapping fields average (brute force)."""
+    rng = np.random.default_rng(1)
+    spec = PatchSpec(size=4, axis="both", stride=2)
+    shape = (6, 7, 9)
+    positions = np.array([[0, 1, 2, 3], [0, 1, 3, 5], [1, 0, 2, 4], [1, 2, 5, 0]])
+    fields = rng.normal(size=(4, 2, 2, 2))  # 2 values, 2 x 2 cells of 2 x 2 samples
+    table = PatchTable(positions, np.zeros((4, 2)), np.zeros(4), spec, words=fields)
+    live = np.ones(shape[:2], bool)
+    total, count = np.zeros((*shape, 2)), np.zeros(shape)
+    for (axis, i, j, k), field in zip(positions, fields, strict=True):
+        for trace in range(4):
+            for t in range(4):
+                il, xl = (i, j + trace) if axis == 0 else (i + trace, j)
+                total[il, xl, k + t] += field[:, t // 2, trace // 2]
+                count[il, xl, k + t] += 1
+    expected = np.where(count > 0, total[..., 0] / np.maximum(count, 1), np.nan)
+    chunks = ((4, 2), (3, 4), (5, 4))
+    got = stitch(table, shape, chunks, lambda m, c: np.where(c, m[..., 0], np.nan),
+                 values=fields, live=live, dtype=np.float64).compute()  # fmt: skip
+    np.testing.assert_allclose(got, expected)
+
+
+def test_word_readout_writes_facies_from_the_words(mapped, tmp_path):
+    store, run, _, _ = mapped
+    copy = tmp_path / "copy.zarr"
+    shutil.copytree(store, copy)
+    map_survey(copy, run, layers=("facies",), overwrite=True, progress=False)  # lda: word
+    survey, before = open_survey(copy), open_survey(store)
+    assert survey.facies.attrs["seisflow:readout"] == "word"
+    assert before.facies.attrs["seisflow:readout"] == "patch"
+    live = survey.trace_mask.values
+    facies = survey.facies.values
+    np.testing.assert_array_equal(facies[~live], -1)
+    assert facies[live].min() >= 0 and facies[live].max() < 3
+    confidence = survey.facies_confidence.values[live]
+    assert (confidence >= 1 / 3 - 1e-3).all() and (confidence <= 1 + 1e-3).all()
+    assert not np.array_equal(facies, before.facies.values)  # another read-out
+
+
 def test_compressor_rates_constant_patches_cheap():
     rng = np.random.default_rng(0)
     flat = np.full((1, 1, 16, 16), 128, np.uint8)
@@ -123,6 +165,10 @@ def test_map_errors(mapped, tiny_images, tmp_path):
         map_survey(store, run, stride=32, progress=False, overwrite=True)
     with pytest.raises(ConfigError, match="layers"):
         map_survey(store, run, layers=("texture",), progress=False)
+    train(str(store), tmp_path / "gmm", progress=False,
+          overrides=[*SETTINGS, "model.prior=kat_gmm", "train.steps=1"])  # fmt: skip
+    with pytest.raises(ConfigError, match="--readout word needs an lda run"):
+        map_survey(store, tmp_path / "gmm", readout="word", progress=False, overwrite=True)
     train("mnist", tmp_path / "img", data_dir=tiny_images, progress=False,
           overrides=["model.width=8", "model.depth=1", "train.steps=1", "train.eval_every=0",
                      "model.prior=lda"])  # fmt: skip
@@ -140,7 +186,7 @@ def test_evaluate_against_the_truth_with_baselines(mapped, tmp_path):
     survey = open_survey(store)
     assert report["samples"] == int(survey.trace_mask.values.sum()) * survey.amplitude.shape[2]
     assert -1 <= report["facies"]["ari"] <= 1 and 0 < report["facies"]["accuracy"] <= 1
-    assert set(report["facies_baselines"]) == {"kmeans_pca", "gmm_pca"}
+    assert set(report["facies_baselines"]) == {"kmeans_pca", "gmm_pca", "kmeans_rms"}
     assert 0 <= report["anomaly"]["auroc"] <= 1
     assert 0 <= report["anomaly_baselines"]["isolation_forest"]["auroc"] <= 1
 

@@ -150,3 +150,104 @@ def test_score_is_log_prob_and_topic_posterior_in_one_pass():
         log_p, proportions = flow.score(x)
         torch.testing.assert_close(log_p, flow.log_prob(x))
         torch.testing.assert_close(proportions, flow.topic_posterior(x)[0])
+
+
+def _lda(topics: int = 3) -> LdaPrior:
+    return LdaPrior(16, 2, topics=topics, alpha=0.3, steps=5, grid=3, grid_dims=2,
+                    grid_range=1.0)  # fmt: skip
+
+
+def test_usage_kl_is_zero_for_uniform_use_and_log_k_for_one_topic():
+    prior = _lda(topics=4)
+    uniform = torch.full((6, 4), 2.0)
+    assert float(prior.usage_kl(uniform)) == pytest.approx(0.0, abs=1e-6)
+    one = torch.full((6, 4), 1e-4)
+    one[:, 2] = 10.0
+    assert float(prior.usage_kl(one)) == pytest.approx(np.log(4), abs=1e-3)
+    half = torch.full((6, 4), 1e-6)
+    half[:3, 0], half[3:, 1] = 1.0, 1.0  # two topics, each half of the documents
+    assert float(prior.usage_kl(half)) == pytest.approx(np.log(2), abs=1e-3)
+
+
+def _documents(n: int, seed: int) -> tuple[torch.Tensor, np.ndarray]:
+    """Words of documents of three kinds, each drawing its 16 words near its own pair of grid
+    means (kind 0: (-1, -1) and (1, 1); kind 1: (-1, 1) and (1, -1); kind 2: (0, 0))."""
+    rng = np.random.default_rng(seed)
+    kinds = rng.integers(0, 3, n)
+    means = {0: [(-1, -1), (1, 1)], 1: [(-1, 1), (1, -1)], 2: [(0, 0), (0, 0)]}
+    words = np.stack([np.array(means[k])[rng.integers(0, 2, 16)] for k in kinds])
+    words = words + rng.normal(0, 0.15, words.shape)
+    return torch.tensor(words, dtype=torch.float32), kinds
+
+
+def test_initialize_from_data_gives_every_kind_of_document_its_topic():
+    """k-means of the documents' component histograms + EM: one topic per kind, all used,
+    whatever the seed of the k-means++ start."""
+    from sklearn.metrics import adjusted_rand_score
+
+    words, _ = _documents(300, seed=0)
+    test, test_kinds = _documents(200, seed=1)
+    for seed in range(3):
+        prior = _lda(topics=3)
+        prior.initialize(words, seed=seed)
+        assert bool(prior.initialized)
+        found = prior.proportions(test).argmax(-1).numpy()
+        assert adjusted_rand_score(test_kinds, found) > 0.95
+        assert float(prior.usage_kl(prior.posterior(test)[0])) < 0.05
+
+
+def test_word_topics_follow_each_word_within_a_mixed_document():
+    """A document half of kind 0 and half of kind 2: its words take those two topics, each
+    word the topic of its half, and never the third."""
+    words, _ = _documents(300, seed=0)
+    prior = _lda(topics=3)
+    prior.initialize(words, seed=0)
+    mixed = torch.cat([torch.tensor([[-1.0, -1.0], [1.0, 1.0]]).repeat(4, 1),
+                       torch.zeros(8, 2)])[None]  # fmt: skip
+    phi = prior.word_topics(mixed)[0]  # (16, K)
+    assert phi.shape == (16, 3)
+    torch.testing.assert_close(phi.sum(-1), torch.ones(16))
+    topics = phi.argmax(-1)
+    assert len(set(topics[:8].tolist())) == 1 and len(set(topics[8:].tolist())) == 1
+    assert topics[0] != topics[8]
+    assert len(set(topics.tolist())) == 2
+
+
+def test_loss_reports_topic_use_and_adds_the_weighted_penalty():
+    torch.manual_seed(0)
+    config = FlowConfig(in_shape=(1, 8, 8), prior="lda", levels=1, width=8, depth=1, topics=3,
+                        alpha=0.3, word=1, grid=3, grid_range=1.0, l2=0.5)  # fmt: skip
+    flow = build_flow(config, dtype=torch.float64)
+    images, _ = stripes(32, seed=0)
+    noise = torch.rand(images.shape, dtype=torch.float64)
+    plain, parts = flow.loss(images, noise=noise)
+    weighted, _ = flow.loss(images, noise=noise, anti_collapse=2.5)
+    assert set(parts) == {"bits_per_dim", "l2", "usage_kl", "topics_used"}
+    assert 1 <= float(parts["topics_used"]) <= 3
+    assert 0 <= float(parts["usage_kl"]) <= np.log(3) + 1e-6
+    torch.testing.assert_close(weighted, plain + 2.5 * parts["usage_kl"])
+    standard = build_flow(FlowConfig(in_shape=(1, 8, 8), width=8, depth=1), dtype=torch.float64)
+    _, parts = standard.loss(images, noise=noise, anti_collapse=1.0)
+    assert set(parts) == {"bits_per_dim", "l2"}
+
+
+def test_word_topics_lie_where_the_words_are():
+    """A patch whose top half (rows = time) is one texture and bottom half another gets word
+    topics that differ between the halves, laid out (N, K, rows, columns)."""
+    torch.manual_seed(0)
+    config = FlowConfig(in_shape=(1, 16, 16), prior="lda", levels=0, width=8, depth=1,
+                        topics=2, alpha=0.3, word=2, grid=3, grid_range=1.0, l2=2.0)  # fmt: skip
+    flow = build_flow(config, dtype=torch.float64)
+    top = torch.full((8, 16), 30.0)
+    bottom = torch.full((8, 16), 225.0)
+    x = torch.cat([top, bottom])[None, None].repeat(64, 1, 1, 1)
+    flow.train()
+    flow.loss(x)  # initialises actnorm and the topics
+    flow.eval()
+    field = flow.word_topics(flow.bin_centres(x[:2]))
+    assert field.shape == (2, 2, 4, 4)
+    torch.testing.assert_close(field.sum(1), torch.ones(2, 4, 4, dtype=torch.float64))
+    upper, lower = field[0, :, :2].argmax(0), field[0, :, 2:].argmax(0)
+    assert (upper == upper[0, 0]).all() and (lower == lower[0, 0]).all()
+    with pytest.raises(ValueError, match="lda"):
+        build_flow(FlowConfig(in_shape=(1, 8, 8), width=8, depth=1)).word_topics(x[:1, :, :8, :8])

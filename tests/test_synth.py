@@ -13,7 +13,7 @@ import segyio
 import xarray as xr
 
 from seisflow.config import SynthConfig
-from seisflow.errors import OutputPathError
+from seisflow.errors import ConfigError, OutputPathError
 from seisflow.synth import ANOMALY_KINDS, FACIES, synthesize, truth_path
 
 TF = segyio.TraceField
@@ -235,3 +235,20 @@ def test_failed_write_leaves_nothing(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match="disk on fire"):
         synthesize(tmp_path / "x.sgy", SynthConfig(shape=(24, 30, 96)))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_unit_tops_set_the_facies_mix(tmp_path):
+    """Moving the unit tops changes how much of the record each facies takes; bad tops are
+    refused with the value and an example."""
+    shape = (16, 16, 96)
+    default = synthesize(tmp_path / "a.sgy", SynthConfig(shape=shape, seed=3))
+    tops = (0.05, 0.15, 0.25, 0.35, 0.9)
+    thick = synthesize(tmp_path / "b.sgy", SynthConfig(shape=shape, seed=3, unit_tops=tops))
+    share = [np.bincount(xr.open_zarr(r.truth).facies.values.ravel(), minlength=5) / (16 * 16 * 96)
+             for r in (default, thick)]  # fmt: skip
+    shale = FACIES.index("transparent_shale")
+    assert share[1][shale] > share[0][shale] + 0.3  # the shale unit spans 0.35-0.9
+    with pytest.raises(ConfigError, match=r"unit_tops \(0.5, 0.4"):
+        SynthConfig(unit_tops=(0.5, 0.4, 0.6, 0.7, 0.8))
+    with pytest.raises(ConfigError, match="five increasing fractions"):
+        SynthConfig(unit_tops=(0.1, 0.2, 0.3))

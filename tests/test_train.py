@@ -239,3 +239,37 @@ def test_divergence_stops_before_a_checkpoint(tiny_images, tmp_path):
               overrides=[*TINY, "train.steps=4", "train.eval_every=0", "train.lr=1e30",
                          "train.clip=1e30", "train.warmup=0"])  # fmt: skip
     assert not (tmp_path / "run" / "checkpoint.pt").exists()
+
+
+def test_topic_refit_and_anti_collapse_on_an_lda_run(tiny_images, tmp_path, monkeypatch):
+    """The topics are refitted every train.topic_refit steps and after the last, the usage
+    penalty is logged, and the anneal reaches 0 at anti_collapse_end."""
+    from seisflow.config import TrainConfig
+    from seisflow.train.loop import _anti_collapse
+
+    settings = [*TINY, "model.prior=lda", "model.topics=3", "train.steps=6",
+                "train.eval_every=0", "train.anti_collapse=2.0", "train.topic_refit=3",
+                "train.topic_refit_size=48"]  # fmt: skip
+    from seisflow.models import FractalFlow
+
+    calls = []
+    original = FractalFlow.fit_topics
+
+    def spy(self, x, *, seed=0):
+        calls.append((len(x), seed, self.prior.topic_logits.detach().clone()))
+        return original(self, x, seed=seed)
+
+    monkeypatch.setattr(FractalFlow, "fit_topics", spy)
+    train("mnist", tmp_path / "run", data_dir=tiny_images, progress=False, overrides=settings)
+    assert [c[:2] for c in calls] == [(48, 0), (48, 0)]  # at step 3 and after step 6
+    assert not torch.allclose(calls[0][2], calls[1][2])  # trained in between
+    final = load_flow(tmp_path / "run")[0]
+    assert bool(final.prior.initialized)
+    lines = [m for m in _metrics(tmp_path / "run") if "loss" in m]
+    assert all("usage_kl" in m and 1 <= m["topics_used"] <= 3 for m in lines)
+    config = TrainConfig(steps=100, anti_collapse=2.0, anti_collapse_end=0.5)
+    assert [_anti_collapse(s, config) for s in (0, 25, 50, 90)] == [2.0, 1.0, 0.0, 0.0]
+    with pytest.raises(ConfigError, match="topic_refit -1 must be >= 0"):
+        TrainConfig(topic_refit=-1)
+    with pytest.raises(ConfigError, match=r"anti_collapse -1\.0 must be >= 0"):
+        TrainConfig(anti_collapse=-1.0)

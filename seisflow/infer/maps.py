@@ -25,7 +25,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import dask.array as da
 import numpy as np
@@ -40,18 +40,27 @@ from seisflow.models import FractalFlow
 
 __all__ = [
     "PatchTable",
+    "Readout",
     "compressor_bits_per_dim",
+    "facies_values",
     "map_survey",
     "patch_grid",
     "reduce_argmax",
     "reduce_first",
     "reduce_max",
+    "reduce_words",
     "score_patches",
     "stitch",
 ]
 
 #: The layers :func:`map_survey` can write (``facies`` brings ``facies_confidence``).
 LAYERS: tuple[str, ...] = ("facies", "anomaly", "topic_proportions")
+#: Facies read-outs. ``patch``: a sample takes the arg-max of the mean topic proportions of
+#: the patches covering it (inline and crossline patches alike); ``word`` (LDA only): of the
+#: two topics with the largest mean proportions there, the one the words covering the
+#: sample favour (mean topic responsibilities), so a sample between two units takes one of
+#: their two topics, never a third, and the boundary follows the words, not the patch grid.
+Readout = Literal["patch", "word"]
 #: Turns the per-sample mean of patch values and the covered-live mask into a layer chunk.
 Reduce = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
@@ -65,12 +74,15 @@ class PatchTable:
         proportions: float32 ``(n, K)`` topic proportions.
         anomaly: float32 ``(n,)`` anomaly score (bits/dim above the compressor's).
         spec: How the patches were cut.
+        words: float16 ``(n, K, rows, columns)`` topic responsibilities of each patch's words
+            where they sit in the patch (rows: time, columns: traces), or None.
     """
 
     positions: np.ndarray
     proportions: np.ndarray
     anomaly: np.ndarray
     spec: PatchSpec
+    words: np.ndarray | None = None
 
 
 def compressor_bits_per_dim(patches: np.ndarray) -> np.ndarray:
@@ -87,14 +99,17 @@ def score_patches(
     *,
     percentile: float,
     batch_size: int = 256,
+    words: bool = False,
     progress: bool = False,
 ) -> PatchTable:
-    """Topic proportions and anomaly scores of every patch of the mapping tiling."""
+    """Topic proportions and anomaly scores of every patch of the mapping tiling, and with
+    ``words`` the topic responsibilities of every word (:meth:`FractalFlow.word_topics`)."""
     device = next(flow.parameters()).device
     stream = PatchStream(store, spec, shuffle=False, return_positions=True,
                          batch_size=batch_size, percentile=percentile)  # fmt: skip
     flow.eval()
     parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    fields: list[np.ndarray] = []
     bar = tqdm(total=len(stream), disable=not progress, desc="map", unit="patch")
     dims = math.prod(spec.shape)
     for patches, where in stream:
@@ -103,10 +118,14 @@ def score_patches(
         bits = (-(log_p - dims * math.log(256.0)) / (dims * math.log(2.0))).float().cpu().numpy()
         score = bits - compressor_bits_per_dim(patches.numpy())
         parts.append((where.numpy(), proportions.float().cpu().numpy(), score.astype(np.float32)))
+        if words:
+            field = flow.word_topics(flow.bin_centres(x))
+            fields.append(field.to(torch.float16).cpu().numpy())
         bar.update(len(patches))
     bar.close()
     positions, proportions, anomaly = (np.concatenate(p) for p in zip(*parts, strict=True))
-    return PatchTable(positions, proportions, anomaly, spec)
+    return PatchTable(positions, proportions, anomaly, spec,
+                      np.concatenate(fields) if words else None)  # fmt: skip
 
 
 def _footprints(table: PatchTable) -> np.ndarray:
@@ -141,9 +160,11 @@ def stitch(
     live: np.ndarray,
     dtype: Any,
 ) -> da.Array:
-    """A Dask array on the amplitude grid: per chunk, the mean of ``values`` ``(n, V)`` over
-    the patches covering each sample, passed with the mask of covered live samples to
+    """A Dask array on the amplitude grid: per chunk, the mean of ``values`` over the patches
+    covering each sample, passed with the mask of covered live samples to
     ``reduce(mean, covered) -> (chunk)``; ``live`` is the trace mask ``(n_il, n_xl)``.
+    ``values`` is ``(n, V)`` (one value per patch) or ``(n, V, rows, columns)`` (a field over
+    each patch, rows along time and columns along its traces, as :attr:`PatchTable.words`).
 
     Patches that touch a missing trace hold fill values the flow never saw in training (the
     training tiling skips them), so a sample takes the mean of the complete patches covering
@@ -161,11 +182,14 @@ def stitch(
         count = np.zeros((2, *size), dtype=np.int32)
         for n in hit:
             f, kind = foot[n], 0 if complete[n] else 1
-            region = (kind,
-                      slice(max(f[0], a0) - a0, min(f[1], a1) - a0),
-                      slice(max(f[2], b0) - b0, min(f[3], b1) - b0),
-                      slice(max(f[4], c0) - c0, min(f[5], c1) - c0))  # fmt: skip
-            total[region] += values[n]
+            lo, hi = np.maximum(f[0::2], (a0, b0, c0)), np.minimum(f[1::2], (a1, b1, c1))
+            origin = (a0, b0, c0)
+            region = (kind, *(slice(b - o, e - o) for b, e, o in zip(lo, hi, origin, strict=True)))
+            value = values[n]
+            if value.ndim == 3:  # a field over the patch: cut the part inside the chunk
+                inside = tuple(slice(b - s, e - s) for b, e, s in zip(lo, hi, f[0::2], strict=True))
+                value = _field(value, table.positions[n, 0], f)[inside]
+            total[region] += value
             count[region] += 1
         total, count = _complete_first(total, count)
         covered = (count > 0) & live[a0:a1, b0:b1, None]
@@ -173,6 +197,18 @@ def stitch(
         return reduce(mean, covered).astype(dtype)
 
     return da.map_blocks(block, chunks=chunks, dtype=dtype, meta=np.empty((0, 0, 0), dtype))
+
+
+def _field(value: np.ndarray, axis: int, foot: np.ndarray) -> np.ndarray:
+    """A patch field ``(V, rows, columns)`` spread over the patch's footprint
+    ``(inline, crossline, time, V)`` (each cell repeated; constant across 3-D depth)."""
+    spans = foot[1::2] - foot[0::2]
+    rows, columns = value.shape[1:]
+    up = value.repeat(spans[2] // rows, axis=1).repeat(spans[1 - axis] // columns, axis=2)
+    up = up.transpose(2, 1, 0)  # (traces, time, V)
+    if axis == 0:
+        return np.broadcast_to(up[None], (spans[0], *up.shape))
+    return np.broadcast_to(up[:, None], (up.shape[0], spans[1], *up.shape[1:]))
 
 
 def patch_grid(
@@ -225,6 +261,32 @@ def check_fits(
 def reduce_argmax(mean: np.ndarray, covered: np.ndarray) -> np.ndarray:
     """The arg-max topic at covered samples, -1 elsewhere."""
     return np.where(covered, mean.argmax(-1), -1)
+
+
+def reduce_words(mean: np.ndarray, covered: np.ndarray) -> np.ndarray:
+    """The ``word`` read-out (see :data:`Readout`) of the mean of :func:`facies_values`
+    ``(..., 2K)``: of the two topics with the largest mean patch proportions, the one with
+    the larger mean word responsibility; -1 off the covered samples."""
+    k = mean.shape[-1] // 2
+    patch, words = mean[..., :k], mean[..., k:]
+    candidates = np.argsort(-patch, axis=-1)[..., :2]
+    favoured = np.take_along_axis(words, candidates, -1).argmax(-1)
+    choice = np.take_along_axis(candidates, favoured[..., None], -1)[..., 0]
+    return np.where(covered, choice, -1)
+
+
+def facies_values(table: PatchTable, readout: Readout) -> tuple[np.ndarray, Reduce]:
+    """What :func:`stitch` averages for a facies read-out, and its reduction: the topic
+    proportions ``(n, K)`` and :func:`reduce_argmax` (``patch``), or the proportions spread
+    over each patch followed by the word responsibilities, float16 ``(n, 2K, rows,
+    columns)``, and :func:`reduce_words` (``word``)."""
+    if readout == "patch":
+        return table.proportions, reduce_argmax
+    if table.words is None:
+        raise ValueError("the word read-out needs a table scored with words=True")
+    n, k, rows, columns = table.words.shape
+    spread = np.broadcast_to(table.proportions[:, :, None, None], (n, k, rows, columns))
+    return np.concatenate([spread.astype(np.float16), table.words], axis=1), reduce_words
 
 
 def reduce_max(mean: np.ndarray, covered: np.ndarray) -> np.ndarray:
@@ -284,6 +346,7 @@ def map_survey(
     layers: tuple[str, ...] = ("facies", "anomaly"),
     overwrite: bool = False,
     scheduler: str | None = None,
+    readout: Readout | None = None,
     progress: bool = True,
 ) -> dict[str, Any]:
     """Write ``facies`` + ``facies_confidence``, ``anomaly`` and/or ``topic_proportions``
@@ -300,6 +363,8 @@ def map_survey(
         overwrite: Replace existing layers.
         scheduler: Address of a Dask distributed scheduler that stitches and writes the
             layers (None: local threads).
+        readout: How ``facies`` is read out (see :data:`Readout`; None: ``word`` for the
+            LDA prior, ``patch`` otherwise).
         progress: Show a progress bar.
 
     Returns:
@@ -327,12 +392,16 @@ def map_survey(
             f"{run_dir} has the standard prior, which has no topics: map --layers anomaly, or "
             "train with model.prior=lda for facies"
         )
+    readout = readout or ("word" if config.model.prior == "lda" else "patch")
+    if readout == "word" and config.model.prior != "lda":
+        raise ConfigError(f"--readout word needs an lda run; {run_dir} has {config.model.prior}")
     data = config.data
     spec = PatchSpec(size=data.size, axis=data.axis, stride=stride or data.stride,
                      time_window=data.time_window, depth3d=data.depth3d)  # fmt: skip
     survey = open_survey(store)
     check_fits(store, survey, flow, spec, run_dir)
     table = score_patches(flow, store, spec, percentile=data.percentile, batch_size=batch_size,
+                          words=readout == "word" and "facies" in layers,
                           progress=progress)  # fmt: skip
     shape = tuple(int(n) for n in survey.amplitude.shape)
     chunks = survey.amplitude.data.chunks
@@ -343,12 +412,13 @@ def map_survey(
     if "facies" in layers:
         facies_attrs = {
             "long_name": "seismic facies (arg-max topic)",
+            "seisflow:readout": readout,
             "flag_values": list(range(k)),
             "flag_meanings": " ".join(f"topic_{t}" for t in range(k)),
             "colors": [CATEGORY_COLOURS[t % len(CATEGORY_COLOURS)] for t in range(k)],
         }
-        plan.append(("facies", table.proportions, reduce_argmax, np.int16, facies_attrs))
-        confidence_attrs = {"long_name": "probability of the facies topic", "valid_range": [0, 1]}
+        plan.append(("facies", *facies_values(table, readout), np.int16, facies_attrs))
+        confidence_attrs = {"long_name": "largest mean topic proportion", "valid_range": [0, 1]}
         plan.append(("facies_confidence", table.proportions, reduce_max, np.float32,
                      confidence_attrs))  # fmt: skip
     if "anomaly" in layers:

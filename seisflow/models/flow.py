@@ -112,22 +112,17 @@ class FractalFlow(nn.Module):
         return self.logit.inverse(self.fractal.inverse(h))
 
     # --- densities ---------------------------------------------------------------------
-    def _log_prob_parts(self, x: Tensor, samples: int | None) -> tuple[Tensor, Tensor, Tensor]:
-        y, factored, coarse, logdet = self._forward(x)
+    def log_prob(self, x: Tensor, *, samples: int | None = None) -> Tensor:
+        """``log p(x)`` in nats for ``x`` in [0, 1] ``(N, C, H, W)``: ``(N,)``. Exact for the
+        standard and KAT-GMM priors; for LDA the ELBO, or with ``samples`` the
+        importance-weighted bound."""
+        _, factored, coarse, logdet = self._forward(x)
         words = self.to_words(coarse)
         if isinstance(self.prior, LdaPrior):
             prior = self.prior.log_prob(words, samples=samples)
         else:
             prior = self.prior.log_prob(words)
-        log_p = standard_normal_log_prob(factored) + prior + logdet
-        z = unsqueeze(torch.cat([factored, coarse], dim=1))
-        return log_p, z, y
-
-    def log_prob(self, x: Tensor, *, samples: int | None = None) -> Tensor:
-        """``log p(x)`` in nats for ``x`` in [0, 1] ``(N, C, H, W)``: ``(N,)``. Exact for the
-        standard and KAT-GMM priors; for LDA the ELBO, or with ``samples`` the
-        importance-weighted bound."""
-        return self._log_prob_parts(x, samples)[0]
+        return standard_normal_log_prob(factored) + prior + logdet
 
     def dequantize(self, x: Tensor, *, noise: Tensor | None = None) -> Tensor:
         """8-bit values 0..255 -> ``(x + u) / 256``, ``u ~ U[0, 1)``, in the model's dtype.
@@ -156,19 +151,53 @@ class FractalFlow(nn.Module):
         log_p = self.log_prob(self.dequantize(x, noise=noise), samples=samples)
         return -(log_p - self.dims * math.log(256.0)) / (self.dims * math.log(2.0))
 
-    def loss(self, x: Tensor, *, noise: Tensor | None = None) -> tuple[Tensor, dict[str, Tensor]]:
-        """Training loss on 8-bit ``x``: mean bits/dim + ``l2`` x mean ``||z - x~||^2``;
-        ``noise`` is the dequantisation noise (see :meth:`dequantize`).
+    def loss(
+        self, x: Tensor, *, noise: Tensor | None = None, anti_collapse: float = 0.0
+    ) -> tuple[Tensor, dict[str, Tensor]]:
+        """Training loss on 8-bit ``x``: mean bits/dim + ``l2`` x mean ``||z - x~||^2``
+        (+ ``anti_collapse`` x ``KL(topic usage || uniform)`` for the LDA prior); ``noise``
+        is the dequantisation noise (see :meth:`dequantize`).
 
         ``x~`` is the logit-space input, so the structure term asks each latent to stay
         near the pixel it came from: the flow cannot move words between grid components
-        for free.
+        for free. The usage term is the batch's mean topic proportions against uniform
+        (:meth:`LdaPrior.usage_kl`): a penalty on all documents taking the same topics.
+
+        Returns:
+            The loss ``()`` and detached parts: ``bits_per_dim``, ``l2`` and, for LDA,
+            ``usage_kl`` (nats) and ``topics_used`` (topics that are the arg-max of at
+            least 1/(4K) of the batch's documents).
         """
-        log_p, z, y = self._log_prob_parts(self.dequantize(x, noise=noise), None)
+        y, factored, coarse, logdet = self._forward(self.dequantize(x, noise=noise))
+        words = self.to_words(coarse)
+        extra: dict[str, Tensor] = {}
+        if isinstance(self.prior, LdaPrior):
+            if not bool(self.prior.initialized):
+                self.prior.initialize(words.detach())
+            prior, gamma = self.prior.elbo_parts(words)
+            usage_kl = self.prior.usage_kl(gamma)
+            share = torch.bincount(gamma.argmax(-1), minlength=self.prior.topics) / len(gamma)
+            extra = {"usage_kl": usage_kl.detach(),
+                     "topics_used": (share >= 0.25 / self.prior.topics).sum().float()}  # fmt: skip
+        else:
+            prior, usage_kl = self.prior.log_prob(words), torch.zeros((), device=x.device)
+        log_p = standard_normal_log_prob(factored) + prior + logdet
         bpd = -(log_p - self.dims * math.log(256.0)) / (self.dims * math.log(2.0))
+        z = unsqueeze(torch.cat([factored, coarse], dim=1))
         structure = (z.float() - y.float()).square().flatten(1).mean(1)
-        total = bpd.mean() + self.config.l2 * structure.mean()
-        return total, {"bits_per_dim": bpd.detach().mean(), "l2": structure.detach().mean()}
+        total = bpd.mean() + self.config.l2 * structure.mean() + anti_collapse * usage_kl
+        parts = {"bits_per_dim": bpd.detach().mean(), "l2": structure.detach().mean()}
+        return total, {**parts, **extra}
+
+    @torch.no_grad()
+    def fit_topics(self, x: Tensor, *, seed: int = 0) -> None:
+        """Refit the LDA topics to the words of 8-bit ``x`` ``(N, C, H, W)`` under the
+        current flow (:meth:`LdaPrior.initialize`): after a warm-up the flow's words mean
+        more than those of the first batch under the untrained flow."""
+        if not isinstance(self.prior, LdaPrior):
+            raise ValueError("only the lda prior has topics to fit")
+        _, _, coarse, _ = self._forward(self.bin_centres(x))
+        self.prior.initialize(self.to_words(coarse), seed=seed)
 
     # --- generation and read-outs -------------------------------------------------------
     @torch.no_grad()
@@ -199,6 +228,19 @@ class FractalFlow(nn.Module):
         words = self.to_words(coarse)
         log_p = standard_normal_log_prob(factored) + self.prior.log_prob(words) + logdet
         return log_p, self._proportions(words)
+
+    @torch.no_grad()
+    def word_topics(self, x: Tensor) -> Tensor:
+        """Topic responsibilities of each word of ``x`` in [0, 1], laid out where the words
+        sit in the input: ``(N, K, H / (2 word), W / (2 word))`` (LDA prior only); a word
+        covers ``2 word x 2 word`` input pixels."""
+        if not isinstance(self.prior, LdaPrior):
+            raise ValueError("word topics need the lda prior")
+        _, _, coarse, _ = self._forward(x)
+        phi = self.prior.word_topics(self.to_words(coarse))  # (N, B, K)
+        _, h, w = self.config.in_shape
+        side = 2 * self.config.word
+        return phi.transpose(1, 2).reshape(len(x), -1, h // side, w // side)
 
     def _proportions(self, words: Tensor) -> Tensor:
         if isinstance(self.prior, LdaPrior):

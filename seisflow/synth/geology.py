@@ -116,11 +116,15 @@ class Geology:
     tables: dict[int, np.ndarray]  # facies -> log-impedance over stratigraphic time
 
     @classmethod
-    def from_seed(cls, n_samples: int, seed: int) -> Geology:
-        """Draw a subsurface for records of ``n_samples`` samples."""
+    def from_seed(
+        cls, n_samples: int, seed: int, unit_tops: tuple[float, ...] | None = None
+    ) -> Geology:
+        """Draw a subsurface for records of ``n_samples`` samples; ``unit_tops`` (five
+        increasing fractions of the record) sets the facies mix."""
         rng = np.random.default_rng([seed, 0x5EB])
         ns = float(n_samples)
-        tops = tuple(np.array([0.10, 0.27, 0.43, 0.57, 0.71]) + rng.uniform(-0.01, 0.01, 5))
+        base = np.array(unit_tops if unit_tops is not None else (0.10, 0.27, 0.43, 0.57, 0.71))
+        tops = tuple(base + rng.uniform(-0.01, 0.01, 5))
         top_waves = tuple(
             (amp, rng.uniform(0.5, 1.5), rng.uniform(0.5, 1.5), rng.uniform(0, 2 * np.pi))
             for amp in (0.012, 0.012, 0.015, 0.03, 0.012)

@@ -55,7 +55,7 @@ class Survey:
     def from_config(cls, config: SynthConfig) -> Survey:
         grid = SurveyGrid(config)
         ns = grid.n_samples
-        geology = Geology.from_seed(ns, config.seed)
+        geology = Geology.from_seed(ns, config.seed, config.unit_tops)
         anomalies = (
             Anomalies.from_seed(geology, config.shape, grid.live(), config.seed)
             if config.anomalies

@@ -37,6 +37,7 @@ from seisflow.config import (
 )
 from seisflow.errors import ConfigError, OutputPathError
 from seisflow.models import FractalFlow, build_flow
+from seisflow.models.priors import LdaPrior
 from seisflow.train import distributed
 from seisflow.train.checkpoint import (
     CHECKPOINT,
@@ -51,6 +52,8 @@ from seisflow.train.data import Source, open_source, rank_slice
 __all__ = ["TrainResult", "evaluate", "resolve_config", "train"]
 
 METRICS = "metrics.jsonl"
+#: Parts of the loss logged for the LDA prior (see :meth:`FractalFlow.loss`).
+TOPICS = ("usage_kl", "topics_used")
 
 
 @dataclass
@@ -96,8 +99,10 @@ class _Objective(nn.Module):
         super().__init__()
         self.flow = flow
 
-    def forward(self, x: Tensor, noise: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
-        return self.flow.loss(x, noise=noise)
+    def forward(
+        self, x: Tensor, noise: Tensor, anti_collapse: float
+    ) -> tuple[Tensor, dict[str, Tensor]]:
+        return self.flow.loss(x, noise=noise, anti_collapse=anti_collapse)
 
 
 def _noise(seed: int, step: int, shape: tuple[int, ...], device: torch.device) -> Tensor:
@@ -113,6 +118,22 @@ def _lr_factor(step: int, *, warmup: int, steps: int) -> float:
         return (step + 1) / warmup
     progress = (step - warmup) / max(1, steps - warmup)
     return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+
+
+def _anti_collapse(step: int, config: TrainConfig) -> float:
+    """The anti-collapse weight at ``step``: linear from ``anti_collapse`` to 0 at
+    ``anti_collapse_end`` of the run."""
+    end = config.anti_collapse_end * config.steps
+    return config.anti_collapse * max(0.0, 1.0 - step / end)
+
+
+def _refit_topics(flow: FractalFlow, data: Source, optimizer: torch.optim.Optimizer,
+                  config: TrainConfig, device: torch.device) -> None:  # fmt: skip
+    """Refit the LDA topics to the words of the first ``topic_refit_size`` patches under the
+    current flow (the same patches on every rank) and restart their optimiser state."""
+    flow.fit_topics(data.first_batch(config.topic_refit_size).to(device), seed=config.seed)
+    for parameter in flow.prior.parameters():
+        optimizer.state.pop(parameter, None)
 
 
 def _autocast(device: torch.device, amp: bool) -> contextlib.AbstractContextManager[Any]:
@@ -319,14 +340,17 @@ def _run(
         distributed.barrier(context)
 
     # --- the steps -----------------------------------------------------------------------
+    refit = bool(cfg.topic_refit) and isinstance(flow.prior, LdaPrior)
     model.train()
     for step in range(start, cfg.steps):
         x = next(batches)
         if device.type == "cuda":
             x = x.pin_memory().to(device, non_blocking=True)
         noise = _noise(cfg.seed, step, (cfg.batch_size, *x.shape[1:]), device)[part][: len(x)]
+        if refit and step and step % cfg.topic_refit == 0:
+            _refit_topics(flow, data, optimizer, cfg, device)
         with _autocast(device, cfg.amp):
-            loss, parts = model(x, noise)
+            loss, parts = model(x, noise, _anti_collapse(step, cfg))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         grad_norm = torch.nn.utils.clip_grad_norm_(flow.parameters(), cfg.clip)
@@ -342,6 +366,7 @@ def _run(
                 "loss": distributed.all_mean(loss, context),
                 "bits_per_dim": distributed.all_mean(parts["bits_per_dim"], context),
                 "l2": distributed.all_mean(parts["l2"], context),
+                **{k: distributed.all_mean(v, context) for k, v in parts.items() if k in TOPICS},
                 "grad_norm": float(grad_norm),
                 "lr": schedule.get_last_lr()[0],
                 "patches_per_s": rate,
@@ -364,6 +389,8 @@ def _run(
         if done % max(cfg.checkpoint_every, 1) == 0 and cfg.checkpoint_every and done < cfg.steps:
             checkpoint(done)
     bar.close()
+    if refit and start < cfg.steps:
+        _refit_topics(flow, data, optimizer, cfg, device)
     seconds = time.perf_counter() - began
     checkpoint(cfg.steps)
     return TrainResult(

@@ -96,6 +96,10 @@ class LdaPrior(nn.Module):
 
     def elbo(self, words: Tensor) -> Tensor:
         """The mean-field evidence lower bound, ``(N,)`` nats."""
+        return self.elbo_parts(words)[0]
+
+    def elbo_parts(self, words: Tensor) -> tuple[Tensor, Tensor]:
+        """The ELBO ``(N,)`` and the variational Dirichlet ``gamma`` ``(N, K)``."""
         gamma, log_phi, log_pk = self.posterior(words)
         alpha = self.alpha.to(gamma.dtype)
         e_log_theta = torch.digamma(gamma) - torch.digamma(gamma.sum(-1, keepdim=True))
@@ -105,7 +109,7 @@ class LdaPrior(nn.Module):
                        + ((gamma - 1) * e_log_theta).sum(-1))  # fmt: skip
         phi = log_phi.exp()
         words_term = (phi * (e_log_theta.unsqueeze(1) + log_pk - log_phi)).sum((1, 2))
-        return log_p_theta - log_q_theta + words_term
+        return log_p_theta - log_q_theta + words_term, gamma
 
     def importance_bound(self, words: Tensor, samples: int) -> Tensor:
         """``log (1/S) sum_s p(z, theta_s) / q(theta_s)``, ``theta_s ~ Dir(gamma)``: ``(N,)``."""
@@ -129,31 +133,67 @@ class LdaPrior(nn.Module):
         return self.elbo(words) if samples is None else self.importance_bound(words, samples)
 
     @torch.no_grad()
-    def initialize(self, words: Tensor, *, restarts: int = 8, iterations: int = 30) -> None:
-        """Data-dependent topics: variational EM for ``beta`` on one batch of words, with the
-        components held fixed, from ``restarts`` random starts; the start with the best
-        ELBO is kept. Gradient descent from a random ``beta`` often leaves the topics mixed
-        or collapsed; EM on a batch finds a good basin in milliseconds.
+    def initialize(
+        self, words: Tensor, *, restarts: int = 8, iterations: int = 30, seed: int = 0
+    ) -> None:
+        """Topics from the data: k-means of the documents' component histograms, then
+        variational EM for ``beta`` (components held fixed); of ``restarts`` k-means++
+        starts, and the current topics once initialised, the one with the best ELBO on
+        ``words`` is kept.
+
+        A topic starts as the mean histogram of a cluster of documents, so every topic
+        starts in use: gradient descent from a random ``beta`` often leaves the topics mixed
+        or collapsed, and EM from a random ``beta`` often merges clusters.
+
+        Args:
+            words: ``(N, B, D)`` words of ``N`` documents.
+            restarts: k-means++ starts.
+            iterations: EM iterations after each start.
+            seed: Seed of the k-means++ starts.
         """
         components = self.components.log_probs(words.float())  # (N, B, Q)
+        histograms = torch.softmax(components, dim=-1).mean(1)  # (N, Q)
+        generator = torch.Generator(device="cpu").manual_seed(seed)
         best, best_elbo = None, -math.inf
+        if bool(self.initialized):
+            best, best_elbo = self.topic_logits.clone(), float(self.elbo(words).mean())
         for _ in range(restarts):
-            self.topic_logits.copy_(2.0 * torch.randn_like(self.topic_logits))
+            centres = _kmeans(histograms.cpu(), self.topics, generator=generator)
+            self.topic_logits.copy_(torch.log(centres + 1e-3).to(self.topic_logits))
             for _ in range(iterations):
                 _, log_phi, _ = self.posterior(words)
                 within = torch.log_softmax(components.unsqueeze(-2) + self.log_beta(), dim=-1)
                 counts = (log_phi.exp().unsqueeze(-1) * within.exp()).sum((0, 1))  # (K, Q)
-                self.topic_logits.copy_(torch.log(counts + 1e-3))
+                self.topic_logits.copy_(torch.log(counts / counts.sum(-1, keepdim=True) + 1e-3))
             elbo = float(self.elbo(words).mean())
             if elbo > best_elbo:
                 best, best_elbo = self.topic_logits.clone(), elbo
         self.topic_logits.copy_(best)
         self.initialized.fill_(True)
 
+    def usage(self, gamma: Tensor) -> Tensor:
+        """The batch's mean topic usage ``mean_n gamma_n / sum(gamma_n)``: ``(K,)``."""
+        return (gamma / gamma.sum(-1, keepdim=True)).mean(0)
+
+    def usage_kl(self, gamma: Tensor) -> Tensor:
+        """``KL(usage || uniform)`` in nats, ``()``: 0 when every topic is used equally,
+        ``log K`` when one topic takes every document (the anti-collapse penalty)."""
+        usage = self.usage(gamma).float().clamp_min(TINY)
+        return (usage * (usage * self.topics).log()).sum()
+
     def proportions(self, words: Tensor) -> Tensor:
         """Posterior mean topic mixture ``gamma / sum(gamma)``: ``(N, K)``."""
         gamma, _, _ = self.posterior(words)
         return gamma / gamma.sum(-1, keepdim=True)
+
+    def word_topics(self, words: Tensor) -> Tensor:
+        """Each word's topic responsibilities ``phi`` (given its document): ``(N, B, K)``.
+
+        The finer level of the hierarchy: at a boundary inside a document, words on each
+        side take the topic of their side, chosen among the document's topics.
+        """
+        _, log_phi, _ = self.posterior(words)
+        return log_phi.exp()
 
     def sample(self, n: int, *, topic: int | None = None) -> Tensor:
         """Words ``(n, B, D)``: from ``theta ~ Dir(alpha)``, or all from one ``topic``."""
@@ -167,3 +207,21 @@ class LdaPrior(nn.Module):
             topics = torch.full((n, self.n_words), topic, device=device)
         components = Categorical(logits=self.log_beta()[topics]).sample()  # (n, B)
         return self.components.sample(components)
+
+
+def _kmeans(points: Tensor, k: int, *, generator: torch.Generator, iterations: int = 20) -> Tensor:
+    """Centres ``(k, Q)`` of k-means (k-means++ start, Lloyd iterations) of ``(N, Q)``."""
+    n = points.shape[0]
+    centres = points[torch.randint(n, (1,), generator=generator)]
+    while centres.shape[0] < k:
+        distance = torch.cdist(points, centres).min(1).values.square()
+        weights = distance if float(distance.sum()) > 0 else torch.ones(n)
+        pick = torch.multinomial(weights, 1, generator=generator)
+        centres = torch.cat([centres, points[pick]])
+    for _ in range(iterations):
+        nearest = torch.cdist(points, centres).argmin(1)
+        for j in range(k):
+            members = points[nearest == j]
+            if len(members):
+                centres[j] = members.mean(0)
+    return centres

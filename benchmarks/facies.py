@@ -1,0 +1,214 @@
+"""Facies ablation: which parts of the Fractal Flow make facies topics hold up, on CPU.
+
+Three synthetic surveys the project did not tune on (other seeds, shapes, facies mixes,
+crossline steps, a missing corner) x training seeds x rows. The reference row is the LDA
+prior at fractal level 1 with cnn subnets, the anti-collapse term and the L2 structure term;
+every other row changes one thing: the prior (``standard``: k-means on its latents;
+``kat_gmm``: the arg-max grid component), the fractal level (0, 2), the subnet (``kan``),
+no anti-collapse, no L2 term, and the ``patch`` read-out instead of ``word`` (same run). Each
+survey x seed also scores the same-run baselines: k-means and a Gaussian mixture on PCA of
+the windows, k-means on window RMS.
+
+Prints one JSON line per (survey, seed, row) with ARI, NMI, matched accuracy, topics in use,
+training bits/dim, seconds and patches/s, then one ``summary`` line per row: mean and
+standard deviation over surveys x seeds of ARI, of ARI minus the best baseline of the same
+survey and seed, and the fewest topics any run used. With ``--out FILE`` lines are appended
+to FILE and rows already there are skipped, so an interrupted run resumes.
+
+Usage: python benchmarks/facies.py [--seeds 3] [--steps 150] [--out facies.jsonl]
+       [--rows reference,no_anti_collapse] [--surveys 0,1,2] [--root DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from seisflow.config import RunConfig, SynthConfig, apply_overrides, from_mapping
+from seisflow.infer.evaluate import (
+    live_sample,
+    load_windows,
+    open_truth,
+    stitch_labels,
+    window_clusters,
+)
+from seisflow.infer.seeds import facies_volume, latent_clusters, patch_spec, used_topics
+from seisflow.ingest import segy_to_zarr
+from seisflow.ingest.store import open_survey
+from seisflow.scores import cluster_scores
+from seisflow.synth import synthesize
+from seisflow.train import train
+from seisflow.train.checkpoint import load_flow
+
+SURVEYS: list[dict[str, Any]] = [
+    {"seed": 101, "shape": (48, 64, 176), "xline_step": 2},
+    {"seed": 202, "shape": (40, 72, 208), "missing_corner": True,
+     "unit_tops": (0.08, 0.22, 0.45, 0.62, 0.80)},
+    {"seed": 303, "shape": (56, 48, 160), "xline_step": 3, "missing_corner": True,
+     "sorting": "crossline", "unit_tops": (0.14, 0.30, 0.40, 0.52, 0.66)},
+]  # fmt: skip
+#: The reference: what `configs/survey-quick.toml` trains, shortened to the benchmark budget.
+REFERENCE = [
+    "model.prior=lda", "model.levels=1", "model.subnet=cnn", "model.width=32", "model.depth=4",
+    "model.word=2", "model.topics=5", "model.alpha=0.3", "model.grid_range=1.0", "model.l2=2.0",
+    "data.size=32", "data.stride=16", "data.axis=both", "data.buffer=2048", "train.lr=2e-3",
+    "train.prior_lr_scale=10.0", "train.clip=50.0", "train.eval_every=0",
+    "train.checkpoint_every=0", "train.anti_collapse=1.0", "train.topic_refit=30",
+]  # fmt: skip
+#: Row -> (settings over the reference, read-out); ``None`` read-out: k-means on latents.
+ROWS: dict[str, tuple[list[str], str | None]] = {
+    "reference": ([], "word"),
+    "patch_readout": ([], "patch"),
+    "no_anti_collapse": (["train.anti_collapse=0.0", "train.topic_refit=0"], "word"),
+    "no_l2": (["model.l2=0.0"], "word"),
+    "levels_0": (["model.levels=0"], "word"),
+    "levels_2": (["model.levels=2"], "word"),
+    "subnet_kan": (["model.subnet=kan"], "word"),
+    "kat_gmm": (["model.prior=kat_gmm"], "patch"),
+    "standard": (["model.prior=standard"], None),
+}
+#: Rows that reuse another row's run (same training, another read-out).
+SAME_RUN = {"patch_readout": "reference"}
+
+
+def _survey(root: Path, index: int) -> tuple[Path, Path]:
+    """Synthesise and ingest survey ``index`` under ``root`` (once): (store, truth)."""
+    store = root / f"survey{index}.zarr"
+    segy = root / f"survey{index}.sgy"
+    truth = segy.with_name(segy.stem + ".truth.zarr")
+    if not store.exists():
+        synthesize(segy, SynthConfig(**SURVEYS[index]), overwrite=True)
+        segy_to_zarr(segy, store, overwrite=True)
+    return store, truth
+
+
+def _row(store: Path, run: Path, readout: str | None, k: int, seed: int,
+         pick: tuple[np.ndarray, ...], true: np.ndarray) -> dict[str, Any]:  # fmt: skip
+    """Scores of one trained run's facies."""
+    flow, config, _ = load_flow(run, device=torch.device("cpu"))
+    if readout is None:
+        spec = patch_spec(config)
+        patches, where = load_windows(store, spec, config.data.percentile)
+        labels = latent_clusters(flow, patches, k, seed)
+        facies = stitch_labels(labels, where, k, spec, open_survey(store))[pick]
+    else:
+        facies = facies_volume(flow, config, store, readout=readout)[pick]  # type: ignore[arg-type]
+    clusters = int(facies.max()) + 1
+    return {**(cluster_scores(true, facies) or {}), "used_topics": used_topics(facies, clusters)}
+
+
+def _done(out: Path | None) -> set[tuple[int, int, str]]:
+    if out is None or not out.is_file():
+        return set()
+    lines = [json.loads(line) for line in out.read_text().splitlines() if line.strip()]
+    return {(r["survey"], r["seed"], r["row"]) for r in lines if "row" in r}
+
+
+def _emit(record: dict[str, Any], out: Path | None, records: list[dict[str, Any]]) -> None:
+    line = json.dumps(record)
+    print(line, flush=True)
+    records.append(record)
+    if out is not None:
+        with out.open("a") as handle:
+            handle.write(line + "\n")
+
+
+def _summary(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per row: mean/std of ARI, NMI, accuracy and ARI over the best same-run baseline."""
+    best: dict[tuple[int, int], float] = {}
+    for r in records:
+        if r["row"].startswith("baseline:"):
+            key = (r["survey"], r["seed"])
+            best[key] = max(best.get(key, -1.0), r["ari"])
+    rows: dict[str, list[dict[str, Any]]] = {}
+    for r in records:
+        rows.setdefault(r["row"], []).append(r)
+    lines = []
+    for name, group in rows.items():
+        line: dict[str, Any] = {"summary": name, "runs": len(group)}
+        for figure in ("ari", "nmi", "accuracy"):
+            values = np.array([r[figure] for r in group])
+            line[figure] = [round(float(values.mean()), 4), round(float(values.std()), 4)]
+        margin = np.array([r["ari"] - best[(r["survey"], r["seed"])] for r in group
+                           if (r["survey"], r["seed"]) in best])  # fmt: skip
+        if margin.size:
+            line["ari_over_best_baseline"] = [round(float(margin.mean()), 4),
+                                              round(float(margin.std()), 4)]  # fmt: skip
+        if "used_topics" in group[0]:
+            line["fewest_used_topics"] = min(r["used_topics"] for r in group)
+        lines.append(line)
+    return lines
+
+
+def _run_row(store: Path, root: Path, index: int, seed: int, name: str, args: Any, k: int,
+             pick: tuple[np.ndarray, ...], true: np.ndarray) -> dict[str, Any]:  # fmt: skip
+    """Train (unless the run is there) and score one row."""
+    settings, readout = ROWS[name]
+    run = root / f"s{index}-seed{seed}-{SAME_RUN.get(name, name)}"
+    began, trained = time.perf_counter(), {}
+    if not (run / "checkpoint.pt").is_file():
+        warmup = max(1, args.steps // 10)
+        budget = [f"train.seed={seed}", f"train.steps={args.steps}",
+                  f"train.batch_size={args.batch}", f"train.warmup={warmup}"]  # fmt: skip
+        result = train(str(store), run, overrides=[*REFERENCE, *settings, *budget],
+                       progress=False)  # fmt: skip
+        trained = {"bits_per_dim": round(result.metrics["bits_per_dim"], 4),
+                   "train_s": round(result.seconds, 1),
+                   "patches_per_s": round(result.patches_per_s, 1)}  # fmt: skip
+    scores = _row(store, run, readout, k, seed, pick, true)
+    return {"row": name, "settings": settings, "readout": readout,
+            **{key: round(v, 4) if isinstance(v, float) else v for key, v in scores.items()},
+            **trained, "seconds": round(time.perf_counter() - began, 1)}  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=3, help="Training seeds per survey.")
+    parser.add_argument("--steps", type=int, default=150, help="Training steps per run.")
+    parser.add_argument("--batch", type=int, default=32, help="Patches per step.")
+    parser.add_argument("--rows", default=",".join(ROWS), help="Rows to run (comma list).")
+    parser.add_argument("--surveys", default="0,1,2", help="Survey indices (comma list).")
+    parser.add_argument("--out", type=Path, help="Append JSON lines here; resume from it.")
+    parser.add_argument("--root", type=Path, help="Keep surveys and runs here (default: temp).")
+    args = parser.parse_args()
+    torch.set_num_threads(2)
+    rows = [r.strip() for r in args.rows.split(",") if r.strip()]
+    done = _done(args.out)
+    records: list[dict[str, Any]] = []
+    if args.out is not None and args.out.is_file():
+        records = [json.loads(line) for line in args.out.read_text().splitlines() if line]
+    reference = from_mapping(RunConfig, apply_overrides({}, REFERENCE))
+    spec, k = patch_spec(reference), reference.model.topics
+    with tempfile.TemporaryDirectory() as scratch:
+        root = args.root or Path(scratch)
+        root.mkdir(parents=True, exist_ok=True)
+        for index in (int(s) for s in args.surveys.split(",")):
+            store, truth = _survey(root, index)
+            survey = open_survey(store)
+            pick = live_sample(survey, 400_000, seed=0)
+            true = open_truth(truth, survey).facies.values[pick]
+            for seed in range(args.seeds):
+                base = {"survey": index, "seed": seed, "shape": list(SURVEYS[index]["shape"])}
+                if (index, seed, "baseline:kmeans_pca") not in done:
+                    patches, where = load_windows(store, spec, reference.data.percentile)
+                    for name, labels in window_clusters(patches, k, seed).items():
+                        facies = stitch_labels(labels, where, k, spec, survey)[pick]
+                        scores = cluster_scores(true, facies) or {}
+                        _emit({**base, "row": f"baseline:{name}", **scores}, args.out, records)
+                for name in rows:
+                    if (index, seed, name) not in done:
+                        record = _run_row(store, root, index, seed, name, args, k, pick, true)
+                        _emit({**base, **record}, args.out, records)
+    for line in _summary(records):
+        print(json.dumps(line), flush=True)
+
+
+if __name__ == "__main__":
+    main()

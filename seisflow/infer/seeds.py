@@ -1,0 +1,191 @@
+"""Facies judged over several training seeds, beside same-run baselines.
+
+One seed proves little: the LDA topics of a flow can collapse on the next seed. The recipe:
+open the store and the truth -> sample live samples (seeded, the same for every method) ->
+for each seed: train a run (or take the finished run already in its folder) -> its facies
+in memory (:func:`facies_volume`, the read-out of ``seisflow map``) -> ARI, NMI, matched
+accuracy and the topics in use -> baselines with the same seed on the same patch tiling:
+k-means / GMM on PCA of the windows, k-means on window RMS, and k-means on the latents of a
+flow trained with the standard prior (same settings otherwise) -> mean, spread (standard
+deviation), minimum and maximum of every figure over the seeds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.decomposition import PCA
+
+from seisflow.config import RunConfig
+from seisflow.errors import ConfigError
+from seisflow.infer.evaluate import (
+    live_sample,
+    load_windows,
+    open_truth,
+    stitch_labels,
+    window_clusters,
+)
+from seisflow.infer.maps import Readout, facies_values, score_patches, stitch
+from seisflow.ingest.patches import PatchSpec
+from seisflow.ingest.store import open_survey
+from seisflow.models import FractalFlow
+from seisflow.scores import cluster_scores, kmeans
+
+__all__ = ["evaluate_seeds", "facies_volume", "summarise", "used_topics"]
+
+#: A topic is in use when it is the facies of at least this fraction of the live samples.
+USED_FRACTION = 0.01
+
+
+def patch_spec(config: RunConfig) -> PatchSpec:
+    """The mapping tiling of a run (its training patches)."""
+    data = config.data
+    return PatchSpec(size=data.size, axis=data.axis, stride=data.stride,
+                     time_window=data.time_window, depth3d=data.depth3d)  # fmt: skip
+
+
+def facies_volume(
+    flow: FractalFlow,
+    config: RunConfig,
+    store: str | Path,
+    *,
+    readout: Readout = "word",
+    batch_size: int = 256,
+) -> np.ndarray:
+    """The facies of every sample (int16, -1 off the live traces), as ``seisflow map``
+    would write them, computed in memory.
+
+    Raises:
+        ConfigError: When the run has the standard prior (no topics).
+    """
+    if config.model.prior == "standard":
+        raise ConfigError("a standard-prior run has no topics: train with model.prior=lda")
+    if readout == "word" and config.model.prior != "lda":
+        raise ConfigError(f"readout word needs model.prior=lda, not {config.model.prior}")
+    survey = open_survey(store)
+    spec = patch_spec(config)
+    table = score_patches(flow, store, spec, percentile=config.data.percentile,
+                          batch_size=batch_size, words=readout == "word")  # fmt: skip
+    values, reduce = facies_values(table, readout)
+    shape = tuple(int(n) for n in survey.amplitude.shape)
+    layer = stitch(table, shape, survey.amplitude.data.chunks, reduce, values=values,
+                   live=survey.trace_mask.values, dtype=np.int16)  # fmt: skip
+    return np.asarray(layer.compute())
+
+
+@torch.no_grad()
+def latent_clusters(flow: FractalFlow, patches: np.ndarray, k: int, seed: int) -> np.ndarray:
+    """k-means on the first 8 principal components of the flow's latents of ``patches``
+    (uint8 ``(n, C, H, W)``): ``(n,)``."""
+    device = next(flow.parameters()).device
+    flow.eval()
+    latents = []
+    for chunk in torch.from_numpy(patches).split(256):
+        z, _ = flow.encode(flow.bin_centres(chunk.to(device)))
+        latents.append(z.flatten(1).float().cpu().numpy())
+    z = np.concatenate(latents)
+    return kmeans(PCA(n_components=min(8, z.shape[1]), random_state=seed).fit_transform(z), k,
+                  seed=seed)  # fmt: skip
+
+
+def used_topics(facies: np.ndarray, k: int) -> int:
+    """Topics that are the facies of at least :data:`USED_FRACTION` of ``facies`` ``(n,)``."""
+    counts = np.bincount(facies[facies >= 0], minlength=k)
+    return int((counts >= USED_FRACTION * max(counts.sum(), 1)).sum())
+
+
+def summarise(rows: Sequence[dict[str, Any]]) -> dict[str, dict[str, dict[str, float]]]:
+    """Per method and figure: mean, standard deviation, minimum and maximum over rows
+    (each row: method -> figure -> value; missing figures are skipped)."""
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for method in rows[0]:
+        if not isinstance(rows[0][method], dict):
+            continue
+        out[method] = {}
+        for figure in rows[0][method]:
+            v = np.array([row[method][figure] for row in rows], dtype=np.float64)
+            out[method][figure] = {"mean": float(v.mean()), "std": float(v.std()),
+                                   "min": float(v.min()), "max": float(v.max())}  # fmt: skip
+    return out
+
+
+def _trained(
+    store: str | Path,
+    run_dir: Path,
+    config_file: str | Path | None,
+    overrides: list[str],
+    device: str,
+    progress: bool,
+) -> tuple[FractalFlow, RunConfig]:
+    """Train ``run_dir``, or finish it when a checkpoint is there (resume); load it."""
+    from seisflow.train import train
+    from seisflow.train.checkpoint import CHECKPOINT, load_flow
+    from seisflow.train.distributed import pick_device
+
+    resume = (run_dir / CHECKPOINT).is_file()
+    train(str(store), run_dir, config_file=config_file, overrides=overrides, device=device,
+          resume=resume, progress=progress)  # fmt: skip
+    flow, config, _ = load_flow(run_dir, device=pick_device(device))
+    return flow, config
+
+
+def evaluate_seeds(
+    store: str | Path,
+    truth: str | Path,
+    runs_dir: str | Path,
+    *,
+    seeds: int,
+    config_file: str | Path | None = None,
+    overrides: Iterable[str] = (),
+    readout: Readout = "word",
+    flow_baseline: bool = True,
+    device: str = "auto",
+    samples: int = 500_000,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """Train and score ``seeds`` runs (``train.seed`` 0..N-1) on ``store`` against its
+    synthetic ``truth``; runs go to ``runs_dir/seed-<s>`` (and ``standard-seed-<s>`` for
+    the flow-latent baseline), and a finished run found there is reused.
+
+    Returns:
+        ``{"seeds": [per-seed figures], "summary": {method: {figure: {mean, std, min,
+        max}}}, ...}``; methods: ``flow`` (ARI, NMI, accuracy, used topics) and the
+        baselines.
+
+    Raises:
+        ConfigError, InputFileError: On bad settings, a bad truth or a store without data.
+    """
+    if seeds < 1:
+        raise ConfigError(f"--seeds {seeds} must be at least 1")
+    survey = open_survey(store)
+    reference = open_truth(truth, survey)
+    pick = live_sample(survey, samples, seed=0)
+    true = reference.facies.values[pick]
+    runs_dir, extra = Path(runs_dir), list(overrides)
+    rows = []
+    for seed in range(seeds):
+        seeded = [*extra, f"train.seed={seed}"]
+        flow, config = _trained(store, runs_dir / f"seed-{seed}", config_file, seeded, device,
+                                progress)  # fmt: skip
+        k = config.model.topics
+        facies = facies_volume(flow, config, store, readout=readout)[pick]
+        row: dict[str, Any] = {"seed": seed,
+                               "flow": {**(cluster_scores(true, facies) or {}),
+                                        "used_topics": used_topics(facies, k)}}  # fmt: skip
+        spec = patch_spec(config)
+        patches, where = load_windows(store, spec, config.data.percentile)
+        labels = window_clusters(patches, k, seed)
+        if flow_baseline:
+            standard, _ = _trained(store, runs_dir / f"standard-seed-{seed}", config_file,
+                                   [*seeded, "model.prior=standard"], device, progress)  # fmt: skip
+            labels["kmeans_standard_latents"] = latent_clusters(standard, patches, k, seed)
+        for name, label in labels.items():
+            volume = stitch_labels(label, where, k, spec, survey)
+            row[name] = cluster_scores(true, volume[pick]) or {}
+        rows.append(row)
+    return {"store": str(store), "truth": str(truth), "samples": int(true.size),
+            "readout": readout, "seeds": rows, "summary": summarise(rows)}  # fmt: skip
