@@ -127,11 +127,13 @@ def _anti_collapse(step: int, config: TrainConfig) -> float:
     return config.anti_collapse * max(0.0, 1.0 - step / end)
 
 
-def _refit_topics(flow: FractalFlow, data: Source, optimizer: torch.optim.Optimizer,
-                  config: TrainConfig, device: torch.device) -> None:  # fmt: skip
-    """Refit the LDA topics to the words of the first ``topic_refit_size`` patches under the
-    current flow (the same patches on every rank) and restart their optimiser state."""
-    flow.fit_topics(data.first_batch(config.topic_refit_size).to(device), seed=config.seed)
+def _refit_topics(
+    flow: FractalFlow, batch: Tensor, optimizer: torch.optim.Optimizer, seed: int
+) -> None:
+    """Refit the LDA topics to the words of ``batch`` (the first ``topic_refit_size``
+    patches, the same on every rank) under the current flow and restart their optimiser
+    state."""
+    flow.fit_topics(batch, seed=seed)
     for parameter in flow.prior.parameters():
         optimizer.state.pop(parameter, None)
 
@@ -340,15 +342,17 @@ def _run(
         distributed.barrier(context)
 
     # --- the steps -----------------------------------------------------------------------
-    refit = bool(cfg.topic_refit) and isinstance(flow.prior, LdaPrior)
+    refit_batch = None  # the patches the LDA topics are refitted to
+    if cfg.topic_refit and isinstance(flow.prior, LdaPrior):
+        refit_batch = data.first_batch(cfg.topic_refit_size).to(device)
     model.train()
     for step in range(start, cfg.steps):
         x = next(batches)
         if device.type == "cuda":
             x = x.pin_memory().to(device, non_blocking=True)
         noise = _noise(cfg.seed, step, (cfg.batch_size, *x.shape[1:]), device)[part][: len(x)]
-        if refit and step and step % cfg.topic_refit == 0:
-            _refit_topics(flow, data, optimizer, cfg, device)
+        if refit_batch is not None and step and step % cfg.topic_refit == 0:
+            _refit_topics(flow, refit_batch, optimizer, cfg.seed)
         with _autocast(device, cfg.amp):
             loss, parts = model(x, noise, _anti_collapse(step, cfg))
         optimizer.zero_grad(set_to_none=True)
@@ -389,8 +393,8 @@ def _run(
         if done % max(cfg.checkpoint_every, 1) == 0 and cfg.checkpoint_every and done < cfg.steps:
             checkpoint(done)
     bar.close()
-    if refit and start < cfg.steps:
-        _refit_topics(flow, data, optimizer, cfg, device)
+    if refit_batch is not None and start < cfg.steps:
+        _refit_topics(flow, refit_batch, optimizer, cfg.seed)
     seconds = time.perf_counter() - began
     checkpoint(cfg.steps)
     return TrainResult(

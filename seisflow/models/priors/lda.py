@@ -84,7 +84,9 @@ class LdaPrior(nn.Module):
 
     def posterior(self, words: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """Mean-field fixed point: ``gamma`` (N, K), ``log phi`` and ``log p_k`` (N, B, K)."""
-        log_pk = self.topic_log_probs(words)
+        return self._fixed_point(self.topic_log_probs(words))
+
+    def _fixed_point(self, log_pk: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         alpha = self.alpha.to(log_pk.dtype)
         gamma = alpha + torch.full_like(log_pk[:, 0], log_pk.shape[1] / self.topics)  # (N, K)
         log_phi = torch.full_like(log_pk, -math.log(self.topics))
@@ -100,7 +102,9 @@ class LdaPrior(nn.Module):
 
     def elbo_parts(self, words: Tensor) -> tuple[Tensor, Tensor]:
         """The ELBO ``(N,)`` and the variational Dirichlet ``gamma`` ``(N, K)``."""
-        gamma, log_phi, log_pk = self.posterior(words)
+        return self._elbo(*self.posterior(words))
+
+    def _elbo(self, gamma: Tensor, log_phi: Tensor, log_pk: Tensor) -> tuple[Tensor, Tensor]:
         alpha = self.alpha.to(gamma.dtype)
         e_log_theta = torch.digamma(gamma) - torch.digamma(gamma.sum(-1, keepdim=True))
         log_p_theta = (torch.lgamma(alpha.sum()) - torch.lgamma(alpha).sum()
@@ -134,7 +138,7 @@ class LdaPrior(nn.Module):
 
     @torch.no_grad()
     def initialize(
-        self, words: Tensor, *, restarts: int = 8, iterations: int = 30, seed: int = 0
+        self, words: Tensor, *, restarts: int = 8, iterations: int = 15, seed: int = 0
     ) -> None:
         """Topics from the data: k-means of the documents' component histograms, then
         variational EM for ``beta`` (components held fixed); of ``restarts`` k-means++
@@ -151,23 +155,30 @@ class LdaPrior(nn.Module):
             iterations: EM iterations after each start.
             seed: Seed of the k-means++ starts.
         """
-        components = self.components.log_probs(words.float())  # (N, B, Q)
+        components = self.components.log_probs(words.float())  # (N, B, Q), computed once
         histograms = torch.softmax(components, dim=-1).mean(1)  # (N, Q)
         generator = torch.Generator(device="cpu").manual_seed(seed)
+
+        def elbo() -> float:
+            joint = components.unsqueeze(-2) + self.log_beta()
+            return float(self._elbo(*self._fixed_point(torch.logsumexp(joint, -1)))[0].mean())
+
         best, best_elbo = None, -math.inf
         if bool(self.initialized):
-            best, best_elbo = self.topic_logits.clone(), float(self.elbo(words).mean())
+            best, best_elbo = self.topic_logits.clone(), elbo()
         for _ in range(restarts):
             centres = _kmeans(histograms.cpu(), self.topics, generator=generator)
             self.topic_logits.copy_(torch.log(centres + 1e-3).to(self.topic_logits))
             for _ in range(iterations):
-                _, log_phi, _ = self.posterior(words)
-                within = torch.log_softmax(components.unsqueeze(-2) + self.log_beta(), dim=-1)
-                counts = (log_phi.exp().unsqueeze(-1) * within.exp()).sum((0, 1))  # (K, Q)
+                joint = components.unsqueeze(-2) + self.log_beta()  # (N, B, K, Q)
+                log_pk = torch.logsumexp(joint, dim=-1)
+                _, log_phi, _ = self._fixed_point(log_pk)
+                within = torch.exp(joint - log_pk.unsqueeze(-1) + log_phi.unsqueeze(-1))
+                counts = within.sum((0, 1))  # (K, Q) expected counts
                 self.topic_logits.copy_(torch.log(counts / counts.sum(-1, keepdim=True) + 1e-3))
-            elbo = float(self.elbo(words).mean())
-            if elbo > best_elbo:
-                best, best_elbo = self.topic_logits.clone(), elbo
+            value = elbo()
+            if value > best_elbo:
+                best, best_elbo = self.topic_logits.clone(), value
         self.topic_logits.copy_(best)
         self.initialized.fill_(True)
 
