@@ -12,6 +12,8 @@ survey x seed also scores the same-run baselines: k-means and a Gaussian mixture
 the windows, k-means on window RMS.
 
 Prints one JSON line per (survey, seed, row) with ARI, NMI, matched accuracy, topics in use,
+the rate of third units at boundaries (``boundary_third``: a sample within 8 samples of a
+unit boundary whose matched facies is neither unit; :func:`seisflow.scores.third_label_rate`),
 training bits/dim, seconds and patches/s, then one ``summary`` line per row: mean and
 standard deviation over surveys x seeds of ARI, of ARI minus the best baseline of the same
 survey and seed, and the fewest topics any run used. With ``--out FILE`` lines are appended
@@ -44,7 +46,7 @@ from seisflow.infer.evaluate import (
 from seisflow.infer.seeds import facies_volume, latent_clusters, patch_spec, used_topics
 from seisflow.ingest import segy_to_zarr
 from seisflow.ingest.store import open_survey
-from seisflow.scores import cluster_scores
+from seisflow.scores import cluster_scores, third_label_rate
 from seisflow.synth import synthesize
 from seisflow.train import train
 from seisflow.train.checkpoint import load_flow
@@ -93,19 +95,25 @@ def _survey(root: Path, index: int) -> tuple[Path, Path]:
     return store, truth
 
 
+def _scores(units: np.ndarray, facies: np.ndarray, pick: tuple[np.ndarray, ...]) -> dict[str, Any]:
+    """ARI, NMI, accuracy on the sampled points; the boundary third-unit rate on the volume."""
+    return {**(cluster_scores(units[pick], facies[pick]) or {}),
+            "boundary_third": third_label_rate(units, facies)}  # fmt: skip
+
+
 def _row(store: Path, run: Path, readout: str | None, k: int, seed: int,
-         pick: tuple[np.ndarray, ...], true: np.ndarray) -> dict[str, Any]:  # fmt: skip
+         pick: tuple[np.ndarray, ...], units: np.ndarray) -> dict[str, Any]:  # fmt: skip
     """Scores of one trained run's facies."""
     flow, config, _ = load_flow(run, device=torch.device("cpu"))
     if readout is None:
         spec = patch_spec(config)
         patches, where = load_windows(store, spec, config.data.percentile)
         labels = latent_clusters(flow, patches, k, seed)
-        facies = stitch_labels(labels, where, k, spec, open_survey(store))[pick]
+        facies = stitch_labels(labels, where, k, spec, open_survey(store))
     else:
-        facies = facies_volume(flow, config, store, readout=readout)[pick]  # type: ignore[arg-type]
-    clusters = int(facies.max()) + 1
-    return {**(cluster_scores(true, facies) or {}), "used_topics": used_topics(facies, clusters)}
+        facies = facies_volume(flow, config, store, readout=readout)  # type: ignore[arg-type]
+    used = used_topics(facies[pick], int(facies.max()) + 1)
+    return {**_scores(units, facies, pick), "used_topics": used}
 
 
 def _done(out: Path | None) -> set[tuple[int, int, str]]:
@@ -137,8 +145,10 @@ def _summary(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     lines = []
     for name, group in rows.items():
         line: dict[str, Any] = {"summary": name, "runs": len(group)}
-        for figure in ("ari", "nmi", "accuracy"):
-            values = np.array([r[figure] for r in group])
+        for figure in ("ari", "nmi", "accuracy", "boundary_third"):
+            values = np.array([r[figure] for r in group if figure in r])
+            if not values.size:
+                continue
             line[figure] = [round(float(values.mean()), 4), round(float(values.std()), 4)]
         margin = np.array([r["ari"] - best[(r["survey"], r["seed"])] for r in group
                            if (r["survey"], r["seed"]) in best])  # fmt: skip
@@ -152,7 +162,7 @@ def _summary(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _run_row(store: Path, root: Path, index: int, seed: int, name: str, args: Any, k: int,
-             pick: tuple[np.ndarray, ...], true: np.ndarray) -> dict[str, Any]:  # fmt: skip
+             pick: tuple[np.ndarray, ...], units: np.ndarray) -> dict[str, Any]:  # fmt: skip
     """Train (unless the run is there) and score one row."""
     settings, readout = ROWS[name]
     run = root / f"s{index}-seed{seed}-{SAME_RUN.get(name, name)}"
@@ -166,7 +176,7 @@ def _run_row(store: Path, root: Path, index: int, seed: int, name: str, args: An
         trained = {"bits_per_dim": round(result.metrics["bits_per_dim"], 4),
                    "train_s": round(result.seconds, 1),
                    "patches_per_s": round(result.patches_per_s, 1)}  # fmt: skip
-    scores = _row(store, run, readout, k, seed, pick, true)
+    scores = _row(store, run, readout, k, seed, pick, units)
     return {"row": name, "settings": settings, "readout": readout,
             **{key: round(v, 4) if isinstance(v, float) else v for key, v in scores.items()},
             **trained, "seconds": round(time.perf_counter() - began, 1)}  # fmt: skip
@@ -197,18 +207,18 @@ def main() -> None:
             store, truth = _survey(root, index)
             survey = open_survey(store)
             pick = live_sample(survey, 400_000, seed=0)
-            true = open_truth(truth, survey).facies.values[pick]
+            facies = open_truth(truth, survey).facies.values
+            units = np.where(survey.trace_mask.values[..., None], facies, -1)
             for seed in range(args.seeds):
                 base = {"survey": index, "seed": seed, "shape": list(SURVEYS[index]["shape"])}
                 if (index, seed, "baseline:kmeans_pca") not in done:
                     patches, where = load_windows(store, spec, reference.data.percentile)
                     for name, labels in window_clusters(patches, k, seed).items():
-                        facies = stitch_labels(labels, where, k, spec, survey)[pick]
-                        scores = cluster_scores(true, facies) or {}
+                        scores = _scores(units, stitch_labels(labels, where, k, spec, survey), pick)
                         _emit({**base, "row": f"baseline:{name}", **scores}, args.out, records)
                 for name in rows:
                     if (index, seed, name) not in done:
-                        record = _run_row(store, root, index, seed, name, args, k, pick, true)
+                        record = _run_row(store, root, index, seed, name, args, k, pick, units)
                         _emit({**base, **record}, args.out, records)
     for line in _summary(records):
         print(json.dumps(line), flush=True)

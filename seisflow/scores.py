@@ -18,19 +18,63 @@ from scipy.optimize import linear_sum_assignment
 from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
-__all__ = ["cluster_scores", "kmeans", "matched_accuracy"]
+__all__ = ["cluster_scores", "kmeans", "matched_accuracy", "third_label_rate"]
+
+
+def _matching(labels: np.ndarray, clusters: np.ndarray) -> tuple[dict[int, int], int]:
+    """The one-to-one cluster -> label matching with the most agreements (Hungarian), and
+    the number of agreements."""
+    label_values, label_index = np.unique(labels, return_inverse=True)
+    cluster_values, cluster_index = np.unique(clusters, return_inverse=True)
+    table = np.zeros((cluster_values.size, label_values.size), dtype=np.int64)
+    np.add.at(table, (cluster_index, label_index), 1)
+    rows, cols = linear_sum_assignment(table, maximize=True)
+    pairs = zip(rows, cols, strict=True)
+    mapping = {int(cluster_values[r]): int(label_values[c]) for r, c in pairs}
+    return mapping, int(table[rows, cols].sum())
+
+
+def third_label_rate(labels: np.ndarray, clusters: np.ndarray, *, window: int = 8) -> float:
+    """How often a read-out invents a third unit at a boundary.
+
+    Clusters are matched one-to-one to labels (Hungarian, over the samples with a label
+    ``>= 0``). A boundary sample has two or more labels within ``window`` samples along the
+    last axis (time); the rate is the fraction of boundary samples whose matched label is
+    none of those (an unmatched cluster counts as none).
+
+    Args:
+        labels: int ``(..., T)`` true units, -1 where there is no data.
+        clusters: int ``(..., T)`` the read-out, same shape.
+        window: Half-width along the last axis, in samples.
+
+    Returns:
+        The rate in [0, 1] (0 when there is no boundary sample).
+    """
+    from scipy.ndimage import maximum_filter1d
+
+    valid = labels >= 0
+    mapping, _ = _matching(labels[valid], clusters[valid])
+    matched = np.full(clusters.shape, -2, dtype=np.int64)
+    for cluster, label in mapping.items():
+        matched[clusters == cluster] = label
+    present = {int(v): maximum_filter1d((labels == v).astype(np.uint8), 2 * window + 1, axis=-1)
+               for v in np.unique(labels[valid])}  # fmt: skip
+    units = sum(p.astype(np.int64) for p in present.values())
+    boundary = valid & (units >= 2)
+    if not boundary.any():
+        return 0.0
+    inside = np.zeros(labels.shape, dtype=bool)
+    for value, near in present.items():
+        inside |= (matched == value) & (near > 0)
+    return float((boundary & ~inside).sum() / boundary.sum())
 
 
 def matched_accuracy(labels: np.ndarray, clusters: np.ndarray) -> float:
     """Accuracy after the one-to-one matching of clusters to labels that maximises it
     (Hungarian algorithm); with more clusters than labels, unmatched clusters count as
     wrong, so splitting a class is not rewarded."""
-    _, label_index = np.unique(labels, return_inverse=True)
-    _, cluster_index = np.unique(clusters, return_inverse=True)
-    table = np.zeros((cluster_index.max() + 1, label_index.max() + 1), dtype=np.int64)
-    np.add.at(table, (cluster_index, label_index), 1)
-    rows, cols = linear_sum_assignment(table, maximize=True)
-    return float(table[rows, cols].sum() / labels.size)
+    _, hits = _matching(labels, clusters)
+    return float(hits / labels.size)
 
 
 def cluster_scores(labels: np.ndarray, clusters: np.ndarray) -> dict[str, float] | None:

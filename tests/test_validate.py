@@ -111,3 +111,22 @@ def test_shipped_presets_are_valid(preset):
         assert not config.train.compile
     else:
         assert config.train.amp and config.model.width >= 128
+
+
+def test_third_label_rate_counts_inventions_at_boundaries_only():
+    from seisflow.scores import third_label_rate
+
+    labels = np.zeros((2, 40), dtype=np.int64)
+    labels[:, 20:] = 1  # one boundary at sample 20 on both traces
+    labels[1, :3] = -1  # no data
+    clusters = labels.copy() + 5  # a relabelling: perfect
+    assert third_label_rate(labels, clusters, window=4) == 0.0
+    blurred = clusters.copy()
+    blurred[0, 19:21] = 7  # a third cluster at the boundary (matched to nothing)
+    blurred[0, 5] = 7  # away from the boundary: not counted
+    # boundary samples: 16..23 on each trace (8 + 8)
+    assert third_label_rate(labels, blurred, window=4) == pytest.approx(2 / 16)
+    swapped = clusters.copy()
+    swapped[1, 18:22] = 6 - (labels[1, 18:22] == 1)  # the neighbour's unit: not a third
+    assert third_label_rate(labels, swapped, window=4) == 0.0
+    assert third_label_rate(np.zeros((3, 9), int), np.ones((3, 9), int)) == 0.0

@@ -4,10 +4,12 @@ One seed proves little: the LDA topics of a flow can collapse on the next seed. 
 open the store and the truth -> sample live samples (seeded, the same for every method) ->
 for each seed: train a run (or take the finished run already in its folder) -> its facies
 in memory (:func:`facies_volume`, the read-out of ``seisflow map``) -> ARI, NMI, matched
-accuracy and the topics in use -> baselines with the same seed on the same patch tiling:
-k-means / GMM on PCA of the windows, k-means on window RMS, and k-means on the latents of a
-flow trained with the standard prior (same settings otherwise) -> mean, spread (standard
-deviation), minimum and maximum of every figure over the seeds.
+accuracy, the topics in use and the rate of third units at boundaries
+(:func:`seisflow.scores.third_label_rate`, over the whole volume) -> baselines with the same
+seed on the same patch tiling: k-means / GMM on PCA of the windows, k-means on window RMS,
+and k-means on the latents of a flow trained with the standard prior (same settings
+otherwise) -> mean, spread (standard deviation), minimum and maximum of every figure over
+the seeds.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from seisflow.infer.maps import Readout, facies_values, score_patches, stitch
 from seisflow.ingest.patches import PatchSpec
 from seisflow.ingest.store import open_survey
 from seisflow.models import FractalFlow
-from seisflow.scores import cluster_scores, kmeans
+from seisflow.scores import cluster_scores, kmeans, third_label_rate
 
 __all__ = ["evaluate_seeds", "facies_volume", "summarise", "used_topics"]
 
@@ -164,7 +166,13 @@ def evaluate_seeds(
     survey = open_survey(store)
     reference = open_truth(truth, survey)
     pick = live_sample(survey, samples, seed=0)
-    true = reference.facies.values[pick]
+    units = np.where(survey.trace_mask.values[..., None], reference.facies.values, -1)
+    true = units[pick]
+
+    def scores(volume: np.ndarray) -> dict[str, float]:
+        return {**(cluster_scores(true, volume[pick]) or {}),
+                "boundary_third": third_label_rate(units, volume)}  # fmt: skip
+
     runs_dir, extra = Path(runs_dir), list(overrides)
     rows = []
     for seed in range(seeds):
@@ -172,10 +180,9 @@ def evaluate_seeds(
         flow, config = _trained(store, runs_dir / f"seed-{seed}", config_file, seeded, device,
                                 progress)  # fmt: skip
         k = config.model.topics
-        facies = facies_volume(flow, config, store, readout=readout)[pick]
-        row: dict[str, Any] = {"seed": seed,
-                               "flow": {**(cluster_scores(true, facies) or {}),
-                                        "used_topics": used_topics(facies, k)}}  # fmt: skip
+        facies = facies_volume(flow, config, store, readout=readout)
+        used = used_topics(facies[pick], k)
+        row: dict[str, Any] = {"seed": seed, "flow": {**scores(facies), "used_topics": used}}
         spec = patch_spec(config)
         patches, where = load_windows(store, spec, config.data.percentile)
         labels = window_clusters(patches, k, seed)
@@ -184,8 +191,7 @@ def evaluate_seeds(
                                    [*seeded, "model.prior=standard"], device, progress)  # fmt: skip
             labels["kmeans_standard_latents"] = latent_clusters(standard, patches, k, seed)
         for name, label in labels.items():
-            volume = stitch_labels(label, where, k, spec, survey)
-            row[name] = cluster_scores(true, volume[pick]) or {}
+            row[name] = scores(stitch_labels(label, where, k, spec, survey))
         rows.append(row)
     return {"store": str(store), "truth": str(truth), "samples": int(true.size),
             "readout": readout, "seeds": rows, "summary": summarise(rows)}  # fmt: skip
