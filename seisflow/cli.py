@@ -398,9 +398,11 @@ def train(
 @click.option("--layers", default="facies,anomaly", show_default=True,
               help="Any of facies (with facies_confidence), anomaly, topic_proportions "
                    "(mean topic proportions on the patch grid).")  # fmt: skip
-@click.option("--readout", type=click.Choice(["word", "patch"]),
-              help="Facies read-out: word (a sample takes the topics of the words covering it; "
-                   "default for lda) or patch (of the patches; default otherwise).")  # fmt: skip
+@click.option("--readout", type=click.Choice(["patch", "word"]), default="patch",
+              show_default=True,
+              help="Facies read-out: patch (mean topic proportions of the patches covering a "
+                   "sample) or word (lda: of their two leading topics, the one its words "
+                   "favour).")  # fmt: skip
 @click.option("--overwrite", is_flag=True, help="Replace layers the store already has.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def map_command(
@@ -411,7 +413,7 @@ def map_command(
     device: str,
     scheduler: str | None,
     layers: str,
-    readout: str | None,
+    readout: str,
     overwrite: bool,
     quiet: bool,
 ) -> None:
@@ -420,8 +422,8 @@ def map_command(
     Every patch with a live trace is scored (topic proportions; anomaly = the flow's
     bits/dim minus zlib's bits/dim of the patch), and the scores are averaged over
     overlapping patches at every live sample, chunk by chunk (with --readout word, the
-    topic responsibilities of the words covering the sample, which keeps facies boundaries
-    sharp). topic_proportions keeps the
+    words covering a sample choose between the two leading topics there). topic_proportions
+    keeps the
     mean proportions at every stride-th sample of each axis. Each layer is written
     atomically beside amplitude, which is never modified.
     """
@@ -504,7 +506,7 @@ def export(
               help="--seeds: the training TOML (see configs/).")  # fmt: skip
 @click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE",
               help="--seeds: override a training setting (repeatable).")  # fmt: skip
-@click.option("--readout", type=click.Choice(["word", "patch"]), default="word",
+@click.option("--readout", type=click.Choice(["patch", "word"]), default="patch",
               show_default=True, help="--seeds: facies read-out (see seisflow map).")  # fmt: skip
 @click.option("--no-flow-baseline", is_flag=True,
               help="--seeds: skip the k-means on standard-prior latents baseline (which "

@@ -38,7 +38,8 @@ DEMO_TRAINING = {
     "data": {"size": 32, "stride": 16, "axis": "both", "buffer": 4096},
     "train": {"steps": 300, "batch_size": 64, "lr": 2e-3, "prior_lr_scale": 10.0,
               "warmup": 30, "clip": 50.0, "eval_every": 150, "eval_size": 512,
-              "checkpoint_every": 150, "log_every": 10},
+              "checkpoint_every": 150, "log_every": 10, "anti_collapse": 1.0,
+              "topic_refit": 100},
 }  # fmt: skip
 
 

@@ -136,7 +136,7 @@ def test_word_readout_writes_facies_from_the_words(mapped, tmp_path):
     store, run, _, _ = mapped
     copy = tmp_path / "copy.zarr"
     shutil.copytree(store, copy)
-    map_survey(copy, run, layers=("facies",), overwrite=True, progress=False)  # lda: word
+    map_survey(copy, run, layers=("facies",), readout="word", overwrite=True, progress=False)
     survey, before = open_survey(copy), open_survey(store)
     assert survey.facies.attrs["seisflow:readout"] == "word"
     assert before.facies.attrs["seisflow:readout"] == "patch"

@@ -31,10 +31,11 @@ def test_two_seeds_from_the_cli_then_reused(make_survey, tmp_path):
     report = json.loads(out.stdout.strip().splitlines()[-1])
     assert [row["seed"] for row in report["seeds"]] == [0, 1]
     assert set(report["summary"]) == METHODS
-    assert report["readout"] == "word" and report["samples"] == 5000
+    assert report["readout"] == "patch" and report["samples"] == 5000
     for row in report["seeds"]:
         assert 1 <= row["flow"]["used_topics"] <= 3
         assert -1 <= row["flow"]["ari"] <= 1 and 0 < row["kmeans_rms"]["accuracy"] <= 1
+        assert 0 <= row["flow"]["boundary_third"] <= 1
     aris = [row["flow"]["ari"] for row in report["seeds"]]
     ari = report["summary"]["flow"]["ari"]
     assert ari["mean"] == pytest.approx(np.mean(aris)) and ari["std"] == pytest.approx(np.std(aris))
@@ -43,7 +44,7 @@ def test_two_seeds_from_the_cli_then_reused(make_survey, tmp_path):
         assert (runs / name / "checkpoint.pt").is_file()
     metrics = (runs / "seed-0" / "metrics.jsonl").read_text()
     again = evaluate_seeds(store, survey.truth, runs, seeds=1, overrides=SETTINGS,
-                           flow_baseline=False, readout="patch", samples=5000)  # fmt: skip
+                           flow_baseline=False, readout="word", samples=5000)  # fmt: skip
     assert (runs / "seed-0" / "metrics.jsonl").read_text() == metrics  # reused, not retrained
     assert set(again["summary"]) == METHODS - {"kmeans_standard_latents"}
     assert again["seeds"][0]["kmeans_rms"] == report["seeds"][0]["kmeans_rms"]  # same seed

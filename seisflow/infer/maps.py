@@ -56,7 +56,8 @@ __all__ = [
 #: The layers :func:`map_survey` can write (``facies`` brings ``facies_confidence``).
 LAYERS: tuple[str, ...] = ("facies", "anomaly", "topic_proportions")
 #: Facies read-outs. ``patch``: a sample takes the arg-max of the mean topic proportions of
-#: the patches covering it (inline and crossline patches alike); ``word`` (LDA only): of the
+#: the patches covering it (inline and crossline patches alike; the default, measured best);
+#: ``word`` (LDA only): of the
 #: two topics with the largest mean proportions there, the one the words covering the
 #: sample favour (mean topic responsibilities), so a sample between two units takes one of
 #: their two topics, never a third, and the boundary follows the words, not the patch grid.
@@ -346,7 +347,7 @@ def map_survey(
     layers: tuple[str, ...] = ("facies", "anomaly"),
     overwrite: bool = False,
     scheduler: str | None = None,
-    readout: Readout | None = None,
+    readout: Readout = "patch",
     progress: bool = True,
 ) -> dict[str, Any]:
     """Write ``facies`` + ``facies_confidence``, ``anomaly`` and/or ``topic_proportions``
@@ -363,8 +364,7 @@ def map_survey(
         overwrite: Replace existing layers.
         scheduler: Address of a Dask distributed scheduler that stitches and writes the
             layers (None: local threads).
-        readout: How ``facies`` is read out (see :data:`Readout`; None: ``word`` for the
-            LDA prior, ``patch`` otherwise).
+        readout: How ``facies`` is read out (see :data:`Readout`).
         progress: Show a progress bar.
 
     Returns:
@@ -392,7 +392,6 @@ def map_survey(
             f"{run_dir} has the standard prior, which has no topics: map --layers anomaly, or "
             "train with model.prior=lda for facies"
         )
-    readout = readout or ("word" if config.model.prior == "lda" else "patch")
     if readout == "word" and config.model.prior != "lda":
         raise ConfigError(f"--readout word needs an lda run; {run_dir} has {config.model.prior}")
     data = config.data

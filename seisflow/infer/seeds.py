@@ -55,7 +55,7 @@ def facies_volume(
     config: RunConfig,
     store: str | Path,
     *,
-    readout: Readout = "word",
+    readout: Readout = "patch",
     batch_size: int = 256,
 ) -> np.ndarray:
     """The facies of every sample (int16, -1 off the live traces), as ``seisflow map``
@@ -143,7 +143,7 @@ def evaluate_seeds(
     seeds: int,
     config_file: str | Path | None = None,
     overrides: Iterable[str] = (),
-    readout: Readout = "word",
+    readout: Readout = "patch",
     flow_baseline: bool = True,
     device: str = "auto",
     samples: int = 500_000,
