@@ -6,8 +6,8 @@ prior at fractal level 1 with cnn subnets, the anti-collapse term and the L2 str
 every other row changes one thing: the prior (``standard``: k-means on its latents;
 ``kat_gmm``: the arg-max grid component), the fractal level (0, 2), the subnet (``kan``),
 no anti-collapse (neither the usage penalty nor the topic refits: topics from the first
-batch only), no usage penalty (refits kept), no L2 term, and the ``patch`` read-out instead
-of ``word`` (same run). Each
+batch only), no usage penalty (refits kept), no L2 term, and the ``word`` read-out instead
+of ``patch`` (same run). Each
 survey x seed also scores the same-run baselines: k-means and a Gaussian mixture on PCA of
 the windows, k-means on window RMS.
 
@@ -18,6 +18,9 @@ training bits/dim, seconds and patches/s, then one ``summary`` line per row: mea
 standard deviation over surveys x seeds of ARI, of ARI minus the best baseline of the same
 survey and seed, and the fewest topics any run used. With ``--out FILE`` lines are appended
 to FILE and rows already there are skipped, so an interrupted run resumes.
+
+The ``subnet_kan`` row costs about 18x the others on CPU (B-spline subnets); leave it out
+with ``--rows`` on a small machine.
 
 Usage: python benchmarks/facies.py [--seeds 3] [--steps 150] [--out facies.jsonl]
        [--rows reference,no_anti_collapse] [--surveys 0,1,2] [--root DIR]
@@ -69,19 +72,19 @@ REFERENCE = [
 ]  # fmt: skip
 #: Row -> (settings over the reference, read-out); ``None`` read-out: k-means on latents.
 ROWS: dict[str, tuple[list[str], str | None]] = {
-    "reference": ([], "word"),
-    "patch_readout": ([], "patch"),
-    "no_anti_collapse": (["train.anti_collapse=0.0", "train.topic_refit=0"], "word"),
-    "no_usage_penalty": (["train.anti_collapse=0.0"], "word"),
-    "no_l2": (["model.l2=0.0"], "word"),
-    "levels_0": (["model.levels=0"], "word"),
-    "levels_2": (["model.levels=2"], "word"),
-    "subnet_kan": (["model.subnet=kan"], "word"),
+    "reference": ([], "patch"),
+    "word_readout": ([], "word"),
+    "no_anti_collapse": (["train.anti_collapse=0.0", "train.topic_refit=0"], "patch"),
+    "no_usage_penalty": (["train.anti_collapse=0.0"], "patch"),
+    "no_l2": (["model.l2=0.0"], "patch"),
+    "levels_0": (["model.levels=0"], "patch"),
+    "levels_2": (["model.levels=2"], "patch"),
+    "subnet_kan": (["model.subnet=kan"], "patch"),
     "kat_gmm": (["model.prior=kat_gmm"], "patch"),
     "standard": (["model.prior=standard"], None),
 }
 #: Rows that reuse another row's run (same training, another read-out).
-SAME_RUN = {"patch_readout": "reference"}
+SAME_RUN = {"word_readout": "reference"}
 
 
 def _survey(root: Path, index: int) -> tuple[Path, Path]:
