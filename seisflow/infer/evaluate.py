@@ -44,6 +44,7 @@ __all__ = [
     "open_truth",
     "stitch_labels",
     "window_clusters",
+    "window_features",
 ]
 
 #: The same-run facies baselines on the patch windows (see :func:`window_clusters`).
@@ -85,12 +86,22 @@ def load_windows(
     return patches, where
 
 
+def window_features(patches: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The first 8 principal components ``(n, 8)`` and the RMS amplitude ``(n, 1)`` of each
+    patch window ``(n, C, H, W)``."""
+    flat = patches.reshape(len(patches), -1).astype(np.float32) / 255.0
+    features = PCA(n_components=min(8, flat.shape[1]), random_state=seed).fit_transform(flat)
+    return features, np.sqrt(((flat - 0.5) ** 2).mean(1, keepdims=True))
+
+
 def window_clusters(patches: np.ndarray, k: int, seed: int) -> dict[str, np.ndarray]:
     """Baseline facies of each patch window ``(n, C, H, W)``: k-means and a Gaussian mixture
     on the first 8 principal components, and k-means on the window's RMS amplitude."""
-    flat = patches.reshape(len(patches), -1).astype(np.float32) / 255.0
-    features = PCA(n_components=min(8, flat.shape[1]), random_state=seed).fit_transform(flat)
-    rms = np.sqrt(((flat - 0.5) ** 2).mean(1, keepdims=True))
+    features, rms = window_features(patches, seed)
+    return _clusters(features, rms, k, seed)
+
+
+def _clusters(features: np.ndarray, rms: np.ndarray, k: int, seed: int) -> dict[str, np.ndarray]:
     return {
         "kmeans_pca": kmeans(features, k, seed=seed),
         "gmm_pca": GaussianMixture(k, random_state=seed).fit(features).predict(features),
@@ -113,11 +124,9 @@ def _baselines(store: str | Path, spec: PatchSpec, percentile: float, k: int, se
                survey: xr.Dataset) -> dict[str, np.ndarray]:  # fmt: skip
     """Baseline facies (window clusters) and anomaly (IsolationForest) maps."""
     patches, where = load_windows(store, spec, percentile)
+    features, rms = window_features(patches, seed)
     maps = {name: stitch_labels(labels, where, k, spec, survey)
-            for name, labels in window_clusters(patches, k, seed).items()}  # fmt: skip
-    flat = patches.reshape(len(patches), -1).astype(np.float32) / 255.0
-    features = PCA(n_components=min(8, flat.shape[1]), random_state=seed).fit_transform(flat)
-    rms = np.sqrt(((flat - 0.5) ** 2).mean(1, keepdims=True))
+            for name, labels in _clusters(features, rms, k, seed).items()}  # fmt: skip
     inputs = np.hstack([features, rms, compressor_bits_per_dim(patches)[:, None]])
     outlier = -IsolationForest(random_state=seed).fit(inputs).score_samples(inputs)
     table = PatchTable(where, np.zeros((len(where), 1)), outlier, spec)

@@ -104,7 +104,7 @@ def score_patches(
     progress: bool = False,
 ) -> PatchTable:
     """Topic proportions and anomaly scores of every patch of the mapping tiling, and with
-    ``words`` the topic responsibilities of every word (:meth:`FractalFlow.word_topics`)."""
+    ``words`` the topic responsibilities of every word (:meth:`FractalFlow.score_words`)."""
     device = next(flow.parameters()).device
     stream = PatchStream(store, spec, shuffle=False, return_positions=True,
                          batch_size=batch_size, percentile=percentile)  # fmt: skip
@@ -115,13 +115,14 @@ def score_patches(
     dims = math.prod(spec.shape)
     for patches, where in stream:
         x = patches.to(device)
-        log_p, proportions = flow.score(flow.bin_centres(x))
+        if words:
+            log_p, proportions, field = flow.score_words(flow.bin_centres(x))
+            fields.append(field.to(torch.float16).cpu().numpy())
+        else:
+            log_p, proportions = flow.score(flow.bin_centres(x))
         bits = (-(log_p - dims * math.log(256.0)) / (dims * math.log(2.0))).float().cpu().numpy()
         score = bits - compressor_bits_per_dim(patches.numpy())
         parts.append((where.numpy(), proportions.float().cpu().numpy(), score.astype(np.float32)))
-        if words:
-            field = flow.word_topics(flow.bin_centres(x))
-            fields.append(field.to(torch.float16).cpu().numpy())
         bar.update(len(patches))
     bar.close()
     positions, proportions, anomaly = (np.concatenate(p) for p in zip(*parts, strict=True))

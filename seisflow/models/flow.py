@@ -224,23 +224,35 @@ class FractalFlow(nn.Module):
     def score(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """``log p(x)`` ``(N,)`` (as :meth:`log_prob`) and the topic proportions ``(N, K)``
         (as :meth:`topic_posterior`) of ``x`` in [0, 1], from one pass of the flow."""
-        _, factored, coarse, logdet = self._forward(x)
-        words = self.to_words(coarse)
-        log_p = standard_normal_log_prob(factored) + self.prior.log_prob(words) + logdet
+        log_p, words = self._score(x)
         return log_p, self._proportions(words)
+
+    @torch.no_grad()
+    def score_words(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """:meth:`score` and :meth:`word_topics` of ``x`` from one pass of the flow."""
+        log_p, words = self._score(x)
+        return log_p, self._proportions(words), self._word_field(words)
 
     @torch.no_grad()
     def word_topics(self, x: Tensor) -> Tensor:
         """Topic responsibilities of each word of ``x`` in [0, 1], laid out where the words
         sit in the input: ``(N, K, H / (2 word), W / (2 word))`` (LDA prior only); a word
         covers ``2 word x 2 word`` input pixels."""
+        _, _, coarse, _ = self._forward(x)
+        return self._word_field(self.to_words(coarse))
+
+    def _score(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        _, factored, coarse, logdet = self._forward(x)
+        words = self.to_words(coarse)
+        return standard_normal_log_prob(factored) + self.prior.log_prob(words) + logdet, words
+
+    def _word_field(self, words: Tensor) -> Tensor:
         if not isinstance(self.prior, LdaPrior):
             raise ValueError("word topics need the lda prior")
-        _, _, coarse, _ = self._forward(x)
-        phi = self.prior.word_topics(self.to_words(coarse))  # (N, B, K)
+        phi = self.prior.word_topics(words)  # (N, B, K)
         _, h, w = self.config.in_shape
         side = 2 * self.config.word
-        return phi.transpose(1, 2).reshape(len(x), -1, h // side, w // side)
+        return phi.transpose(1, 2).reshape(len(words), -1, h // side, w // side)
 
     def _proportions(self, words: Tensor) -> Tensor:
         if isinstance(self.prior, LdaPrior):

@@ -1,0 +1,152 @@
+"""Map commands: ``map`` (layers into a store) and ``evaluate`` (against a truth)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from seisflow.commands.params import DEVICE, scores_text
+
+__all__ = ["evaluate", "map_command"]
+
+
+@click.command(name="map")
+@click.argument("store", type=click.Path(path_type=Path))
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--stride", type=click.IntRange(min=1), help="Patch step (default: the run's).")
+@click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True)
+@click.option("--device", type=DEVICE, default="auto", show_default=True)
+@click.option("--scheduler", metavar="ADDRESS", help="A Dask distributed scheduler's address.")
+@click.option("--layers", default="facies,anomaly", show_default=True,
+              help="Any of facies (with facies_confidence), anomaly, topic_proportions "
+                   "(mean topic proportions on the patch grid).")  # fmt: skip
+@click.option("--readout", type=click.Choice(["patch", "word"]), default="patch",
+              show_default=True,
+              help="Facies read-out: patch (mean topic proportions of the patches covering a "
+                   "sample) or word (lda: of their two leading topics, the one its words "
+                   "favour).")  # fmt: skip
+@click.option("--overwrite", is_flag=True, help="Replace layers the store already has.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def map_command(
+    store: Path,
+    run_dir: Path,
+    stride: int | None,
+    batch_size: int,
+    device: str,
+    scheduler: str | None,
+    layers: str,
+    readout: str,
+    overwrite: bool,
+    quiet: bool,
+) -> None:
+    """Write facies, facies_confidence and anomaly layers into STORE with the flow in RUN_DIR.
+
+    Every patch with a live trace is scored (topic proportions; anomaly = the flow's
+    bits/dim minus zlib's bits/dim of the patch), and the scores are averaged over
+    overlapping patches at every live sample, chunk by chunk (with --readout word, the
+    words covering a sample choose between the two leading topics there). topic_proportions
+    keeps the
+    mean proportions at every stride-th sample of each axis. Each layer is written
+    atomically beside amplitude, which is never modified.
+    """
+    from seisflow.infer.maps import map_survey
+
+    summary = map_survey(store, run_dir, stride=stride, batch_size=batch_size, device=device,
+                         layers=tuple(p.strip() for p in layers.split(",") if p.strip()),
+                         overwrite=overwrite, scheduler=scheduler,
+                         readout=readout, progress=not quiet)  # fmt: skip
+    written = ", ".join(summary["layers"])
+    click.echo(
+        f"wrote {written} into {store}: {summary['patches']} patches in "
+        f"{summary['seconds']:.1f} s ({summary['traces_per_s']:.0f} traces/s)"
+    )
+
+
+@click.command()
+@click.argument("store", type=click.Path(path_type=Path))
+@click.argument("truth", type=click.Path(path_type=Path))
+@click.option("--samples", type=click.IntRange(min=1000), default=2_000_000, show_default=True,
+              help="Live samples scored (a seeded random subset of larger surveys).")  # fmt: skip
+@click.option("--seeds", type=click.IntRange(min=1),
+              help="Train and score this many seeds (train.seed 0..N-1) instead of scoring "
+                   "the store's layers; needs --runs.")  # fmt: skip
+@click.option("--runs", "runs_dir", type=click.Path(path_type=Path),
+              help="--seeds: folder of the runs (seed-<s>, standard-seed-<s>); finished runs "
+                   "found there are reused, interrupted ones resumed.")  # fmt: skip
+@click.option("--config", "config_file", type=click.Path(path_type=Path),
+              help="--seeds: the training TOML (see configs/).")  # fmt: skip
+@click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE",
+              help="--seeds: override a training setting (repeatable).")  # fmt: skip
+@click.option("--readout", type=click.Choice(["patch", "word"]), default="patch",
+              show_default=True, help="--seeds: facies read-out (see seisflow map).")  # fmt: skip
+@click.option("--no-flow-baseline", is_flag=True,
+              help="--seeds: skip the k-means on standard-prior latents baseline (which "
+                   "trains a second run per seed).")  # fmt: skip
+@click.option("--device", type=DEVICE, default="auto", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON line.")
+def evaluate(
+    store: Path,
+    truth: Path,
+    samples: int,
+    seeds: int | None,
+    runs_dir: Path | None,
+    config_file: Path | None,
+    overrides: tuple[str, ...],
+    readout: str,
+    no_flow_baseline: bool,
+    device: str,
+    as_json: bool,
+) -> None:
+    """Score the facies and anomaly layers of STORE against a synthetic TRUTH store.
+
+    Facies: ARI, NMI and matched accuracy, beside k-means and a Gaussian mixture on PCA of
+    the patch windows and k-means on window RMS. Anomaly: AUROC and average precision,
+    beside an IsolationForest on patch features. Baselines use the layers' patch tiling and
+    are computed in this run.
+
+    With --seeds N: train N runs (train.seed 0..N-1) from --config/--set into --runs, score
+    each run's facies (computed in memory, the store is not written) beside the baselines
+    with the same seed, plus k-means on the latents of a standard-prior flow, and report the
+    mean, spread, minimum and maximum of every figure and the topics each seed uses.
+    """
+    import json
+
+    if seeds is not None:
+        from seisflow.infer.seeds import evaluate_seeds
+
+        if runs_dir is None:
+            raise click.UsageError("--seeds needs --runs DIR, the folder of the seeds' runs")
+        report = evaluate_seeds(store, truth, runs_dir, seeds=seeds, config_file=config_file,
+                                overrides=overrides, readout=readout,
+                                flow_baseline=not no_flow_baseline, device=device,
+                                samples=samples)  # fmt: skip
+        click.echo(json.dumps(report) if as_json else _seeds_text(report))
+        return
+    from seisflow.infer.evaluate import evaluate_layers
+
+    report = evaluate_layers(store, truth, samples=samples)
+    if as_json:
+        click.echo(json.dumps(report))
+        return
+
+    lines = [f"{store} against {truth} ({report['samples']} live samples)"]
+    for kind in ("facies", "anomaly"):
+        if kind in report:
+            lines.append(f"{kind:<10} {scores_text(report[kind])}")
+            baselines = report[f"{kind}_baselines"].items()
+            lines += [f"  baseline {name}: {scores_text(values)}" for name, values in baselines]
+    click.echo("\n".join(lines))
+
+
+def _seeds_text(report: dict[str, Any]) -> str:
+    """The --seeds summary: a row per method, mean +- spread [min, max] of each figure."""
+    summary = report["summary"]
+    lines = [f"{report['store']}: {len(report['seeds'])} seeds, {report['readout']} read-out, "
+             f"{report['samples']} live samples; mean +- std [min, max]"]  # fmt: skip
+    for method, figures in summary.items():
+        cells = [f"{name} {f['mean']:.3f} +- {f['std']:.3f} [{f['min']:.3f}, {f['max']:.3f}]"
+                 for name, f in figures.items()]  # fmt: skip
+        lines.append(f"{method:<24} " + "; ".join(cells))
+    return "\n".join(lines)

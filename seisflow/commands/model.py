@@ -1,0 +1,148 @@
+"""Model commands: ``train``, ``validate`` and ``demo``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from seisflow.commands.params import DEVICE, scores_text
+
+__all__ = ["demo", "train", "validate"]
+
+
+@click.command()
+@click.argument("source")
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--config", "config_file", type=click.Path(path_type=Path),
+              help="TOML file: [model], [data], [train] sections (see configs/).")  # fmt: skip
+@click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE",
+              help="Override a setting, e.g. --set train.steps=200 (repeatable).")  # fmt: skip
+@click.option("--data-dir", type=click.Path(path_type=Path),
+              help="Folder of the image benchmarks' .npz files.")  # fmt: skip
+@click.option("--device", type=DEVICE, default="auto", show_default=True,
+              help="auto: CUDA when present, else CPU.")  # fmt: skip
+@click.option("--resume", is_flag=True, help="Continue the run saved in RUN_DIR exactly.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def train(
+    source: str,
+    run_dir: Path,
+    config_file: Path | None,
+    overrides: tuple[str, ...],
+    data_dir: Path | None,
+    device: str,
+    resume: bool,
+    quiet: bool,
+) -> None:
+    """Train a Fractal Flow on SOURCE, writing checkpoints and metrics to RUN_DIR.
+
+    SOURCE is a survey store (from `seisflow ingest`) or an image benchmark: mnist,
+    fashion_mnist or cifar10_automobile (read from --data-dir). RUN_DIR receives
+    checkpoint.pt (weights, optimiser, step, RNG states, config, version), config.toml and
+    metrics.jsonl. Several processes: torchrun --nproc-per-node N -m seisflow train ...
+    """
+    from seisflow.train import train as run_training
+
+    result = run_training(str(source), run_dir, config_file=config_file, overrides=overrides,
+                          data_dir=data_dir, device=device, resume=resume,
+                          progress=not quiet)  # fmt: skip
+    figures = ", ".join(f"{k} {v:.4g}" for k, v in result.metrics.items() if k != "lr")
+    click.echo(f"trained {result.step} steps into {result.run_dir}: {figures}")
+
+
+@click.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.argument("dataset", type=click.Choice(["mnist", "fashion_mnist", "cifar10_automobile"]))
+@click.option("--data-dir", type=click.Path(path_type=Path), required=True,
+              help="Folder of the image benchmarks' .npz files.")  # fmt: skip
+@click.option("--split", type=click.Choice(["test", "train"]), default="test",
+              show_default=True)  # fmt: skip
+@click.option("--limit", type=click.IntRange(min=1), help="Use the first N images only.")
+@click.option("--samples", type=click.IntRange(min=1), default=16, show_default=True,
+              help="Importance samples of the LDA bits/dim bound.")  # fmt: skip
+@click.option("--baseline-run", type=click.Path(path_type=Path),
+              help="A standard-prior run: k-means on its latents is a baseline.")  # fmt: skip
+@click.option("--device", type=DEVICE, default="auto", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON line.")
+def validate(
+    run_dir: Path,
+    dataset: str,
+    data_dir: Path,
+    split: str,
+    limit: int | None,
+    samples: int,
+    baseline_run: Path | None,
+    device: str,
+    as_json: bool,
+) -> None:
+    """Score the run in RUN_DIR on an image benchmark: bits/dim and clustering by topic.
+
+    Clusters are the arg-max topic (k-means on the latents for a standard prior), scored
+    against the labels (ARI, NMI, matched accuracy) beside k-means on pixels (and on a
+    standard-prior run's latents with --baseline-run). Figures and report.json go to
+    RUN_DIR/validation/DATASET-SPLIT/.
+    """
+    import json
+
+    from seisflow.train.validate import validate as run_validation
+
+    report = run_validation(run_dir, dataset, data_dir=data_dir, split=split, limit=limit,
+                            samples=samples, baseline_run=baseline_run, device=device)  # fmt: skip
+    if as_json:
+        click.echo(json.dumps(report))
+        return
+
+    lines = [f"{dataset} {split} ({report['n']} images), step {report['step']}",
+             f"bits/dim   {report['bits_per_dim']:.4f} ({report['bits_per_dim_kind']})",
+             f"clusters   {report['clusters']} ({report['readout']}): "
+             + scores_text({k: report[k] for k in ("ari", "nmi", "accuracy")}
+                      if report["ari"] is not None else None)]  # fmt: skip
+    baselines = report["baselines"].items()
+    lines += [f"baseline   {name}: {scores_text(values)}" for name, values in baselines]
+    lines += [f"figure     {path}" for path in report["figures"].values()]
+    click.echo("\n".join(lines))
+
+
+@click.command()
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default="seisflow-demo",
+              show_default=True, help="Folder of everything the demo writes.")  # fmt: skip
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@click.option("--steps", type=click.IntRange(min=1), default=300, show_default=True,
+              help="Training steps (300: the quick survey preset).")  # fmt: skip
+@click.option("--survey-only", is_flag=True, help="Stop after the survey figure (seconds).")
+@click.option("--overwrite", is_flag=True, help="Replace an earlier demo in --out.")
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+def demo(
+    out_dir: Path, seed: int, steps: int, survey_only: bool, overwrite: bool, quiet: bool
+) -> None:
+    """Run seisflow end to end on an embedded default survey.
+
+    Synthesise a survey (demo.sgy, demo.truth.zarr), ingest it (demo.zarr), draw it with
+    its truth (survey.png), train the quick survey model (run/), map facies, confidence and
+    anomaly into the store, evaluate them against the truth, export the facies as SEG-Y and
+    a time slice as GeoTIFF, and draw the maps (maps.png).
+    """
+    import dataclasses
+
+    from seisflow.demo import DEFAULT_DEMO, run_demo
+
+    result = run_demo(out_dir, dataclasses.replace(DEFAULT_DEMO, seed=seed), overwrite=overwrite,
+                      train=not survey_only, train_overrides=[f"train.steps={steps}"],
+                      progress=not quiet)  # fmt: skip
+    lines = [f"survey     {result.survey.segy} (truth {result.survey.truth})",
+             f"store      {result.store}", f"figure     {result.figure}"]  # fmt: skip
+    if result.scores is not None:
+        facies, anomaly = result.scores["facies"], result.scores["anomaly"]
+        best = max(v["ari"] for v in result.scores["facies_baselines"].values())
+        forest = result.scores["anomaly_baselines"]["isolation_forest"]["auroc"]
+        lines += [
+            f"run        {result.run} ({steps} steps)",
+            f"maps       facies, facies_confidence, anomaly in {result.store}; {result.maps}",
+            f"training   {result.training}",
+            f"exports    {', '.join(str(p) for p in result.exports)}",
+            f"facies     ARI {facies['ari']:.3f} (best baseline {best:.3f}), NMI "
+            f"{facies['nmi']:.3f}, accuracy {facies['accuracy']:.3f}",
+            f"anomaly    AUROC {anomaly['auroc']:.3f} (IsolationForest {forest:.3f}), "
+            f"average precision {anomaly['average_precision']:.3f}",
+        ]
+    click.echo("\n".join(lines))
