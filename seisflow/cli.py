@@ -15,12 +15,15 @@ import click
 from seisflow._version import __version__
 from seisflow.commands import maps, model, survey
 from seisflow.errors import SeisflowError
+from seisflow.outputs import WRITE_ERRNOS
 
 __all__ = ["cli", "main"]
 
 
 class _Group(click.Group):
-    """A click group that turns SeisflowError into a one-line message and an exit code."""
+    """A click group that turns SeisflowError into a one-line message and an exit code, and
+    so does a write that the operating system refuses (a full disk, a read-only folder)
+    wherever a command did not already say it in its own words."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -30,6 +33,12 @@ class _Group(click.Group):
                 raise
             click.echo(f"seisflow: error: {exc}", err=True)
             ctx.exit(exc.exit_code)
+        except OSError as exc:
+            if ctx.params.get("debug") or exc.errno not in WRITE_ERRNOS:
+                raise
+            click.echo(f"seisflow: error: cannot write {exc.filename}: {exc.strerror}; free "
+                       "some space or choose a writable folder", err=True)  # fmt: skip
+            ctx.exit(1)
 
 
 COMMANDS = (survey.synth, survey.ingest, survey.info, model.train, maps.map_command,

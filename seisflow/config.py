@@ -16,13 +16,14 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
+import math
 import tomllib
 import types
 import typing
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 
 from seisflow.errors import ConfigError
 
@@ -35,6 +36,7 @@ __all__ = [
     "apply_overrides",
     "from_mapping",
     "load_config",
+    "override_example",
     "parse_override",
     "read_toml",
     "to_dict",
@@ -87,6 +89,9 @@ class SynthConfig:
     crs: str = "EPSG:32631"
     noise: float = 0.12
     unit_tops: tuple[float, float, float, float, float] | None = None
+
+    #: A ``--set`` example that fits this config (for messages).
+    EXAMPLE: ClassVar[str] = "seed=3"
 
     def __post_init__(self) -> None:
         tops = self.unit_tops
@@ -160,6 +165,8 @@ class FlowConfig:
     l2: float = 0.01
     conv1x1: bool = True
 
+    EXAMPLE: ClassVar[str] = "width=32"
+
     def __post_init__(self) -> None:
         c, h, w = self.in_shape
         if c < 1 or h < 2 or w < 2:
@@ -176,15 +183,17 @@ class FlowConfig:
             raise ConfigError(
                 f"model word {self.word} must divide the coarsest latent {h // 2}x{w // 2}"
             )
-        if self.width < 1 or self.depth < 1 or self.grid < 1 or self.topics < 1:
-            raise ConfigError("model width, depth, grid and topics must be positive")
+        for name in ("width", "depth", "grid", "topics"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"model {name} {getattr(self, name)} must be 1 or more")
         if not 1 <= self.grid_dims <= 2 * c * self.word**2:
             raise ConfigError(
                 f"model grid_dims {self.grid_dims} must be between 1 and the word size "
                 f"{2 * c * self.word**2}"
             )
-        if self.alpha <= 0 or self.l2 < 0 or self.lda_steps < 1:
-            raise ConfigError("model alpha must be > 0, l2 >= 0 and lda_steps >= 1")
+        _require("model", ("alpha", self.alpha, self.alpha > 0, "> 0"),
+                 ("l2", self.l2, self.l2 >= 0, ">= 0"),
+                 ("lda_steps", self.lda_steps, self.lda_steps >= 1, ">= 1"))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -213,11 +222,13 @@ class DataConfig:
     buffer: int = 8192
     workers: int = 0
 
+    EXAMPLE: ClassVar[str] = "size=32"
+
     def __post_init__(self) -> None:
         if not 50.0 <= self.percentile <= 100.0:
             raise ConfigError(f"data percentile {self.percentile} must be between 50 and 100")
-        if self.buffer < 1 or self.workers < 0:
-            raise ConfigError("data buffer must be >= 1 and data workers >= 0")
+        _require("data", ("buffer", self.buffer, self.buffer >= 1, ">= 1"),
+                 ("workers", self.workers, self.workers >= 0, ">= 0"))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -269,6 +280,8 @@ class TrainConfig:
     topic_refit: int = 0
     topic_refit_size: int = 512
 
+    EXAMPLE: ClassVar[str] = "steps=200"
+
     def __post_init__(self) -> None:
         if self.anti_collapse < 0 or not 0 < self.anti_collapse_end <= 1:
             raise ConfigError(
@@ -284,10 +297,15 @@ class TrainConfig:
             raise ConfigError(
                 f"train steps {self.steps} and batch_size {self.batch_size} must be >= 1"
             )
-        if self.lr <= 0 or self.prior_lr_scale <= 0 or self.clip <= 0 or self.weight_decay < 0:
-            raise ConfigError("train lr, prior_lr_scale and clip must be > 0, weight_decay >= 0")
-        if min(self.warmup, self.eval_every, self.checkpoint_every) < 0 or self.log_every < 1:
-            raise ConfigError("train warmup, eval_every, checkpoint_every >= 0; log_every >= 1")
+        _require(
+            "train",
+            *((name, getattr(self, name), getattr(self, name) > 0, "> 0")
+              for name in ("lr", "prior_lr_scale", "clip")),
+            ("weight_decay", self.weight_decay, self.weight_decay >= 0, ">= 0"),
+            *((name, getattr(self, name), getattr(self, name) >= 0, ">= 0")
+              for name in ("warmup", "eval_every", "checkpoint_every")),
+            ("log_every", self.log_every, self.log_every >= 1, ">= 1"),
+        )  # fmt: skip
         if self.eval_size < 1:
             raise ConfigError(f"train eval_size {self.eval_size} must be >= 1")
 
@@ -300,6 +318,20 @@ class RunConfig:
     model: FlowConfig = field(default_factory=FlowConfig)
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+
+    EXAMPLE: ClassVar[str] = "train.steps=200"
+
+
+def _require(section: str, *checks: tuple[str, Any, bool, str]) -> None:
+    """Raise ConfigError naming the first ``(key, value, ok, rule)`` check that fails."""
+    for key, value, ok, rule in checks:
+        if not ok:
+            raise ConfigError(f"{section} {key} {value} must be {rule}")
+
+
+def override_example(cls: type) -> str:
+    """A ``key=value`` override that fits the config ``cls`` (for messages)."""
+    return str(getattr(cls, "EXAMPLE", "seed=3"))
 
 
 def from_mapping(cls: type[T], data: Mapping[str, Any], *, where: str = "") -> T:
@@ -372,6 +404,8 @@ def _convert(value: Any, hint: Any, key: str) -> Any:
     if hint is float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ConfigError(f"setting {key} must be a number, got {value!r}")
+        if not math.isfinite(value):
+            raise ConfigError(f"setting {key} must be a finite number, got {value!r}")
         return float(value)
     if hint is str:
         if not isinstance(value, str):
@@ -380,11 +414,16 @@ def _convert(value: Any, hint: Any, key: str) -> Any:
     raise TypeError(f"config field {key} has an unsupported annotation {hint!r}")
 
 
-def parse_override(text: str) -> tuple[list[str], Any]:
+def parse_override(text: str, *, example: str = "seed=3") -> tuple[list[str], Any]:
     """Split ``section.key=value`` into its key path and its TOML-parsed value.
 
     The value is read as a TOML value (``3``, ``0.5``, ``true``, ``[40, 50]``, ``"ibm"``);
     a bare word that is not valid TOML (``ibm``) is taken as a string.
+
+    Args:
+        text: The override.
+        example: A valid override of the config it is meant for, shown when ``text`` is
+            not ``key=value`` (see :func:`override_example`).
 
     Raises:
         ConfigError: When the text has no ``=`` or an empty key.
@@ -392,7 +431,7 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     key, sep, raw = text.partition("=")
     key = key.strip()
     if not sep or not key or any(not part for part in key.split(".")):
-        raise ConfigError(f"override {text!r} is not key=value: write for example seed=3")
+        raise ConfigError(f"override {text!r} is not key=value: write for example {example}")
     raw = raw.strip()
     try:
         value = tomllib.loads(f"v = {raw}")["v"]
@@ -401,11 +440,14 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     return key.split("."), value
 
 
-def apply_overrides(data: Mapping[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
-    """Return a deep copy of ``data`` with each ``key=value`` override applied in order."""
+def apply_overrides(
+    data: Mapping[str, Any], overrides: Iterable[str], *, example: str = "seed=3"
+) -> dict[str, Any]:
+    """Return a deep copy of ``data`` with each ``key=value`` override applied in order
+    (``example``: see :func:`parse_override`)."""
     result = _deep_copy(data)
     for text in overrides:
-        path, value = parse_override(text)
+        path, value = parse_override(text, example=example)
         node = result
         for part in path[:-1]:
             child = node.setdefault(part, {})
@@ -434,7 +476,7 @@ def load_config(
         ConfigError: On a missing or malformed file, an unknown key or a bad value.
     """
     data = read_toml(path) if path is not None else {}
-    return from_mapping(cls, apply_overrides(data, overrides))
+    return from_mapping(cls, apply_overrides(data, overrides, example=override_example(cls)))
 
 
 def read_toml(path: str | Path) -> dict[str, Any]:

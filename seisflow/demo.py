@@ -7,6 +7,10 @@ the quick survey settings (those of ``configs/survey-quick.toml``) -> map the fa
 confidence and anomaly layers -> evaluate them against the truth -> export the facies as
 SEG-Y and a time slice as GeoTIFF -> draw the maps (``maps.png``) and the training curves
 (``training.png``).
+
+Everything goes into one folder: a new or empty one, or (with ``overwrite``) the folder of
+an earlier demo, recognised by the marker file ``.seisflow-demo`` the demo writes first; any
+other folder is refused, so the demo never replaces a user's files.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from matplotlib.figure import Figure
 from seisflow import viz
 from seisflow.config import SynthConfig
 from seisflow.ingest import open_survey, segy_to_zarr
+from seisflow.outputs import RUN_DIR, OutputKind, claim_output, remove, writing
 from seisflow.synth.anomalies import BRIGHT_SPOT, GAS_CHIMNEY
 from seisflow.synth.write import SynthResult, synthesize
 
@@ -41,6 +46,20 @@ DEMO_TRAINING = {
               "checkpoint_every": 150, "log_every": 10, "anti_collapse": 1.0,
               "topic_refit": 100},
 }  # fmt: skip
+
+
+#: The file that marks a folder as the demo's.
+MARKER = ".seisflow-demo"
+DEMO_DIR = OutputKind("an earlier demo's folder", True, lambda path: (path / MARKER).is_file())
+
+
+def _claim_folder(out_dir: Path, *, overwrite: bool) -> None:
+    """Refuse a folder holding anything but an earlier demo; create and mark it."""
+    if out_dir.is_file() or (out_dir.is_dir() and any(out_dir.iterdir())):
+        claim_output(out_dir, kind=DEMO_DIR, overwrite=overwrite)
+    with writing(out_dir):
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / MARKER).write_text("written by seisflow demo: --overwrite may replace it\n")
 
 
 @dataclass(frozen=True)
@@ -71,7 +90,8 @@ def run_demo(
     Args:
         out_dir: Folder of everything the demo writes.
         config: The synthetic survey.
-        overwrite: Replace an earlier demo in ``out_dir``.
+        overwrite: Replace an earlier demo in ``out_dir`` (any other folder that holds
+            files is refused).
         train: Go on after the survey figure: train, map, evaluate, export, draw the maps.
         train_overrides: ``section.key=value`` changes to :data:`DEMO_TRAINING`.
         progress: Show progress bars.
@@ -79,14 +99,13 @@ def run_demo(
     Returns:
         What was written, and the evaluation scores.
     """
-    import shutil
-
     from seisflow.infer.evaluate import evaluate_layers
     from seisflow.infer.export import export_geotiff, export_segy
     from seisflow.infer.maps import map_survey
     from seisflow.train import train as run_training
 
     out_dir = Path(out_dir)
+    _claim_folder(out_dir, overwrite=overwrite)
     survey = synthesize(out_dir / "demo.sgy", config, overwrite=overwrite, progress=progress)
     truth = xr.open_zarr(survey.truth)
     kinds = truth.anomaly_kind.isin([BRIGHT_SPOT, GAS_CHIMNEY]).sum(["crossline", "time"])
@@ -100,8 +119,8 @@ def run_demo(
     if not train:
         return DemoResult(survey=survey, store=store, figure=figure)
     run = out_dir / "run"
-    if overwrite:
-        shutil.rmtree(run, ignore_errors=True)
+    if claim_output(run, kind=RUN_DIR, overwrite=overwrite).exists():
+        remove(run)
     run_training(str(store), run, settings=DEMO_TRAINING, overrides=train_overrides,
                  progress=progress)  # fmt: skip
     map_survey(store, run, overwrite=True, progress=progress)

@@ -14,6 +14,8 @@ __all__ = [
     "OutputPathError",
     "SegyFormatError",
     "SeisflowError",
+    "StoreBusyError",
+    "TrainingError",
 ]
 
 
@@ -42,3 +44,11 @@ class SegyFormatError(InputFileError):
 
 class OutputPathError(SeisflowError):
     """An output path that cannot be written, or that exists and would be overwritten."""
+
+
+class StoreBusyError(OutputPathError):
+    """A store that another process is writing: one writer per store at a time."""
+
+
+class TrainingError(SeisflowError):
+    """A training run that cannot go on: the loss diverged (the last checkpoint is kept)."""

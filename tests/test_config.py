@@ -32,7 +32,9 @@ def test_toml_file_then_overrides(tmp_path):
         ("shape=[1, 2]", "shape needs 3 values"),
         ("missing_corner=1", "missing_corner must be true or false"),
         ("shape=[0, 5, 5]", "synth shape 0,5,5 is invalid"),
-        ("novalue", "not key=value"),
+        ("novalue", "not key=value: write for example seed=3"),
+        ("noise=nan", "setting noise must be a finite number, got nan"),
+        ("origin_xy=[1.0, inf]", "setting origin_xy must be a finite number, got inf"),
     ],
 )
 def test_bad_settings_name_key_and_value(override, message):

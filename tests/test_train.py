@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from seisflow.config import RunConfig, from_mapping, read_toml, to_dict
-from seisflow.errors import ConfigError, InputFileError, OutputPathError
+from seisflow.errors import ConfigError, InputFileError, OutputPathError, TrainingError
 from seisflow.ingest import segy_to_zarr
 from seisflow.train import load_flow, train
 from seisflow.train.checkpoint import config_differences, load_checkpoint
@@ -234,7 +234,7 @@ def test_two_gloo_processes_on_a_survey_store(survey_store, tmp_path):
 
 
 def test_divergence_stops_before_a_checkpoint(tiny_images, tmp_path):
-    with pytest.raises(ConfigError, match=r"diverged at step \d+ \(loss nan\)"):
+    with pytest.raises(TrainingError, match=r"diverged at step \d+ \(loss nan\)"):
         train("mnist", tmp_path / "run", data_dir=tiny_images, progress=False,
               overrides=[*TINY, "train.steps=4", "train.eval_every=0", "train.lr=1e30",
                          "train.clip=1e30", "train.warmup=0"])  # fmt: skip

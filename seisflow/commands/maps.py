@@ -15,10 +15,17 @@ __all__ = ["evaluate", "map_command"]
 @click.command(name="map")
 @click.argument("store", type=click.Path(path_type=Path))
 @click.argument("run_dir", type=click.Path(path_type=Path))
-@click.option("--stride", type=click.IntRange(min=1), help="Patch step (default: the run's).")
-@click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True)
-@click.option("--device", type=DEVICE, default="auto", show_default=True)
-@click.option("--scheduler", metavar="ADDRESS", help="A Dask distributed scheduler's address.")
+@click.option("--stride", type=click.IntRange(min=1),
+              help="Step in samples between patch starts (default: the run's "
+                   "data.stride).")  # fmt: skip
+@click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True,
+              help="Patches per forward pass of the flow (lower it when memory is "
+                   "short).")  # fmt: skip
+@click.option("--device", type=DEVICE, default="auto", show_default=True,
+              help="Where the flow runs: auto takes CUDA when present.")  # fmt: skip
+@click.option("--scheduler", metavar="ADDRESS",
+              help="A Dask distributed scheduler's address that stitches and writes the "
+                   "layers (default: local threads).")  # fmt: skip
 @click.option("--layers", default="facies,anomaly", show_default=True,
               help="Any of facies (with facies_confidence), anomaly, topic_proportions "
                    "(mean topic proportions on the patch grid).")  # fmt: skip
@@ -28,7 +35,8 @@ __all__ = ["evaluate", "map_command"]
                    "sample) or word (lda: of their two leading topics, the one its words "
                    "favour).")  # fmt: skip
 @click.option("--overwrite", is_flag=True, help="Replace layers the store already has.")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--quiet", is_flag=True,
+              help="No progress bars (they are shown only when stderr is a terminal).")  # fmt: skip
 def map_command(
     store: Path,
     run_dir: Path,
@@ -49,14 +57,19 @@ def map_command(
     words covering a sample choose between the two leading topics there). topic_proportions
     keeps the
     mean proportions at every stride-th sample of each axis. Each layer is written
-    atomically beside amplitude, which is never modified.
+    atomically beside amplitude, which is never modified. A run trained with the standard
+    prior has no topics: map it with --layers anomaly.
+
+    Layers the store already has are refused (all of them named) before any work, unless
+    --overwrite; one writer at a time per store. Progress bars go to stderr when it is a
+    terminal.
     """
     from seisflow.infer.maps import map_survey
 
     summary = map_survey(store, run_dir, stride=stride, batch_size=batch_size, device=device,
                          layers=tuple(p.strip() for p in layers.split(",") if p.strip()),
                          overwrite=overwrite, scheduler=scheduler,
-                         readout=readout, progress=not quiet)  # fmt: skip
+                         readout=readout, progress=False if quiet else None)  # fmt: skip
     written = ", ".join(summary["layers"])
     click.echo(
         f"wrote {written} into {store}: {summary['patches']} patches in "
@@ -84,7 +97,8 @@ def map_command(
 @click.option("--no-flow-baseline", is_flag=True,
               help="--seeds: skip the k-means on standard-prior latents baseline (which "
                    "trains a second run per seed).")  # fmt: skip
-@click.option("--device", type=DEVICE, default="auto", show_default=True)
+@click.option("--device", type=DEVICE, default="auto", show_default=True,
+              help="--seeds: where the runs train: auto takes CUDA when present.")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON line.")
 def evaluate(
     store: Path,
@@ -109,10 +123,16 @@ def evaluate(
     With --seeds N: train N runs (train.seed 0..N-1) from --config/--set into --runs, score
     each run's facies (computed in memory, the store is not written) beside the baselines
     with the same seed, plus k-means on the latents of a standard-prior flow, and report the
-    mean, spread, minimum and maximum of every figure and the topics each seed uses.
+    mean, spread, minimum and maximum of every figure and the topics each seed uses; a
+    line on stderr marks each seed's start and end.
+
+    Progress bars are shown on stderr when it is a terminal. The truth must be the one
+    written beside the SEG-Y file the store was ingested from (its checksum is compared).
     """
     import json
+    import sys
 
+    progress = sys.stderr.isatty()
     if seeds is not None:
         from seisflow.infer.seeds import evaluate_seeds
 
@@ -121,12 +141,13 @@ def evaluate(
         report = evaluate_seeds(store, truth, runs_dir, seeds=seeds, config_file=config_file,
                                 overrides=overrides, readout=readout,
                                 flow_baseline=not no_flow_baseline, device=device,
-                                samples=samples)  # fmt: skip
+                                samples=samples, progress=progress,
+                                log=lambda line: click.echo(line, err=True))  # fmt: skip
         click.echo(json.dumps(report) if as_json else _seeds_text(report))
         return
     from seisflow.infer.evaluate import evaluate_layers
 
-    report = evaluate_layers(store, truth, samples=samples)
+    report = evaluate_layers(store, truth, samples=samples, progress=progress)
     if as_json:
         click.echo(json.dumps(report))
         return

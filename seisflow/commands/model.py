@@ -2,13 +2,34 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TextIO
 
 import click
 
 from seisflow.commands.params import DEVICE, scores_text
 
-__all__ = ["demo", "train", "validate"]
+__all__ = ["demo", "one_line_warnings", "train", "validate"]
+
+
+@contextlib.contextmanager
+def one_line_warnings() -> Iterator[None]:
+    """Print every warning shown inside the block as one ``seisflow: warning: ...`` line on
+    stderr, when it happens (the filters are left as they are)."""
+
+    def show(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+             file: TextIO | None = None, line: str | None = None) -> None:  # fmt: skip
+        from tqdm import tqdm  # writes above a progress bar instead of through it
+
+        tqdm.write(f"seisflow: warning: {' '.join(str(message).split())}", file=sys.stderr)
+
+    with warnings.catch_warnings():
+        warnings.showwarning = show
+        yield
 
 
 @click.command()
@@ -23,7 +44,7 @@ __all__ = ["demo", "train", "validate"]
 @click.option("--device", type=DEVICE, default="auto", show_default=True,
               help="auto: CUDA when present, else CPU.")  # fmt: skip
 @click.option("--resume", is_flag=True, help="Continue the run saved in RUN_DIR exactly.")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--quiet", is_flag=True, help="No progress bar (none when stderr is no terminal).")
 def train(
     source: str,
     run_dir: Path,
@@ -39,13 +60,16 @@ def train(
     SOURCE is a survey store (from `seisflow ingest`) or an image benchmark: mnist,
     fashion_mnist or cifar10_automobile (read from --data-dir). RUN_DIR receives
     checkpoint.pt (weights, optimiser, step, RNG states, config, version), config.toml and
-    metrics.jsonl. Several processes: torchrun --nproc-per-node N -m seisflow train ...
+    metrics.jsonl; a new run needs a new or empty RUN_DIR. A progress bar is drawn only when
+    stderr is a terminal. Several processes: torchrun --nproc-per-node N -m seisflow train ...
     """
     from seisflow.train import train as run_training
 
-    result = run_training(str(source), run_dir, config_file=config_file, overrides=overrides,
-                          data_dir=data_dir, device=device, resume=resume,
-                          progress=not quiet)  # fmt: skip
+    progress = not quiet and sys.stderr.isatty()  # no bars of carriage returns in a log file
+    with one_line_warnings():
+        result = run_training(str(source), run_dir, config_file=config_file,
+                              overrides=overrides, data_dir=data_dir, device=device,
+                              resume=resume, progress=progress)  # fmt: skip
     figures = ", ".join(f"{k} {v:.4g}" for k, v in result.metrics.items() if k != "lr")
     click.echo(f"trained {result.step} steps into {result.run_dir}: {figures}")
 

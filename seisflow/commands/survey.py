@@ -74,6 +74,7 @@ def synth(
     import time
 
     from seisflow.config import SynthConfig
+    from seisflow.ingest.convert import rate_text
     from seisflow.synth import synthesize
 
     config = SynthConfig(
@@ -90,8 +91,8 @@ def synth(
     result = synthesize(out, config, overwrite=overwrite, progress=sys.stderr.isatty())
     seconds = time.perf_counter() - start
     click.echo(
-        f"wrote {result.segy} ({result.traces} traces, {result.bytes / 1e6:.1f} MB, "
-        f"{result.bytes / 1e6 / seconds:.0f} MB/s) and {result.truth}"
+        f"wrote {result.segy} ({result.traces} traces, {result.bytes / 1e6:.1f} MB"
+        f"{rate_text(result.bytes, seconds)}) and {result.truth}"
     )
 
 
@@ -131,14 +132,14 @@ def synth(
 )
 @click.option(
     "--domain",
-    type=click.Choice(["time", "depth"]),
+    metavar="[time|depth]",
     default="time",
     show_default=True,
     help="Vertical axis: time (ms) or depth (m).",
 )
 @click.option(
     "--chunks",
-    type=Triple("I,X,S", "64,64,256", positive=True),
+    metavar="I,X,S",
     default="64,64,256",
     show_default=True,
     help="Chunk shape inline,crossline,sample.",
@@ -152,7 +153,7 @@ def synth(
 )
 @click.option(
     "--duplicates",
-    type=click.Choice(["error", "first", "last"]),
+    metavar="[error|first|last]",
     default="error",
     show_default=True,
     help="Two traces in one bin: fail, or keep the first/last.",
@@ -175,7 +176,7 @@ def ingest(
     scalar_byte: int,
     crs: str | None,
     domain: str,
-    chunks: tuple[int, int, int],
+    chunks: str,
     compressor_name: str,
     duplicates: str,
     overwrite: bool,
@@ -185,12 +186,14 @@ def ingest(
 
     The geometry comes from the trace headers (any sorting, steps, missing traces; 2-D lines
     by CDP); amplitudes are float32 with NaN where no trace; CDP X/Y, the CRS and the affine
-    grid transform are stored for georeferencing.
+    grid transform are stored for georeferencing. Settings are checked by segy_to_zarr, so a
+    bad one gets the same one-line message here as from Python.
     """
     import time
     import warnings
 
     from seisflow.ingest import ByteLocations, segy_to_zarr
+    from seisflow.ingest.convert import rate_text
 
     locations = ByteLocations(
         inline=iline_byte,
@@ -219,11 +222,13 @@ def ingest(
     for warning in caught:
         click.echo(f"seisflow: warning: {warning.message}", err=True)
     seconds = time.perf_counter() - start
-    kind = "2-D line" if report.is_2d else "3-D survey"
+    kind = "3-D survey"
+    if report.is_2d:
+        kind = f"2-D line ({report.placement})" if report.placement else "2-D line"
     click.echo(
         f"wrote {report.store}: {kind} {report.shape[0]} x {report.shape[1]} x {report.shape[2]}"
         f", {report.traces} traces, {report.missing} empty bins, CRS {report.crs or 'unknown'}"
-        f", {report.bytes_read / 1e6 / seconds:.0f} MB/s"
+        f"{rate_text(report.bytes_read, seconds)}"
     )
     if report.non_finite:
         click.echo(
@@ -296,23 +301,24 @@ def export(
 ) -> None:
     """Write LAYER of STORE (facies, facies_confidence, anomaly, ...) to OUT.
 
-    OUT.sgy: SEG-Y with exactly the geometry of the file the store was ingested from (every
-    trace header copied, IEEE samples, a text header naming the layer, the model and the
-    legend). OUT.tif with exactly one of --time MS (the time slice as a GeoTIFF in the survey
-    CRS), --inline N or --crossline N (the vertical section: rows are samples, columns the
-    traces along the line, in a local frame of metres along the line by minus the time, with
-    the traces' X/Y in the tags).
+    OUT.sgy (.segy, .seg): SEG-Y with exactly the geometry of the file the store was
+    ingested from (every trace header copied, IEEE samples, a text header naming the layer,
+    the model's whole SHA-256 and the legend). OUT.tif (.tiff) with exactly one of --time MS
+    (the time slice as a GeoTIFF in the survey CRS), --inline N or --crossline N (the
+    vertical section: rows are samples, columns the traces along the line, in a local frame
+    of metres along the line by minus the time, with the traces' X/Y in the tags). Any
+    other extension, or a folder, is refused.
     """
     from seisflow.errors import OutputPathError
-    from seisflow.infer.export import export_geotiff, export_segy
+    from seisflow.infer.export import export_geotiff, export_segy, output_format
 
-    suffix = out.suffix.lower()
-    if suffix in (".tif", ".tiff"):
+    if output_format(out) == "geotiff":
         result = export_geotiff(store, layer, out, time=time_ms, inline=inline,
                                 crossline=crossline, overwrite=overwrite)  # fmt: skip
         rows, columns = result["shape"]
         if "time" in result:
-            what = f"the time slice at {result['time']:g} ({rows} inlines x {columns} crosslines)"
+            what = (f"the {result['domain']} slice at {result['time']:g} {result['units']} "
+                    f"({rows} inlines x {columns} crosslines)")  # fmt: skip
         else:
             line = "inline" if "inline" in result else "crossline"
             along = "crosslines" if line == "inline" else "inlines"

@@ -13,6 +13,7 @@ References:
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -22,15 +23,11 @@ from sklearn.decomposition import PCA
 from sklearn.ensemble import IsolationForest
 from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.mixture import GaussianMixture
+from tqdm import tqdm
 
 from seisflow.errors import InputFileError
-from seisflow.infer.maps import (
-    PatchTable,
-    compressor_bits_per_dim,
-    reduce_argmax,
-    reduce_first,
-    stitch,
-)
+from seisflow.infer.score import PatchTable, compressor_bits_per_dim
+from seisflow.infer.stitch import reduce_argmax, reduce_first, stitch
 from seisflow.ingest.patches import PatchSpec
 from seisflow.ingest.store import open_survey
 from seisflow.ingest.stream import PatchStream
@@ -49,9 +46,21 @@ __all__ = [
 
 #: The same-run facies baselines on the patch windows (see :func:`window_clusters`).
 FACIES_BASELINES: tuple[str, ...] = ("kmeans_pca", "gmm_pca", "kmeans_rms")
+#: Steps of :func:`evaluate_layers` its progress bar counts: the windows, each facies
+#: baseline, the IsolationForest, the scores.
+STEPS = 3 + len(FACIES_BASELINES)
 
 
-def open_truth(truth: str | Path, survey: xr.Dataset) -> xr.Dataset:
+def open_truth(
+    truth: str | Path, survey: xr.Dataset, *, store: str | Path | None = None
+) -> xr.Dataset:
+    """Open the synthetic ``truth`` of the survey opened as ``survey`` (the store ``store``).
+
+    Raises:
+        InputFileError: When ``truth`` is not a truth store, has another geometry, or is the
+            truth of another SEG-Y file than the one the store was ingested from (when the
+            truth records its file's checksum, ``segy_crc32``; older truths do not).
+    """
     try:
         reference = xr.open_zarr(truth)
     except (FileNotFoundError, KeyError, ValueError) as exc:
@@ -65,7 +74,31 @@ def open_truth(truth: str | Path, survey: xr.Dataset) -> xr.Dataset:
                 f"{truth} has another geometry than the store ({axis} differs): give the truth "
                 "of the survey the store was ingested from"
             )
+    _check_same_segy(truth, reference, survey, store)
     return reference
+
+
+def _check_same_segy(
+    truth: str | Path, reference: xr.Dataset, survey: xr.Dataset, store: str | Path | None
+) -> None:
+    """Refuse a truth whose SEG-Y checksum differs from the store's source checksum: two
+    synthetic surveys of one geometry (other seeds) are told apart only by their contents."""
+    expected = reference.attrs.get("segy_crc32")
+    source = survey.attrs.get("source") or {}
+    found = source.get("crc32")
+    if not expected or not found or str(expected).lower() == str(found).lower():
+        return
+    try:
+        seed = f", synth seed {json.loads(reference.attrs['synth_config'])['seed']}"
+    except (KeyError, TypeError, ValueError):
+        seed = ""
+    segy = Path(source.get("path", "its SEG-Y file"))
+    beside = segy.with_name(segy.stem + ".truth.zarr")
+    raise InputFileError(
+        f"{truth} is the truth of another SEG-Y file (crc32 {expected}{seed}) than "
+        f"{store or 'the store'} was ingested from ({segy}, crc32 {found}): give the truth "
+        f"written beside that file ({beside}), or ingest the SEG-Y that {truth} came with"
+    )
 
 
 def _anomaly_scores(labels: np.ndarray, scores: np.ndarray) -> dict[str, float] | None:
@@ -121,12 +154,16 @@ def stitch_labels(labels: np.ndarray, where: np.ndarray, k: int, spec: PatchSpec
 
 
 def _baselines(store: str | Path, spec: PatchSpec, percentile: float, k: int, seed: int,
-               survey: xr.Dataset) -> dict[str, np.ndarray]:  # fmt: skip
-    """Baseline facies (window clusters) and anomaly (IsolationForest) maps."""
+               survey: xr.Dataset, bar: tqdm) -> dict[str, np.ndarray]:  # fmt: skip
+    """Baseline facies (window clusters) and anomaly (IsolationForest) maps; ``bar``
+    advances by one per step (:data:`STEPS` in all with the scores)."""
     patches, where = load_windows(store, spec, percentile)
+    _done(bar, "patch windows")
     features, rms = window_features(patches, seed)
-    maps = {name: stitch_labels(labels, where, k, spec, survey)
-            for name, labels in _clusters(features, rms, k, seed).items()}  # fmt: skip
+    maps: dict[str, np.ndarray] = {}
+    for name, labels in _clusters(features, rms, k, seed).items():
+        maps[name] = stitch_labels(labels, where, k, spec, survey)
+        _done(bar, name)
     inputs = np.hstack([features, rms, compressor_bits_per_dim(patches)[:, None]])
     outlier = -IsolationForest(random_state=seed).fit(inputs).score_samples(inputs)
     table = PatchTable(where, np.zeros((len(where), 1)), outlier, spec)
@@ -134,6 +171,7 @@ def _baselines(store: str | Path, spec: PatchSpec, percentile: float, k: int, se
                    survey.amplitude.data.chunks, reduce_first, values=outlier[:, None],
                    live=survey.trace_mask.values, dtype=np.float32)  # fmt: skip
     maps["isolation_forest"] = layer.compute()
+    _done(bar, "isolation_forest")
     return maps
 
 
@@ -147,17 +185,23 @@ def live_sample(survey: xr.Dataset, samples: int, seed: int) -> tuple[np.ndarray
 
 
 def evaluate_layers(
-    store: str | Path, truth: str | Path, *, samples: int = 2_000_000, seed: int = 0
+    store: str | Path,
+    truth: str | Path,
+    *,
+    samples: int = 2_000_000,
+    seed: int = 0,
+    progress: bool = False,
 ) -> dict[str, Any]:
     """Score ``facies`` and ``anomaly`` of ``store`` against ``truth`` (a synthetic truth
-    store) on up to ``samples`` live samples, beside same-run baselines.
+    store) on up to ``samples`` live samples, beside same-run baselines; ``progress`` shows
+    a bar of the steps on stderr.
 
     Raises:
-        InputFileError: When the store has no layers, the truth is not one or its geometry
-            differs.
+        InputFileError: When the store has no layers, the truth is not one, its geometry
+            differs or it is the truth of another SEG-Y file.
     """
     survey = open_survey(store)
-    reference = open_truth(truth, survey)
+    reference = open_truth(truth, survey, store=store)
     present = [name for name in ("facies", "anomaly") if name in survey]
     if not present:
         raise InputFileError(f"{store} has no facies or anomaly layer: run seisflow map first")
@@ -168,7 +212,28 @@ def evaluate_layers(
                      time_window=patch["time_window"], depth3d=patch["depth3d"])  # fmt: skip
     percentile = first["seisflow:config"]["data"]["percentile"]
     k = len(survey.facies.attrs["flag_values"]) if "facies" in survey else 2
-    maps = _baselines(store, spec, percentile, k, seed, survey)
+    with tqdm(total=STEPS, desc="evaluate", unit="step", disable=not progress) as bar:
+        maps = _baselines(store, spec, percentile, k, seed, survey, bar)
+        report = _report(store, truth, survey, reference, pick, maps)
+        _done(bar, "scores")
+    return report
+
+
+def _done(bar: tqdm, what: str) -> None:
+    """Count a step done on ``bar``, naming it."""
+    bar.set_postfix_str(what, refresh=False)
+    bar.update()
+
+
+def _report(
+    store: str | Path,
+    truth: str | Path,
+    survey: xr.Dataset,
+    reference: xr.Dataset,
+    pick: tuple[np.ndarray, ...],
+    maps: dict[str, np.ndarray],
+) -> dict[str, Any]:
+    """The scores of the store's layers and of the baselines ``maps`` at ``pick``."""
     true_facies = reference.facies.values[pick]
     true_anomaly = reference.anomaly.values[pick].astype(bool)
     report: dict[str, Any] = {"store": str(store), "truth": str(truth),

@@ -7,13 +7,17 @@ the grid by its inline / crossline header words -> write a new file: a text head
 the layer, the model and the legend; the source's binary header with IEEE format (code 5)
 and no extended headers; every trace header copied byte for byte; the layer's samples as
 IEEE floats. Written to ``OUT.partial`` and renamed when complete.
+
+The output's extension says what it is: :data:`SEGY_SUFFIXES` for SEG-Y and
+:data:`GEOTIFF_SUFFIXES` for GeoTIFF (see :func:`output_format`); any other, or a folder,
+is refused before anything is read.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import zarr
@@ -24,20 +28,67 @@ from seisflow.ingest.segy_writer import text_header
 from seisflow.ingest.store import open_survey
 from seisflow.outputs import claim_outputs
 
-__all__ = ["export_geotiff", "export_segy"]
+__all__ = ["GEOTIFF_SUFFIXES", "SEGY_SUFFIXES", "export_geotiff", "export_segy", "output_format"]
 
 BYTES_PER_SAMPLE = {1: 4, 2: 4, 3: 2, 5: 4, 6: 8, 8: 1, 9: 8, 10: 4, 11: 2, 12: 8, 16: 1}
 BLOCK = 20_000  # traces per read/write block: memory stays bounded
+#: Extensions of a SEG-Y output (``.seg`` is the short form some packages write).
+SEGY_SUFFIXES: tuple[str, ...] = (".sgy", ".segy", ".seg")
+#: Extensions of a GeoTIFF output.
+GEOTIFF_SUFFIXES: tuple[str, ...] = (".tif", ".tiff")
+Format = Literal["segy", "geotiff"]
+NAMES: dict[Format, str] = {"segy": "SEG-Y", "geotiff": "a GeoTIFF"}
 
 
-def _layer(survey: Any, store: Path, layer: str) -> Any:
+def output_format(out: str | Path) -> Format:
+    """What ``out`` is to be, from its extension (case-insensitive): ``segy`` or ``geotiff``.
+
+    Raises:
+        OutputPathError: When ``out`` is an existing folder, or its extension is neither a
+            SEG-Y nor a GeoTIFF one.
+    """
+    out = Path(out)
+    if out.is_dir():
+        raise OutputPathError(
+            f"{out} is a folder: name the file to write, e.g. {out / 'facies.sgy'} or "
+            f"{out / 'facies.tif'}"
+        )
+    suffix = out.suffix.lower()
+    if suffix in SEGY_SUFFIXES:
+        return "segy"
+    if suffix in GEOTIFF_SUFFIXES:
+        return "geotiff"
+    accepted = ", ".join((*SEGY_SUFFIXES, *GEOTIFF_SUFFIXES))
+    raise OutputPathError(
+        f"{out}: the extension {suffix or '(none)'!s} names no format seisflow writes: end the "
+        f"name with {', '.join(SEGY_SUFFIXES)} for SEG-Y or {', '.join(GEOTIFF_SUFFIXES)} for "
+        f"a GeoTIFF (accepted: {accepted})"
+    )
+
+
+def _check_output(out: Path, kind: Format) -> None:
+    """Refuse ``out`` when it is a folder or its extension names another format."""
+    found = output_format(out)
+    if found != kind:
+        raise OutputPathError(
+            f"{out}: the extension {out.suffix} is for {NAMES[found]}, not {NAMES[kind]}: "
+            f"name the file with {', '.join(SEGY_SUFFIXES if kind == 'segy' else GEOTIFF_SUFFIXES)}"
+        )
+
+
+def _layer(survey: Any, store: Path, layer: str, kind: Format) -> Any:
     layers = [n for n in survey.data_vars if n not in ("amplitude", "trace_mask", "spatial_ref")]
     if layer not in survey.data_vars or layer == "spatial_ref":
         raise InputFileError(
             f"{store} has no layer {layer!r}: choose one of {', '.join([*layers, 'amplitude'])}"
         )
     if survey[layer].dims != survey.amplitude.dims:
-        raise InputFileError(f"{store}: {layer} is not on the amplitude grid and cannot be SEG-Y")
+        on_grid = [n for n in layers if survey[n].dims == survey.amplitude.dims]
+        raise InputFileError(
+            f"{store}: {layer} is not on the amplitude grid (its dimensions are "
+            f"{', '.join(map(str, survey[layer].dims))}) and cannot be written as "
+            f"{NAMES[kind]}: export one of {', '.join([*on_grid, 'amplitude'])}"
+        )
     return survey[layer]
 
 
@@ -63,11 +114,13 @@ def export_segy(
 
     Raises:
         InputFileError: An unknown layer, or a missing or changed source file.
-        OutputPathError: ``out`` exists and ``overwrite`` is False.
+        OutputPathError: ``out`` exists and ``overwrite`` is False, is a folder or has no
+            SEG-Y extension (:data:`SEGY_SUFFIXES`).
     """
     store, out = Path(store), Path(out)
+    _check_output(out, "segy")
     survey = open_survey(store)
-    values = _layer(survey, store, layer)
+    values = _layer(survey, store, layer, "segy")
     source = _source(survey, store)
     claim_outputs(out, overwrite=overwrite)
     with open(source, "rb") as handle:
@@ -94,7 +147,8 @@ def export_segy(
     lines = [
         f"SEISFLOW LAYER {layer}: {values.attrs.get('long_name', '')}",
         f"LEGEND {meanings}" if meanings else "CONTINUOUS VALUES",
-        f"MODEL SHA-256 {values.attrs.get('seisflow:model_sha256', 'n/a')[:56]}",
+        "MODEL SHA-256 (THE WHOLE DIGEST OF THE RUN'S CHECKPOINT ON THE NEXT LINE):",
+        str(values.attrs.get("seisflow:model_sha256", "n/a")),
         f"SOURCE {source.name}",
         f"CRS {survey.attrs.get('proj:code') or 'unknown'}",
         "GEOMETRY AND TRACE HEADERS COPIED FROM THE SOURCE; IEEE FLOAT SAMPLES",
@@ -167,13 +221,15 @@ def export_geotiff(
         overwrite: Replace ``out`` if it exists.
 
     Returns:
-        ``{"out", "layer", "shape"}`` and ``"time"`` (the sample used), ``"inline"`` or
-        ``"crossline"``.
+        ``{"out", "layer", "shape", "domain", "units"}`` (the vertical axis, ``time`` or
+        ``depth``, and its units, ``ms`` or ``m``) and ``"time"`` (the sample used),
+        ``"inline"`` or ``"crossline"``.
 
     Raises:
-        InputFileError: An unknown layer, or a time or line outside the survey.
-        OutputPathError: Not exactly one of ``time``, ``inline``, ``crossline``, or ``out``
-            exists and ``overwrite`` is False.
+        InputFileError: An unknown layer or one not on the amplitude grid, or a time or line
+            outside the survey.
+        OutputPathError: Not exactly one of ``time``, ``inline``, ``crossline``; ``out``
+            exists and ``overwrite`` is False, is a folder or has no GeoTIFF extension.
     """
     modes = {"time": time, "inline": inline, "crossline": crossline}
     given = {name: value for name, value in modes.items() if value is not None}
@@ -184,9 +240,12 @@ def export_geotiff(
             "exactly one of --time MS, --inline N or --crossline N"
         )
     store, out = Path(store), Path(out)
+    _check_output(out, "geotiff")
     survey = open_survey(store)
-    values = _layer(survey, store, layer)
-    vertical = survey[survey.amplitude.dims[2]].values
+    values = _layer(survey, store, layer, "geotiff")
+    domain = str(survey.amplitude.dims[2])
+    units = survey[domain].attrs.get("units", "ms" if domain == "time" else "m")
+    vertical = survey[domain].values
     step = float(np.diff(vertical).min()) if vertical.size > 1 else 0.0
     legend = values.attrs.get("flag_meanings", "")
     if time is not None:
@@ -203,7 +262,8 @@ def export_geotiff(
         crs = survey.attrs.get("proj:wkt2") or None
         _write_tiff(out, data, transform, crs, layer=layer, time=f"{vertical[k]:g}",
                     legend=legend)  # fmt: skip
-        return {"out": str(out), "layer": layer, "time": float(vertical[k]), "shape": data.shape}
+        return {"out": str(out), "layer": layer, "time": float(vertical[k]), "shape": data.shape,
+                "domain": domain, "units": units}  # fmt: skip
     dim, number = next(iter(given.items()))
     index = _line_index(survey, store, dim, int(number))
     claim_outputs(out, overwrite=overwrite)
@@ -220,12 +280,13 @@ def export_geotiff(
     dz = step or 1.0
     transform = (spacing, 0.0, -0.5 * spacing, 0.0, -dz, -float(vertical[0]) + 0.5 * dz)
     _write_tiff(out, data, transform, None, layer=layer, line=f"{dim}={int(number)}",
-                vertical_unit=survey[survey.amplitude.dims[2]].attrs.get("units", "ms"),
+                vertical_unit=units,
                 first_trace=f"{along}={int(traces[0])}", last_trace=f"{along}={int(traces[-1])}",
                 first_x=repr(x0), first_y=repr(y0), last_x=repr(x1), last_y=repr(y1),
                 xy_crs=survey.attrs.get("proj:code") or "unknown",
                 trace_spacing_m=repr(spacing), legend=legend)  # fmt: skip
-    return {"out": str(out), "layer": layer, dim: int(number), "shape": data.shape}
+    return {"out": str(out), "layer": layer, dim: int(number), "shape": data.shape,
+            "domain": domain, "units": units}  # fmt: skip
 
 
 def _line_index(survey: Any, store: Path, dim: str, number: int) -> int:

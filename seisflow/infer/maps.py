@@ -1,48 +1,48 @@
 """Facies, confidence and anomaly maps of a survey from a trained flow.
 
-The recipe: load the run -> check its patches fit the store -> score every patch of the
+The recipe: check the layers asked for are free (or --overwrite) -> load the run -> check
+its patches fit the store -> take the store's writer lock -> score every patch of the
 deterministic mapping tiling (every patch with a live trace), keeping one small row per
-patch (topic proportions and an anomaly score) -> stitch the rows to every sample, chunk by
-chunk, as a Dask graph (overlapping patches averaged; memory bounded by a chunk and the
-patch table) -> write the layers atomically (:func:`seisflow.infer.writeback.write_layer`).
+patch (topic proportions and an anomaly score; :mod:`seisflow.infer.score`) -> stitch the
+rows to every sample, chunk by chunk, as a Dask graph (overlapping patches averaged; memory
+bounded by a chunk and the patch table; :mod:`seisflow.infer.stitch`) -> write the layers
+atomically (:func:`seisflow.infer.writeback.write_layer`).
 
-The anomaly score is not raw likelihood: flows rate simple inputs (dead or muted traces) as
-most likely (Nalisnick et al. 2019). It is the flow's bits/dim minus a generic compressor's
-(zlib) bits/dim of the same 8-bit patch, the input-complexity correction of Serrà et al.
-2020: a patch the flow finds less likely than its complexity explains scores high.
-
-References:
-    Nalisnick, Matsukawa, Teh, Gorur, Lakshminarayanan. Do deep generative models know what
-    they don't know? ICLR 2019.
-    Serrà, Álvarez, Gómez, Slizovskaia, Núñez, Luque. Input complexity and
-    out-of-distribution detection with likelihood-based generative models. ICLR 2020.
+The scoring and stitching live in their own modules and are re-exported here, so
+``from seisflow.infer.maps import score_patches, stitch`` keeps working.
 """
 
 from __future__ import annotations
 
-import math
-import zlib
-from collections.abc import Callable
-from dataclasses import dataclass
+import contextlib
+import sys
 from pathlib import Path
 from typing import Any, Literal
 
-import dask.array as da
 import numpy as np
-import torch
-from tqdm import tqdm
 
-from seisflow.errors import ConfigError, InputFileError
+from seisflow.errors import ConfigError, InputFileError, OutputPathError
+from seisflow.infer.score import PatchTable, compressor_bits_per_dim, score_patches
+from seisflow.infer.stitch import (
+    Reduce,
+    patch_grid,
+    reduce_argmax,
+    reduce_first,
+    reduce_max,
+    reduce_words,
+    stitch,
+)
 from seisflow.ingest.patches import PatchSpec
 from seisflow.ingest.store import open_survey
-from seisflow.ingest.stream import PatchStream
 from seisflow.models import FractalFlow
 
 __all__ = [
+    "LAYERS",
     "PatchTable",
     "Readout",
     "compressor_bits_per_dim",
     "facies_values",
+    "layer_names",
     "map_survey",
     "patch_grid",
     "reduce_argmax",
@@ -62,186 +62,6 @@ LAYERS: tuple[str, ...] = ("facies", "anomaly", "topic_proportions")
 #: sample favour (mean topic responsibilities), so a sample between two units takes one of
 #: their two topics, never a third, and the boundary follows the words, not the patch grid.
 Readout = Literal["patch", "word"]
-#: Turns the per-sample mean of patch values and the covered-live mask into a layer chunk.
-Reduce = Callable[[np.ndarray, np.ndarray], np.ndarray]
-
-
-@dataclass(frozen=True)
-class PatchTable:
-    """One row per patch of the tiling.
-
-    Attributes:
-        positions: int64 ``(n, 4)``: ``(axis, i, j, k)``.
-        proportions: float32 ``(n, K)`` topic proportions.
-        anomaly: float32 ``(n,)`` anomaly score (bits/dim above the compressor's).
-        spec: How the patches were cut.
-        words: float16 ``(n, K, rows, columns)`` topic responsibilities of each patch's words
-            where they sit in the patch (rows: time, columns: traces), or None.
-    """
-
-    positions: np.ndarray
-    proportions: np.ndarray
-    anomaly: np.ndarray
-    spec: PatchSpec
-    words: np.ndarray | None = None
-
-
-def compressor_bits_per_dim(patches: np.ndarray) -> np.ndarray:
-    """zlib (level 9) bits per value of each uint8 patch ``(n, C, H, W)``: ``(n,)``."""
-    size = patches[0].size
-    return np.array([8.0 * len(zlib.compress(p.tobytes(), 9)) / size for p in patches])
-
-
-@torch.no_grad()
-def score_patches(
-    flow: FractalFlow,
-    store: str | Path,
-    spec: PatchSpec,
-    *,
-    percentile: float,
-    batch_size: int = 256,
-    words: bool = False,
-    progress: bool = False,
-) -> PatchTable:
-    """Topic proportions and anomaly scores of every patch of the mapping tiling, and with
-    ``words`` the topic responsibilities of every word (:meth:`FractalFlow.score_words`)."""
-    device = next(flow.parameters()).device
-    stream = PatchStream(store, spec, shuffle=False, return_positions=True,
-                         batch_size=batch_size, percentile=percentile)  # fmt: skip
-    flow.eval()
-    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-    fields: list[np.ndarray] = []
-    bar = tqdm(total=len(stream), disable=not progress, desc="map", unit="patch")
-    dims = math.prod(spec.shape)
-    for patches, where in stream:
-        x = patches.to(device)
-        if words:
-            log_p, proportions, field = flow.score_words(flow.bin_centres(x))
-            fields.append(field.to(torch.float16).cpu().numpy())
-        else:
-            log_p, proportions = flow.score(flow.bin_centres(x))
-        bits = (-(log_p - dims * math.log(256.0)) / (dims * math.log(2.0))).float().cpu().numpy()
-        score = bits - compressor_bits_per_dim(patches.numpy())
-        parts.append((where.numpy(), proportions.float().cpu().numpy(), score.astype(np.float32)))
-        bar.update(len(patches))
-    bar.close()
-    positions, proportions, anomaly = (np.concatenate(p) for p in zip(*parts, strict=True))
-    return PatchTable(positions, proportions, anomaly, spec,
-                      np.concatenate(fields) if words else None)  # fmt: skip
-
-
-def _footprints(table: PatchTable) -> np.ndarray:
-    """``(n, 6)`` index ranges ``(il0, il1, xl0, xl1, t0, t1)`` each patch covers."""
-    axis, i, j, k = table.positions.T
-    size, depth = table.spec.size, table.spec.channels
-    il_span = np.where(axis == 0, depth, size)
-    xl_span = np.where(axis == 0, size, depth)
-    return np.stack([i, i + il_span, j, j + xl_span, k, k + size], axis=1)
-
-
-def _complete(foot: np.ndarray, live: np.ndarray) -> np.ndarray:
-    """Bool ``(n,)``: the patch covers no missing trace (only such patches are trained on)."""
-    return np.array([live[f[0] : f[1], f[2] : f[3]].all() for f in foot], dtype=bool)
-
-
-def _complete_first(total: np.ndarray, count: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Sums ``(2, ..., V)`` and counts ``(2, ...)`` of complete [0] and other [1] patches ->
-    those of the complete patches where any covers a point, else those of the others."""
-    use = np.where(count[0] > 0, 0, 1)
-    return (np.take_along_axis(total, use[None, ..., None], axis=0)[0],
-            np.take_along_axis(count, use[None], axis=0)[0])  # fmt: skip
-
-
-def stitch(
-    table: PatchTable,
-    shape: tuple[int, int, int],
-    chunks: tuple[tuple[int, ...], ...],
-    reduce: Reduce,
-    *,
-    values: np.ndarray,
-    live: np.ndarray,
-    dtype: Any,
-) -> da.Array:
-    """A Dask array on the amplitude grid: per chunk, the mean of ``values`` over the patches
-    covering each sample, passed with the mask of covered live samples to
-    ``reduce(mean, covered) -> (chunk)``; ``live`` is the trace mask ``(n_il, n_xl)``.
-    ``values`` is ``(n, V)`` (one value per patch) or ``(n, V, rows, columns)`` (a field over
-    each patch, rows along time and columns along its traces, as :attr:`PatchTable.words`).
-
-    Patches that touch a missing trace hold fill values the flow never saw in training (the
-    training tiling skips them), so a sample takes the mean of the complete patches covering
-    it, and of the others only where no complete patch does (next to missing traces).
-    """
-    foot = _footprints(table)
-    complete = _complete(foot, live)
-
-    def block(block_info: dict[Any, Any] | None = None) -> np.ndarray:
-        (a0, a1), (b0, b1), (c0, c1) = block_info[None]["array-location"]
-        inside = (foot[:, 0] < a1) & (foot[:, 1] > a0) & (foot[:, 2] < b1) & (foot[:, 3] > b0)
-        hit = np.flatnonzero(inside & (foot[:, 4] < c1) & (foot[:, 5] > c0))
-        size = (a1 - a0, b1 - b0, c1 - c0)
-        total = np.zeros((2, *size, values.shape[1]), dtype=np.float64)
-        count = np.zeros((2, *size), dtype=np.int32)
-        for n in hit:
-            f, kind = foot[n], 0 if complete[n] else 1
-            lo, hi = np.maximum(f[0::2], (a0, b0, c0)), np.minimum(f[1::2], (a1, b1, c1))
-            origin = (a0, b0, c0)
-            region = (kind, *(slice(b - o, e - o) for b, e, o in zip(lo, hi, origin, strict=True)))
-            value = values[n]
-            if value.ndim == 3:  # a field over the patch: cut the part inside the chunk
-                inside = tuple(slice(b - s, e - s) for b, e, s in zip(lo, hi, f[0::2], strict=True))
-                value = _field(value, table.positions[n, 0], f)[inside]
-            total[region] += value
-            count[region] += 1
-        total, count = _complete_first(total, count)
-        covered = (count > 0) & live[a0:a1, b0:b1, None]
-        mean = total / np.maximum(count, 1)[..., None]
-        return reduce(mean, covered).astype(dtype)
-
-    return da.map_blocks(block, chunks=chunks, dtype=dtype, meta=np.empty((0, 0, 0), dtype))
-
-
-def _field(value: np.ndarray, axis: int, foot: np.ndarray) -> np.ndarray:
-    """A patch field ``(V, rows, columns)`` spread over the patch's footprint
-    ``(inline, crossline, time, V)`` (each cell repeated; constant across 3-D depth)."""
-    spans = foot[1::2] - foot[0::2]
-    rows, columns = value.shape[1:]
-    up = value.repeat(spans[2] // rows, axis=1).repeat(spans[1 - axis] // columns, axis=2)
-    up = up.transpose(2, 1, 0)  # (traces, time, V)
-    if axis == 0:
-        return np.broadcast_to(up[None], (spans[0], *up.shape))
-    return np.broadcast_to(up[:, None], (up.shape[0], spans[1], *up.shape[1:]))
-
-
-def patch_grid(
-    table: PatchTable, shape: tuple[int, int, int], live: np.ndarray
-) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], np.ndarray]:
-    """The mean topic proportions at the points of the patch grid.
-
-    The grid takes every ``stride``-th sample along inline, crossline and time, starting half
-    a stride in; a point's value is the mean over the patches covering it (complete patches
-    first), as for the ``facies`` layer, so the arg-max over topics at a point is the facies
-    there.
-
-    Returns:
-        ``((i, j, k), values)``: the grid's sample indices along each axis and float32
-        ``(len(i), len(j), len(k), K)`` values, NaN at points on no live trace.
-    """
-    stride = table.spec.stride
-    axes = tuple(np.arange(stride // 2, n, stride) for n in shape)
-    total = np.zeros((2, *(a.size for a in axes), table.proportions.shape[1]))
-    count = np.zeros(total.shape[:4], dtype=np.int32)
-    foot = _footprints(table)
-    for f, complete, row in zip(foot, _complete(foot, live), table.proportions, strict=True):
-        spans = (slice(np.searchsorted(a, lo), np.searchsorted(a, hi))
-                 for a, lo, hi in zip(axes, f[0::2], f[1::2], strict=True))  # fmt: skip
-        region = (0 if complete else 1, *spans)
-        total[region] += row
-        count[region] += 1
-    total, count = _complete_first(total, count)
-    covered = (count > 0) & live[np.ix_(axes[0], axes[1])][..., None]
-    values = np.where(covered[..., None], total / np.maximum(count, 1)[..., None], np.nan)
-    return axes, values.astype(np.float32)
 
 
 def check_fits(
@@ -260,23 +80,6 @@ def check_fits(
         )
 
 
-def reduce_argmax(mean: np.ndarray, covered: np.ndarray) -> np.ndarray:
-    """The arg-max topic at covered samples, -1 elsewhere."""
-    return np.where(covered, mean.argmax(-1), -1)
-
-
-def reduce_words(mean: np.ndarray, covered: np.ndarray) -> np.ndarray:
-    """The ``word`` read-out (see :data:`Readout`) of the mean of :func:`facies_values`
-    ``(..., 2K)``: of the two topics with the largest mean patch proportions, the one with
-    the larger mean word responsibility; -1 off the covered samples."""
-    k = mean.shape[-1] // 2
-    patch, words = mean[..., :k], mean[..., k:]
-    candidates = np.argsort(-patch, axis=-1)[..., :2]
-    favoured = np.take_along_axis(words, candidates, -1).argmax(-1)
-    choice = np.take_along_axis(candidates, favoured[..., None], -1)[..., 0]
-    return np.where(covered, choice, -1)
-
-
 def facies_values(table: PatchTable, readout: Readout) -> tuple[np.ndarray, Reduce]:
     """What :func:`stitch` averages for a facies read-out, and its reduction: the topic
     proportions ``(n, K)`` and :func:`reduce_argmax` (``patch``), or the proportions spread
@@ -289,16 +92,6 @@ def facies_values(table: PatchTable, readout: Readout) -> tuple[np.ndarray, Redu
     n, k, rows, columns = table.words.shape
     spread = np.broadcast_to(table.proportions[:, :, None, None], (n, k, rows, columns))
     return np.concatenate([spread.astype(np.float16), table.words], axis=1), reduce_words
-
-
-def reduce_max(mean: np.ndarray, covered: np.ndarray) -> np.ndarray:
-    """The largest proportion at covered samples, NaN elsewhere."""
-    return np.where(covered, mean.max(-1), np.nan)
-
-
-def reduce_first(mean: np.ndarray, covered: np.ndarray) -> np.ndarray:
-    """The first value at covered samples, NaN elsewhere."""
-    return np.where(covered, mean[..., 0], np.nan)
 
 
 def _provenance(run_dir: Path, config: dict[str, Any], spec: PatchSpec) -> dict[str, Any]:
@@ -338,77 +131,60 @@ def _proportions_grid(
     return values, coords
 
 
-def map_survey(
-    store: str | Path,
-    run_dir: str | Path,
-    *,
-    stride: int | None = None,
-    batch_size: int = 256,
-    device: str = "auto",
-    layers: tuple[str, ...] = ("facies", "anomaly"),
-    overwrite: bool = False,
-    scheduler: str | None = None,
-    readout: Readout = "patch",
-    progress: bool = True,
-) -> dict[str, Any]:
-    """Write ``facies`` + ``facies_confidence``, ``anomaly`` and/or ``topic_proportions``
-    layers into ``store``.
+def layer_names(layers: tuple[str, ...], survey: Any) -> list[str]:
+    """Every array that mapping ``layers`` writes into the store (opened: ``survey``):
+    ``facies`` brings ``facies_confidence``; ``topic_proportions`` brings its coordinate
+    arrays (``patch_<axis>`` of each axis and ``topic``)."""
+    names: list[str] = []
+    if "facies" in layers:
+        names += ["facies", "facies_confidence"]
+    if "anomaly" in layers:
+        names.append("anomaly")
+    if "topic_proportions" in layers:
+        names += ["topic_proportions", *(f"patch_{d}" for d in survey.amplitude.dims), "topic"]
+    return names
 
-    Args:
-        store: A survey store.
-        run_dir: A run trained on survey patches (``seisflow train``).
-        stride: Step between patch starts (default: the run's ``data.stride``).
-        batch_size: Patches per forward pass.
-        device: ``auto``, ``cpu`` or ``cuda``.
-        layers: Any of ``facies`` (with ``facies_confidence``), ``anomaly`` and
-            ``topic_proportions`` (on the patch grid, see :func:`patch_grid`).
-        overwrite: Replace existing layers.
-        scheduler: Address of a Dask distributed scheduler that stitches and writes the
-            layers (None: local threads).
-        readout: How ``facies`` is read out (see :data:`Readout`).
-        progress: Show a progress bar.
 
-    Returns:
-        A summary: patches scored, seconds, traces/s and the layers written.
-    """
-    import contextlib
-    import time
+def _check_free(store: str | Path, survey: Any, layers: tuple[str, ...], overwrite: bool) -> None:
+    """Refuse, naming every one of them, the layers ``store`` already has (unless
+    ``overwrite``): before any model is loaded or patch scored."""
+    if overwrite:
+        return
+    taken = [name for name in layer_names(layers, survey) if name in survey.variables]
+    if not taken:
+        return
+    coordinates = set(layer_names(("topic_proportions",), survey)) - {"topic_proportions"}
+    parts = [f"{'an' if name[0] in 'aeiou' else 'a'} {name} "
+             f"{'coordinate' if name in coordinates else 'layer'}" for name in taken]  # fmt: skip
+    what = parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
+    raise OutputPathError(
+        f"{store} already has {what}: pass --overwrite to replace "
+        f"{'it' if len(taken) == 1 else 'them'}, or leave {'it' if len(taken) == 1 else 'them'} "
+        "out of --layers"
+    )
 
-    from distributed import Client
 
-    from seisflow.config import to_dict
-    from seisflow.infer.writeback import write_grid, write_layer
-    from seisflow.train.checkpoint import load_flow
-    from seisflow.train.distributed import pick_device
+def _writing(name: str, progress: bool, client: Any) -> contextlib.AbstractContextManager[Any]:
+    """A progress bar over the Dask tasks that stitch and write layer ``name`` (local
+    schedulers only: a distributed scheduler shows its progress on its dashboard)."""
+    if not progress or client is not None:
+        return contextlib.nullcontext()
+    from tqdm import tqdm
+    from tqdm.dask import TqdmCallback
+
+    return TqdmCallback(tqdm_class=tqdm, desc=f"map: stitch+write {name}", unit="task")
+
+
+#: One layer to stitch and write: name, patch values, reduction, dtype, attributes.
+Plan = tuple[str, np.ndarray, Reduce, Any, dict[str, Any]]
+
+
+def _plan(table: PatchTable, layers: tuple[str, ...], readout: Readout) -> list[Plan]:
+    """The layers on the amplitude grid to stitch from ``table``, in the order written."""
     from seisflow.viz import CATEGORY_COLOURS
 
-    unknown = sorted(set(layers) - set(LAYERS))
-    if unknown or not layers:
-        raise ConfigError(f"--layers {','.join(layers)}: choose from {','.join(LAYERS)}")
-    began = time.perf_counter()
-    run_dir = Path(run_dir)
-    flow, config, _ = load_flow(run_dir, device=pick_device(device))
-    if config.model.prior == "standard" and set(layers) - {"anomaly"}:
-        raise ConfigError(
-            f"{run_dir} has the standard prior, which has no topics: map --layers anomaly, or "
-            "train with model.prior=lda for facies"
-        )
-    if readout == "word" and config.model.prior != "lda":
-        raise ConfigError(f"--readout word needs an lda run; {run_dir} has {config.model.prior}")
-    data = config.data
-    spec = PatchSpec(size=data.size, axis=data.axis, stride=stride or data.stride,
-                     time_window=data.time_window, depth3d=data.depth3d)  # fmt: skip
-    survey = open_survey(store)
-    check_fits(store, survey, flow, spec, run_dir)
-    table = score_patches(flow, store, spec, percentile=data.percentile, batch_size=batch_size,
-                          words=readout == "word" and "facies" in layers,
-                          progress=progress)  # fmt: skip
-    shape = tuple(int(n) for n in survey.amplitude.shape)
-    chunks = survey.amplitude.data.chunks
-    live = survey.trace_mask.values
-    provenance = _provenance(run_dir, to_dict(config), spec)
     k = table.proportions.shape[1]
-    plan: list[tuple[str, np.ndarray, Reduce, Any, dict[str, Any]]] = []
+    plan: list[Plan] = []
     if "facies" in layers:
         facies_attrs = {
             "long_name": "seismic facies (arg-max topic)",
@@ -425,17 +201,103 @@ def map_survey(
         anomaly_attrs = {"long_name": "anomaly score: flow bits/dim minus zlib bits/dim",
                          "units": "bit"}  # fmt: skip
         plan.append(("anomaly", table.anomaly[:, None], reduce_first, np.float32, anomaly_attrs))
-    if "topic_proportions" in layers:
-        write_grid(store, "topic_proportions", *_proportions_grid(table, survey, shape, live),
-                   attrs={"long_name": "mean topic proportions on the patch grid",
-                          "valid_range": [0, 1], **provenance},
-                   overwrite=overwrite)  # fmt: skip
-    with contextlib.ExitStack() as stack:
-        client = stack.enter_context(Client(scheduler)) if scheduler else None
-        for name, values, reduce, dtype, attrs in plan:
-            layer = stitch(table, shape, chunks, reduce, values=values, live=live, dtype=dtype)
-            write_layer(store, name, layer, attrs={**attrs, **provenance}, overwrite=overwrite,
-                        scheduler=client)  # fmt: skip
+    return plan
+
+
+def map_survey(
+    store: str | Path,
+    run_dir: str | Path,
+    *,
+    stride: int | None = None,
+    batch_size: int = 256,
+    device: str = "auto",
+    layers: tuple[str, ...] = ("facies", "anomaly"),
+    overwrite: bool = False,
+    scheduler: str | None = None,
+    readout: Readout = "patch",
+    progress: bool | None = None,
+) -> dict[str, Any]:
+    """Write ``facies`` + ``facies_confidence``, ``anomaly`` and/or ``topic_proportions``
+    layers into ``store``.
+
+    Args:
+        store: A survey store.
+        run_dir: A run trained on survey patches (``seisflow train``).
+        stride: Step between patch starts (default: the run's ``data.stride``).
+        batch_size: Patches per forward pass.
+        device: ``auto``, ``cpu`` or ``cuda``.
+        layers: Any of ``facies`` (with ``facies_confidence``), ``anomaly`` and
+            ``topic_proportions`` (on the patch grid, see :func:`patch_grid`); a
+            standard-prior run (no topics) maps ``anomaly`` alone.
+        overwrite: Replace existing layers.
+        scheduler: Address of a Dask distributed scheduler that stitches and writes the
+            layers (None: local threads).
+        readout: How ``facies`` is read out (see :data:`Readout`).
+        progress: Progress bars on stderr for the scoring and for the stitching and writing
+            of each layer; None shows them when stderr is a terminal.
+
+    Returns:
+        A summary: patches scored, seconds, traces/s and the layers written.
+
+    Raises:
+        ConfigError: Unknown layers, or layers or a read-out the run cannot give.
+        OutputPathError: A layer asked for exists and ``overwrite`` is False (checked for
+            every layer before anything is scored or written).
+        StoreBusyError: Another process is writing the store.
+    """
+    import time
+
+    from distributed import Client
+
+    from seisflow.config import to_dict
+    from seisflow.infer.writeback import write_grid, write_layer
+    from seisflow.locks import StoreLock
+    from seisflow.train.checkpoint import load_flow
+    from seisflow.train.distributed import pick_device
+
+    unknown = sorted(set(layers) - set(LAYERS))
+    if unknown or not layers:
+        raise ConfigError(f"--layers {','.join(layers)}: choose from {','.join(LAYERS)}")
+    progress = sys.stderr.isatty() if progress is None else progress
+    began = time.perf_counter()
+    run_dir = Path(run_dir)
+    _check_free(store, open_survey(store), layers, overwrite)
+    flow, config, _ = load_flow(run_dir, device=pick_device(device))
+    if config.model.prior == "standard" and set(layers) - {"anomaly"}:
+        raise ConfigError(
+            f"{run_dir} has the standard prior, which has no topics: map --layers anomaly, or "
+            "train with model.prior=lda for facies"
+        )
+    if readout == "word" and config.model.prior != "lda":
+        raise ConfigError(f"--readout word needs an lda run; {run_dir} has {config.model.prior}")
+    data = config.data
+    spec = PatchSpec(size=data.size, axis=data.axis, stride=stride or data.stride,
+                     time_window=data.time_window, depth3d=data.depth3d)  # fmt: skip
+    check_fits(store, open_survey(store), flow, spec, run_dir)
+    with StoreLock(store, purpose="seisflow map") as lock:
+        survey = open_survey(store)  # as it is now that no other writer can change it
+        _check_free(store, survey, layers, overwrite)
+        table = score_patches(flow, store, spec, percentile=data.percentile,
+                              batch_size=batch_size, topics=set(layers) != {"anomaly"},
+                              words=readout == "word" and "facies" in layers,
+                              progress=progress)  # fmt: skip
+        shape = tuple(int(n) for n in survey.amplitude.shape)
+        live = survey.trace_mask.values
+        provenance = _provenance(run_dir, to_dict(config), spec)
+        plan = _plan(table, layers, readout)
+        if "topic_proportions" in layers:
+            write_grid(store, "topic_proportions", *_proportions_grid(table, survey, shape, live),
+                       attrs={"long_name": "mean topic proportions on the patch grid",
+                              "valid_range": [0, 1], **provenance},
+                       overwrite=overwrite, lock=lock)  # fmt: skip
+        with contextlib.ExitStack() as stack:
+            client = stack.enter_context(Client(scheduler)) if scheduler else None
+            for name, values, reduce, dtype, attrs in plan:
+                layer = stitch(table, shape, survey.amplitude.data.chunks, reduce, values=values,
+                               live=live, dtype=dtype)  # fmt: skip
+                with _writing(name, progress, client):
+                    write_layer(store, name, layer, attrs={**attrs, **provenance},
+                                overwrite=overwrite, scheduler=client, lock=lock)  # fmt: skip
     seconds = time.perf_counter() - began
     traces = int(survey.trace_mask.values.sum())
     written = [p[0] for p in plan] + [n for n in layers if n == "topic_proportions"]

@@ -14,7 +14,7 @@ the seeds.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,9 @@ from seisflow.infer.evaluate import (
     stitch_labels,
     window_clusters,
 )
-from seisflow.infer.maps import Readout, facies_values, score_patches, stitch
+from seisflow.infer.maps import Readout, facies_values
+from seisflow.infer.score import score_patches
+from seisflow.infer.stitch import stitch
 from seisflow.ingest.patches import PatchSpec
 from seisflow.ingest.store import open_survey
 from seisflow.models import FractalFlow
@@ -148,10 +150,13 @@ def evaluate_seeds(
     device: str = "auto",
     samples: int = 500_000,
     progress: bool = False,
+    log: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Train and score ``seeds`` runs (``train.seed`` 0..N-1) on ``store`` against its
     synthetic ``truth``; runs go to ``runs_dir/seed-<s>`` (and ``standard-seed-<s>`` for
-    the flow-latent baseline), and a finished run found there is reused.
+    the flow-latent baseline), and a finished run found there is reused. ``progress``
+    shows the training bars; ``log`` receives a line as each seed starts and ends (the
+    command line prints them on stderr).
 
     Returns:
         ``{"seeds": [per-seed figures], "summary": {method: {figure: {mean, std, min,
@@ -159,12 +164,13 @@ def evaluate_seeds(
         baselines.
 
     Raises:
-        ConfigError, InputFileError: On bad settings, a bad truth or a store without data.
+        ConfigError, InputFileError: On bad settings, a bad truth (the truth of another
+            SEG-Y file included) or a store without data.
     """
     if seeds < 1:
         raise ConfigError(f"--seeds {seeds} must be at least 1")
     survey = open_survey(store)
-    reference = open_truth(truth, survey)
+    reference = open_truth(truth, survey, store=store)
     pick = live_sample(survey, samples, seed=0)
     units = np.where(survey.trace_mask.values[..., None], reference.facies.values, -1)
     true = units[pick]
@@ -175,8 +181,10 @@ def evaluate_seeds(
 
     runs_dir, extra = Path(runs_dir), list(overrides)
     rows = []
+    say = log or (lambda line: None)
     for seed in range(seeds):
         seeded = [*extra, f"train.seed={seed}"]
+        say(f"seed {seed + 1}/{seeds}: training (or reusing) {runs_dir / f'seed-{seed}'}")
         flow, config = _trained(store, runs_dir / f"seed-{seed}", config_file, seeded, device,
                                 progress)  # fmt: skip
         k = config.model.topics
@@ -193,5 +201,8 @@ def evaluate_seeds(
         for name, label in labels.items():
             row[name] = scores(stitch_labels(label, where, k, spec, survey))
         rows.append(row)
+        say(f"seed {seed + 1}/{seeds}: flow ARI {row['flow'].get('ari', float('nan')):.3f}, "
+            f"{used} of {k} topics used; kmeans_rms ARI "
+            f"{row['kmeans_rms'].get('ari', float('nan')):.3f}")  # fmt: skip
     return {"store": str(store), "truth": str(truth), "samples": int(true.size),
             "readout": readout, "seeds": rows, "summary": summarise(rows)}  # fmt: skip

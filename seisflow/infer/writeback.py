@@ -12,7 +12,9 @@ write of that layer clears the leftover. ``amplitude`` is never opened for writi
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,8 @@ import zarr
 
 from seisflow.errors import InputFileError, OutputPathError
 from seisflow.ingest.store import STAGED_PREFIX, consolidate, open_survey
+from seisflow.locks import StoreLock, holding
+from seisflow.outputs import refuse_links, writing
 
 __all__ = ["PARTIAL_PREFIX", "remove_layer", "write_grid", "write_layer"]
 
@@ -47,6 +51,7 @@ def write_layer(
     attrs: dict[str, Any],
     overwrite: bool = False,
     scheduler: Any = None,
+    lock: StoreLock | None = None,
 ) -> None:
     """Write ``data`` as the layer ``name`` of ``store``, atomically.
 
@@ -60,11 +65,14 @@ def write_layer(
         overwrite: Replace an existing layer of that name.
         scheduler: A Dask scheduler (``"threads"``, a ``distributed.Client``) or None for
             the default threads.
+        lock: The store's lock when the caller holds it (a recipe writing several layers);
+            None takes it for this write.
 
     Raises:
         InputFileError: When ``store`` is not a survey store or ``data`` is off its grid.
-        OutputPathError: When the layer exists and ``overwrite`` is False, or the name is
-            reserved.
+        OutputPathError: When the layer exists and ``overwrite`` is False, the name is
+            reserved, the disk is full or read-only, or a link sits where the layer goes.
+        StoreBusyError: When another process is writing the store.
     """
     path = Path(store)
     _check_name(name)
@@ -79,23 +87,50 @@ def write_layer(
     if dtype not in FILL:
         raise TypeError(f"layer {name}: dtype {dtype} is not int16 or float32")
     if name in survey and not overwrite:
-        raise OutputPathError(f"{path} already has a {name} layer: pass --overwrite to replace it")
+        raise OutputPathError(_exists(path, name))
     chunks = tuple(int(c) for c in amplitude.encoding["chunks"])
-    staged = PARTIAL_PREFIX + name
-    shutil.rmtree(path / staged, ignore_errors=True)  # a leftover of an interrupted write
-    group = zarr.open_group(str(path), mode="r+")
-    target = group.create_array(
-        staged,
-        shape=amplitude.shape,
-        chunks=chunks,
-        dtype=dtype,
-        fill_value=FILL[dtype],
-        compressors=zarr.open_array(str(path), path="amplitude", mode="r").compressors,
-        dimension_names=list(amplitude.dims),
-        attributes={**attrs, "grid_mapping": "spatial_ref", "coordinates": "cdp_x cdp_y"},
-    )
-    da.store(da.asarray(data).rechunk(chunks), target, lock=False, scheduler=scheduler)
-    _publish(path, (name,))
+    with (
+        holding(path, lock, purpose=f"writing the {name} layer"),
+        writing(path),
+        _staging(path, (name,)) as (staged,),
+    ):
+        group = zarr.open_group(str(path), mode="r+")
+        target = group.create_array(
+            staged,
+            shape=amplitude.shape,
+            chunks=chunks,
+            dtype=dtype,
+            fill_value=FILL[dtype],
+            compressors=zarr.open_array(str(path), path="amplitude", mode="r").compressors,
+            dimension_names=list(amplitude.dims),
+            attributes={**attrs, "grid_mapping": "spatial_ref", "coordinates": "cdp_x cdp_y"},
+        )
+        da.store(da.asarray(data).rechunk(chunks), target, lock=False, scheduler=scheduler)
+        _publish(path, (name,))
+
+
+def _exists(path: Path, name: str) -> str:
+    article = "an" if name[0] in "aeiou" else "a"
+    return f"{path} already has {article} {name} layer: pass --overwrite to replace it"
+
+
+@contextlib.contextmanager
+def _staging(path: Path, names: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
+    """The staged folders of ``names``: leftovers of an interrupted write cleared, each
+    created exclusively (never through a link planted in the store), removed again when
+    the write fails (a full disk leaves nothing behind)."""
+    staged = tuple(PARTIAL_PREFIX + name for name in names)
+    for name, folder in zip(names, staged, strict=True):
+        refuse_links(path, ("zarr.json", name, folder, f"{PARTIAL_PREFIX}old_{name}"))
+        shutil.rmtree(path / folder, ignore_errors=True)
+    try:
+        for folder in staged:
+            (path / folder).mkdir()
+        yield staged
+    except BaseException:
+        for folder in staged:
+            shutil.rmtree(path / folder, ignore_errors=True)
+        raise
 
 
 def write_grid(
@@ -106,6 +141,7 @@ def write_grid(
     *,
     attrs: dict[str, Any],
     overwrite: bool = False,
+    lock: StoreLock | None = None,
 ) -> None:
     """Write ``values`` as the layer ``name`` on a grid of its own (not the amplitude grid),
     with one coordinate array per dimension, atomically: all of them appear together.
@@ -117,28 +153,34 @@ def write_grid(
         coords: Dimension name -> 1-D coordinate values (e.g. the grid's inline numbers).
         attrs: The layer's attributes.
         overwrite: Replace an existing layer of that name.
+        lock: The store's lock when the caller holds it; None takes it for this write.
 
     Raises:
-        OutputPathError: When the layer exists and ``overwrite`` is False, or a name is
-            reserved.
+        OutputPathError: When the layer exists and ``overwrite`` is False, a name is
+            reserved, or the store cannot be written.
+        StoreBusyError: When another process is writing the store.
     """
     path = Path(store)
     for label in (name, *coords):
         _check_name(label)
     if name in open_survey(path) and not overwrite:
-        raise OutputPathError(f"{path} already has a {name} layer: pass --overwrite to replace it")
+        raise OutputPathError(_exists(path, name))
     if values.shape != tuple(len(c) for c in coords.values()):
         raise ValueError(f"layer {name}: shape {values.shape} does not match its coordinates")
-    group = zarr.open_group(str(path), mode="r+")
     arrays = {name: (np.asarray(values, dtype=np.float32), list(coords), attrs)}
     arrays.update({dim: (np.asarray(c), [dim], {}) for dim, c in coords.items()})
-    for label, (data, dims, extra) in arrays.items():
-        shutil.rmtree(path / (PARTIAL_PREFIX + label), ignore_errors=True)
-        staged = group.create_array(PARTIAL_PREFIX + label, shape=data.shape, dtype=data.dtype,
-                                    chunks=data.shape or None, dimension_names=dims,
-                                    attributes=extra)  # fmt: skip
-        staged[...] = data
-    _publish(path, tuple(arrays))
+    with (
+        holding(path, lock, purpose=f"writing the {name} layer"),
+        writing(path),
+        _staging(path, tuple(arrays)) as staged,
+    ):
+        group = zarr.open_group(str(path), mode="r+")
+        for folder, (data, dims, extra) in zip(staged, arrays.values(), strict=True):
+            target = group.create_array(folder, shape=data.shape, dtype=data.dtype,
+                                        chunks=data.shape or None, dimension_names=dims,
+                                        attributes=extra)  # fmt: skip
+            target[...] = data
+        _publish(path, tuple(arrays))
 
 
 def _publish(path: Path, names: tuple[str, ...]) -> None:
@@ -160,14 +202,13 @@ def _publish(path: Path, names: tuple[str, ...]) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def remove_layer(store: str | Path, name: str) -> None:
+def remove_layer(store: str | Path, name: str, *, lock: StoreLock | None = None) -> None:
     """Delete the layer ``name`` (and any leftover of writing it) from ``store``."""
     path = Path(store)
     _check_name(name)
-    consolidate(path, hide=(name,))  # invisible before its chunks go
-    for folder in (
-        path / name,
-        path / (PARTIAL_PREFIX + name),
-        path / f"{PARTIAL_PREFIX}old_{name}",
-    ):
-        shutil.rmtree(folder, ignore_errors=True)
+    folders = (name, PARTIAL_PREFIX + name, f"{PARTIAL_PREFIX}old_{name}")
+    with holding(path, lock, purpose=f"removing the {name} layer"), writing(path):
+        refuse_links(path, ("zarr.json", *folders))
+        consolidate(path, hide=(name,))  # invisible before its chunks go
+        for folder in folders:
+            shutil.rmtree(path / folder, ignore_errors=True)

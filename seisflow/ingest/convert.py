@@ -5,13 +5,13 @@ all samples) reads its traces from the SEG-Y in slabs and writes them into its c
 region of ``amplitude``, returning the block's statistics. The threaded scheduler runs it on
 one machine; ``scheduler="tcp://host:8786"`` runs the same graph on a Dask distributed
 cluster (whose workers must see the same paths). Memory is bounded by a few chunk columns,
-never by the volume. The store is written under ``<store>.partial`` and moved into place
-when complete; an interrupted ingest is rebuilt on the next run.
+never by the volume. The store is written by one writer at a time under a hidden staged name
+beside it and moved into place when complete (:func:`~seisflow.ingest.store.staged_store`);
+an interrupted ingest is rebuilt on the next run.
 """
 
 from __future__ import annotations
 
-import shutil
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
@@ -22,7 +22,7 @@ from typing import Any, Literal
 import numpy as np
 
 from seisflow._version import __version__
-from seisflow.errors import InputFileError
+from seisflow.errors import ConfigError
 from seisflow.ingest.geometry import Duplicates, Geometry, build_geometry
 from seisflow.ingest.georef import fit_affine, resolve_crs, scaled_coordinates
 from seisflow.ingest.segy import (
@@ -33,11 +33,17 @@ from seisflow.ingest.segy import (
     read_block,
     scan_headers,
 )
-from seisflow.ingest.store import compressor, create_store, finish, prepare_output
+from seisflow.ingest.store import compressor, create_store, finish, staged_store
 
-__all__ = ["DEFAULT_CHUNKS", "IngestReport", "segy_to_zarr"]
+__all__ = ["DEFAULT_CHUNKS", "IngestReport", "rate_text", "segy_to_zarr"]
 
 DEFAULT_CHUNKS = (64, 64, 256)
+#: Settings with a fixed set of values: option -> (values, what to give).
+CHOICES: dict[str, tuple[tuple[str, ...], str]] = {
+    "--domain": (("time", "depth"), "time (ms) or depth (m)"),
+    "--duplicates": (("error", "first", "last"),
+                     "error to refuse two traces in one bin, or first or last to keep one"),
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,7 @@ class IngestReport:
     crs: str | None
     seconds: float
     bytes_read: int
+    placement: str = ""  # a 2-D line: how its traces were placed, and why
 
 
 def segy_to_zarr(
@@ -62,7 +69,7 @@ def segy_to_zarr(
     locations: ByteLocations | None = None,
     crs: str | None = None,
     domain: Literal["time", "depth"] = "time",
-    chunks: tuple[int, int, int] = DEFAULT_CHUNKS,
+    chunks: tuple[int, int, int] | str = DEFAULT_CHUNKS,
     compressor_name: str = "blosc-lz4",
     duplicates: Duplicates = "error",
     overwrite: bool = False,
@@ -78,7 +85,7 @@ def segy_to_zarr(
         locations: Trace-header byte locations (default: SEG-Y rev 1, 189/193/181/185).
         crs: EPSG code or WKT; by default an EPSG code found in the text header.
         domain: Name of the vertical axis: ``time`` (ms) or ``depth`` (m).
-        chunks: Chunk shape (inline, crossline, sample) of ``amplitude``.
+        chunks: Chunk shape (inline, crossline, sample) of ``amplitude``, or ``"I,X,S"``.
         compressor_name: One of :data:`seisflow.ingest.store.COMPRESSORS`.
         duplicates: ``error`` on two traces in one cell, or keep the ``first`` / ``last``.
         overwrite: Replace an existing store.
@@ -90,20 +97,24 @@ def segy_to_zarr(
         An :class:`IngestReport`.
 
     Raises:
+        ConfigError: On an invalid setting (the same message as the command line), before
+            any output is created.
         SeisflowError: On bad input (see :mod:`seisflow.errors`); nothing is left behind.
     """
     start = datetime.now(UTC)
     segy, store = Path(segy), Path(store)
     codec = compressor(compressor_name)  # validate settings before any work
     chunks = _valid_chunks(chunks)
-    partial = prepare_output(store, overwrite=overwrite)
-    scan = scan_headers(segy, locations or ByteLocations())
-    geometry = geometry_of(scan, duplicates=duplicates)
-    crs_info = resolve_crs(crs, scan.text, path=segy)
-    x, y, affine = _coordinates(scan, geometry)
-    shape = (*geometry.shape, scan.n_samples)
-    chunks = tuple(min(c, n) for c, n in zip(chunks, shape, strict=True))
-    try:
+    _valid_choice("--domain", domain)
+    _valid_choice("--duplicates", duplicates)
+    with staged_store(store, overwrite=overwrite, inputs=(segy,),
+                      purpose="seisflow ingest") as (target, partial):  # fmt: skip
+        scan = scan_headers(segy, locations or ByteLocations())
+        geometry = geometry_of(scan, duplicates=duplicates)
+        crs_info = resolve_crs(crs, scan.text, path=segy)
+        x, y, affine = _coordinates(scan, geometry)
+        shape = (*geometry.shape, scan.n_samples)
+        chunks = tuple(min(c, n) for c, n in zip(chunks, shape, strict=True))
         create_store(
             partial,
             inlines=geometry.inlines,
@@ -123,10 +134,7 @@ def segy_to_zarr(
             crc = checksum.result()
         attrs = _attributes(scan, geometry, crs_info, affine, stats, crc, domain, compressor_name)
         attrs["created"] = start.isoformat(timespec="seconds")
-        finish(partial, store, attrs)
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
+        finish(partial, target, attrs)
     return IngestReport(
         store=store,
         shape=shape,  # type: ignore[arg-type]
@@ -134,6 +142,7 @@ def segy_to_zarr(
         missing=int((~geometry.mask).sum()),
         non_finite=stats["nan_count"] + stats["inf_count"],
         is_2d=geometry.is_2d,
+        placement=geometry.placement,
         crs=crs_info.code,
         seconds=(datetime.now(UTC) - start).total_seconds(),
         bytes_read=segy.stat().st_size,
@@ -152,13 +161,47 @@ def geometry_of(scan: HeaderScan, *, duplicates: Duplicates) -> Geometry:
     )
 
 
-def _valid_chunks(chunks: tuple[int, ...]) -> tuple[int, int, int]:
-    if len(chunks) != 3 or any(int(c) < 1 for c in chunks):
-        raise InputFileError(
-            f"chunks {','.join(map(str, chunks))} are invalid: give three positive integers "
-            "I,X,S such as 64,64,256"
+def _valid_chunks(chunks: object) -> tuple[int, int, int]:
+    """Three positive integers from a sequence or an ``"I,X,S"`` string.
+
+    Raises:
+        ConfigError: Otherwise, naming the value and an example.
+    """
+    parts: object = chunks.split(",") if isinstance(chunks, str) else chunks
+    try:
+        values = tuple(_integer(part) for part in parts)  # type: ignore[attr-defined]
+    except (TypeError, ValueError):
+        values = ()
+    if len(values) != 3 or min(values) < 1:
+        seq = isinstance(chunks, tuple | list)
+        shown = ",".join(map(str, chunks)) if seq else str(chunks)  # type: ignore[call-overload]
+        raise ConfigError(
+            f"--chunks {shown!r} is not three positive integers I,X,S such as 64,64,256"
         )
-    return tuple(int(c) for c in chunks)  # type: ignore[return-value]
+    return values  # type: ignore[return-value]
+
+
+def _integer(value: object) -> int:
+    """An integer from an int or a string of one (not a float, not a bool)."""
+    if isinstance(value, bool) or not isinstance(value, int | str | np.integer):
+        raise TypeError(value)
+    return int(value)
+
+
+def _valid_choice(option: str, value: object) -> None:
+    """Refuse a value of ``option`` outside :data:`CHOICES` with the command line's words."""
+    values, what = CHOICES[option]
+    if value not in values:
+        raise ConfigError(f"{option} {value!r} is not one of {', '.join(values)}: give {what}")
+
+
+def rate_text(nbytes: float, seconds: float) -> str:
+    """``", 412 MB/s"`` (two significant digits below 10 MB/s), or ``""`` for a run too
+    short to time (under 0.05 s)."""
+    if seconds < 0.05:
+        return ""
+    rate = nbytes / 1e6 / seconds
+    return f", {rate:.0f} MB/s" if rate >= 10 else f", {rate:.2g} MB/s"
 
 
 def _coordinates(scan: HeaderScan, geometry: Geometry) -> tuple[np.ndarray, np.ndarray, Any]:
@@ -195,10 +238,11 @@ def _write_amplitude(
             source = str(scan.path) if scan.samples is None else _gather(scan.samples, index)
             tasks.append(dask.delayed(write_block, pure=False)(source, str(partial), region, index))
     if scheduler:
-        from distributed import Client
         from distributed import progress as show
 
-        with Client(scheduler) as client:
+        from seisflow.cluster import connect
+
+        with connect(scheduler) as client:
             futures = client.compute(tasks)
             if progress:
                 show(futures)

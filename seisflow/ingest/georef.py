@@ -8,7 +8,8 @@
   ``Y = d*j + e*i + f``. Rotation and shear are allowed; the RMS residual says how well a plane
   grid fits (large for a crooked 2-D line).
 * CRS: given by the user, else an EPSG code found in the text header, else unknown (a
-  warning; the affine is stored either way).
+  warning; the affine is stored either way). A user CRS that contradicts the text header's
+  EPSG code is kept, with a warning naming both.
 
 References:
     GeoZarr specification draft, "proj:" and "spatial:" conventions (OGC, 2025).
@@ -116,12 +117,16 @@ class CrsInfo:
 def resolve_crs(user: str | None, text_header: str, *, path: object = "") -> CrsInfo:
     """The CRS from ``--crs`` (EPSG code or WKT), else the text header, else unknown.
 
+    A ``--crs`` that is not the CRS of the text header's EPSG code is used as given, with a
+    UserWarning naming both.
+
     Raises:
         InputFileError: When ``user`` is not a CRS pyproj understands.
     """
     from pyproj import CRS
     from pyproj.exceptions import CRSError
 
+    found = _text_header_crs(text_header)
     if user:
         try:
             crs = CRS.from_user_input(user)
@@ -130,12 +135,18 @@ def resolve_crs(user: str | None, text_header: str, *, path: object = "") -> Crs
                 f"--crs {user!r} is not a coordinate reference system ({exc}): give an EPSG "
                 "code such as EPSG:23031 or a WKT string"
             ) from None
-        return _info(crs, "user")
-    for match in EPSG_PATTERN.finditer(text_header):
-        try:
-            return _info(CRS.from_epsg(int(match.group(1))), "text header")
-        except CRSError:
-            continue
+        info = _info(crs, "user")
+        if found is not None and not crs.equals(found[1], ignore_axis_order=True):
+            given = info.code or f"{crs.name!r}"
+            warnings.warn(
+                f"{path}: --crs {given} differs from {found[0]} named in the text header; using "
+                f"{given} as given (leave --crs out to use {found[0]})",
+                UserWarning,
+                stacklevel=2,
+            )
+        return info
+    if found is not None:
+        return _info(found[1], "text header")
     warnings.warn(
         f"{path}: no CRS given and no EPSG code in the text header; the store's CRS is "
         "unknown (pass --crs EPSG:XXXX to set it); the affine transform is stored anyway",
@@ -143,6 +154,19 @@ def resolve_crs(user: str | None, text_header: str, *, path: object = "") -> Crs
         stacklevel=2,
     )
     return CrsInfo(code=None, wkt2=None, source="unknown", cf={})
+
+
+def _text_header_crs(text_header: str) -> tuple[str, Any] | None:
+    """``("EPSG:xxxx", pyproj.CRS)`` of the first valid EPSG code in the text header."""
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError
+
+    for match in EPSG_PATTERN.finditer(text_header):
+        try:
+            return f"EPSG:{int(match.group(1))}", CRS.from_epsg(int(match.group(1)))
+        except CRSError:
+            continue
+    return None
 
 
 def _info(crs: object, source: str) -> CrsInfo:

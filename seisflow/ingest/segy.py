@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import segyio
 
-from seisflow.errors import InputFileError, SegyFormatError
+from seisflow.errors import ConfigError, InputFileError, SegyFormatError
 
 __all__ = [
     "ByteLocations",
@@ -51,6 +51,9 @@ class ByteLocations:
         cdp_y: CDP Y coordinate (185).
         cdp: CDP (ensemble) number, the trace number along a 2-D line (21).
         scalar: Coordinate scalar (71): negative divides, positive multiplies.
+
+    Every byte must start a trace-header word segyio reads (:data:`FIELD_BYTES`): a 4-byte
+    word lies inside the 240-byte header, so 237 is the last one; 71 is a 2-byte word.
     """
 
     inline: int = 189
@@ -59,6 +62,43 @@ class ByteLocations:
     cdp_y: int = 185
     cdp: int = 21
     scalar: int = 71
+
+    def __post_init__(self) -> None:
+        """Raise ConfigError for a byte that does not start a word segyio reads."""
+        for name, (option, usual) in OPTIONS.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | np.integer):
+                value = repr(value)
+            elif int(value) in FIELD_BYTES:
+                object.__setattr__(self, name, int(value))  # numpy ints: plain, for JSON
+                continue
+            raise ConfigError(
+                f"{option} {value} is not where a trace-header word starts: give the first "
+                f"byte of a field segyio reads ({_WORDS}), such as {usual}"
+            )
+
+
+#: Width in bytes of every trace-header word segyio reads, by its first byte (1-based):
+#: the ``segyio.TraceField`` positions; any other byte is refused by segyio.
+FIELD_BYTES: dict[int, int] = {
+    **dict.fromkeys((*range(1, 29, 4), *range(37, 69, 4), *range(73, 89, 4),
+                     *range(181, 201, 4), 205, 219, 225, 233, 237), 4),
+    **dict.fromkeys((*range(29, 37, 2), 69, 71, *range(89, 181, 2), 201, 203,
+                     *range(209, 219, 2), 223, 229, 231), 2),
+}  # fmt: skip
+_WORDS = (
+    "a 4-byte word at 1-25, 37-65, 73-85 or 181-197 in steps of 4, 205, 219, 225, 233 or 237; "
+    "a 2-byte word at an odd byte in 29-35, 69-71, 89-179, 201-203, 209-217, 223 or 229-231"
+)
+#: ``ByteLocations`` field -> (command-line option, typical value).
+OPTIONS = {
+    "inline": ("--iline-byte", "189 (SEG-Y rev 1 inline)"),
+    "crossline": ("--xline-byte", "193 (SEG-Y rev 1 crossline)"),
+    "cdp_x": ("--cdpx-byte", "181 (SEG-Y rev 1 CDP X)"),
+    "cdp_y": ("--cdpy-byte", "185 (SEG-Y rev 1 CDP Y)"),
+    "cdp": ("--cdp-byte", "21 (the CDP ensemble number)"),
+    "scalar": ("--scalar-byte", "71 (the 2-byte coordinate scalar)"),
+}
 
 
 @dataclass(frozen=True)
@@ -229,7 +269,8 @@ def scan_headers(path: str | Path, locations: ByteLocations) -> HeaderScan:
 
 
 def _check_size(path: Path) -> None:
-    """Refuse a file whose size is not the headers plus a whole number of traces."""
+    """Refuse a file whose size is not the headers plus a whole number of traces, or whose
+    binary header's sample count cannot be trusted (see :func:`_check_sample_count`)."""
     size = path.stat().st_size
     if size < 3600:
         raise SegyFormatError(
@@ -239,19 +280,20 @@ def _check_size(path: Path) -> None:
     with open(path, "rb") as raw:
         raw.seek(3200)
         binary = raw.read(400)
-    n_samples = int.from_bytes(binary[20:22], "big")
+    # segyio reads the rev 2 extended count (bytes 3269-3272) when bytes 3221-3222 are 0
+    n_samples = int.from_bytes(binary[20:22], "big") or int.from_bytes(binary[68:72], "big")
     code = int.from_bytes(binary[24:26], "big")
     extended = int.from_bytes(binary[304:306], "big", signed=True)
-    if code not in SAMPLE_BYTES or n_samples == 0:
+    if code not in SAMPLE_BYTES:
         return  # not a SEG-Y binary header segyio understands: let segyio/obspy say why
-    trace_bytes = 240 + n_samples * SAMPLE_BYTES[code]
-    body = size - 3600 - max(extended, 0) * 3200
+    first = 3600 + max(extended, 0) * 3200
+    body = size - first
     if body <= 0:
         raise SegyFormatError(f"{path} holds no traces (size {size} bytes): nothing to ingest")
+    _check_sample_count(path, n_samples, SAMPLE_BYTES[code], first, body)
+    trace_bytes = 240 + n_samples * SAMPLE_BYTES[code]
     if body % trace_bytes:
-        with open(path, "rb") as raw:
-            raw.seek(3600 + max(extended, 0) * 3200 + 114)
-            first_ns = int.from_bytes(raw.read(2), "big")
+        first_ns = _trace_samples(path, first)
         hint = (
             f"; the first trace header says {first_ns} samples, which fits the size: fix the "
             "binary header"
@@ -263,6 +305,61 @@ def _check_size(path: Path) -> None:
             f"{body // trace_bytes} traces of {trace_bytes} bytes ({n_samples} samples, "
             f"{FORMAT_NAMES[code]}) plus {body % trace_bytes} bytes left over{hint}"
         )
+
+
+def _trace_samples(path: Path, offset: int) -> int:
+    """The sample count (bytes 115-116) of the trace header at byte ``offset`` of the file."""
+    with open(path, "rb") as raw:
+        raw.seek(offset + 114)
+        return int.from_bytes(raw.read(2), "big")
+
+
+def _check_sample_count(path: Path, declared: int, width: int, first: int, body: int) -> None:
+    """Trust the binary header's count (``declared``) only where the trace headers allow it.
+
+    segyio lays the traces out by the binary count, so a wrong count that still divides the
+    file size (``body`` bytes from ``first``, ``width`` bytes a sample) reads garbage. The first
+    trace header's count (bytes 115-116) is the witness: 0 says nothing; one that fits the
+    size and that the second and last trace headers repeat where it puts them means the binary
+    header is wrong (refused: segyio cannot be told otherwise); one that does not fit is stale
+    (the binary count is used, with a warning). A binary count of 0 is always refused.
+    """
+    in_trace = _trace_samples(path, first) if body >= 240 else 0
+    if declared and in_trace in (0, declared):
+        return
+    fits = in_trace > 0 and body % (240 + in_trace * width) == 0
+    where = "bytes 3221-3222 of the binary header"
+    if not declared:
+        fix = (
+            f"the first trace header says {in_trace} (bytes 115-116), which fits the file "
+            f"size: set {where} to {in_trace} in a copy of the file"
+            if fits
+            else f"the first trace header says {in_trace} (bytes 115-116), which does not fit "
+            "the file size: the file is corrupt or not SEG-Y"
+        )
+        raise SegyFormatError(
+            f"{path}: {where} say 0 samples per trace, which cannot be right; {fix}"
+        )
+    if body % (240 + declared * width):
+        return  # the size check names both counts
+    if fits:
+        stride = 240 + in_trace * width
+        last = body // stride - 1
+        others = {_trace_samples(path, first + k * stride) for k in {1, last} if k > 0}
+        if others <= {in_trace}:
+            raise SegyFormatError(
+                f"{path}: {where} say {declared} samples per trace but the trace headers "
+                f"say {in_trace} (bytes 115-116 of traces 0, 1 and {last}); both fit the "
+                f"file size and the trace headers agree, so the binary header is wrong: "
+                f"set {where} to {in_trace} in a copy of the file"
+            )
+    warnings.warn(
+        f"{path}: the trace headers say {in_trace} samples per trace (bytes 115-116) but "
+        f"the binary header says {declared}; using {declared}, which fits the file size (the "
+        "trace-header count is stale)",
+        UserWarning,
+        stacklevel=4,
+    )
 
 
 def _scan_obspy(path: Path, locations: ByteLocations, *, fmt: str) -> HeaderScan:
@@ -290,6 +387,11 @@ def _scan_obspy(path: Path, locations: ByteLocations, *, fmt: str) -> HeaderScan
         )
     key = "su" if fmt == "SU" else "segy"
     headers = [getattr(tr.stats, key).trace_header for tr in stream]
+    for name, byte in vars(locations).items():
+        if byte not in names:
+            option = OPTIONS[name][0]
+            raise SegyFormatError(f"{path} is read by obspy, which has no trace-header word at "
+                                  f"{option} {byte}: give a SEG-Y rev 1 field")  # fmt: skip
     words = {
         name: np.array([h.get(names[byte], 0) or 0 for h in headers], dtype=np.int64)
         for name, byte in vars(locations).items()

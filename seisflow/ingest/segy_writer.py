@@ -7,7 +7,8 @@ disk speed, where per-trace header updates through segyio would be a Python loop
 positions come from segyio's ``TraceField`` / ``BinField`` tables; segyio reads every file
 this module writes (the tests read them back with it).
 
-The file is written to ``<path>.partial`` and renamed over ``path`` only when complete, so an
+The file is written under a hidden staged name beside ``path``
+(:func:`~seisflow.outputs.staging_path`) and renamed over ``path`` only when complete, so an
 interrupted write never leaves a file that looks whole.
 
 References:
@@ -17,7 +18,6 @@ References:
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -27,8 +27,7 @@ from typing import BinaryIO, Literal
 import numpy as np
 import segyio
 
-from seisflow.errors import OutputPathError
-from seisflow.outputs import claim_outputs
+from seisflow.outputs import SEGY, claim_output, remove, staging_path, writing
 
 __all__ = [
     "FORMAT_CODES",
@@ -156,7 +155,8 @@ class SegyWriter:
         binary: Extra binary header fields (``BinField`` position -> value); the sample
             count, interval, format, revision and fixed-length flag are set here.
         fields: Trace header positions (``TraceField``) that :meth:`write` fills.
-        overwrite: Replace an existing file.
+        overwrite: Replace an existing file, which must be a SEG-Y file seisflow wrote (its
+            text header says SEISFLOW): anything else is refused.
     """
 
     def __init__(
@@ -171,14 +171,13 @@ class SegyWriter:
         fields: Sequence[int],
         overwrite: bool = False,
     ) -> None:
-        self.path = Path(path)
-        self.partial = self.path.with_name(self.path.name + ".partial")
+        self.path = claim_output(path, kind=SEGY, overwrite=overwrite)
+        self.partial = self.path  # replaced by the staged name on entry
         self.samples = samples
         self.format = format
         self.fields = tuple(sorted(set(fields)))
         self.dtype = _trace_dtype(samples, self.fields)
         self.traces_written = 0
-        claim_outputs(self.path, overwrite=overwrite)
         if len(text) != 3200:
             raise ValueError(f"the text header must be 3200 bytes, got {len(text)}")
         header = {
@@ -197,14 +196,15 @@ class SegyWriter:
         self._file: BinaryIO | None = None
 
     def __enter__(self) -> SegyWriter:
+        self.partial = staging_path(self.path, folder=False)
         try:
-            self._file = open(self.partial, "wb")
-        except OSError as exc:
-            raise OutputPathError(
-                f"cannot write {self.path}: {exc.strerror}; choose a writable folder"
-            ) from None
-        self._file.write(self._text)
-        self._file.write(self._binary)
+            with writing(self.path):
+                self._file = open(self.partial, "r+b")
+                self._file.write(self._text)
+                self._file.write(self._binary)
+        except BaseException:
+            remove(self.partial)
+            raise
         return self
 
     def write(self, headers: Mapping[int, np.ndarray], samples: np.ndarray) -> None:
@@ -226,7 +226,8 @@ class SegyWriter:
             block["samples"] = ibm_from_ieee(samples)
         else:
             block["samples"] = np.ascontiguousarray(samples, dtype=np.float32).view(np.uint32)
-        self._file.write(block.data)
+        with writing(self.path):
+            self._file.write(block.data)
         self.traces_written += n
 
     def __exit__(
@@ -236,10 +237,12 @@ class SegyWriter:
         trace: TracebackType | None,
     ) -> None:
         assert self._file is not None
-        self._file.close()
-        self._file = None
-        if kind is None:
-            os.replace(self.partial, self.path)
-        else:
-            with contextlib.suppress(FileNotFoundError):
-                self.partial.unlink()
+        try:
+            with writing(self.path):
+                self._file.close()
+                self._file = None
+                if kind is None:
+                    os.replace(self.partial, self.path)
+        finally:
+            self._file = None
+            remove(self.partial)

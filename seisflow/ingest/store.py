@@ -12,15 +12,18 @@ Layout (see DESIGN.md, "The survey store"):
   ``spatial:registration``, the headers, byte locations, sample format, source fingerprint,
   seisflow version, creation time and amplitude statistics.
 
-A store is written under ``<name>.partial`` and renamed when complete, so a store at its
-final name is always whole. Metadata is consolidated for fast opening.
+A store is written by one writer at a time (:class:`~seisflow.locks.StoreLock`) under a
+hidden staged name beside it (``.<name>.<random>.seisflow-partial``) and moved into place
+when complete, so a store at its final name is always whole; ``--overwrite`` replaces only a
+seisflow survey store and never one that holds the input. Metadata is consolidated for fast
+opening.
 """
 
 from __future__ import annotations
 
-import shutil
+import contextlib
 import warnings
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +34,16 @@ from zarr.codecs import BloscCodec, ZstdCodec
 from zarr.storage import LocalStore, WrapperStore
 
 from seisflow.errors import InputFileError, OutputPathError
-from seisflow.outputs import claim_outputs
+from seisflow.locks import StoreLock
+from seisflow.outputs import (
+    SURVEY_STORE,
+    claim_output,
+    remove,
+    replace_with,
+    staging_path,
+    stale_staging,
+    writing,
+)
 
 __all__ = [
     "COMPRESSORS",
@@ -41,8 +53,7 @@ __all__ = [
     "describe",
     "finish",
     "open_survey",
-    "partial_path",
-    "prepare_output",
+    "staged_store",
     "summarize",
 ]
 
@@ -69,21 +80,30 @@ def compressor(name: str) -> Any:
     return COMPRESSORS[name]()
 
 
-def partial_path(path: Path) -> Path:
-    """Where a store is written before it is complete."""
-    return path.with_name(path.name + ".partial")
-
-
-def prepare_output(path: Path, *, overwrite: bool) -> Path:
-    """Check the output path and clear any stale partial store; return the partial path.
+@contextlib.contextmanager
+def staged_store(
+    path: Path, *, overwrite: bool, inputs: Iterable[Path], purpose: str
+) -> Iterator[tuple[Path, Path]]:
+    """Claim ``path`` for a new store and hold its lock; yields ``(target, partial)``: where
+    the store goes (a link to a store is followed) and the empty staged folder to build it
+    in, which :func:`finish` moves into place. Leftovers of interrupted runs are cleared
+    first; the staged folder is removed when the block fails.
 
     Raises:
-        OutputPathError: When ``path`` exists (without ``overwrite``) or cannot be created.
+        OutputPathError: When ``path`` exists (without ``overwrite``), is not a seisflow
+            survey store, is or contains an input, or cannot be written.
+        StoreBusyError: When another process is writing it.
     """
-    claim_outputs(path, overwrite=overwrite)
-    partial = partial_path(path)
-    shutil.rmtree(partial, ignore_errors=True)  # an interrupted earlier run: start again
-    return partial
+    target = claim_output(path, kind=SURVEY_STORE, overwrite=overwrite, inputs=inputs)
+    with StoreLock(target, purpose=purpose), writing(path):
+        for stale in stale_staging(target):  # an interrupted earlier run: start again
+            remove(stale)
+        partial = staging_path(target, folder=True)
+        try:
+            yield target, partial
+        except BaseException:
+            remove(partial)
+            raise
 
 
 def create_store(
@@ -186,18 +206,12 @@ def consolidate(path: Path, *, hide: tuple[str, ...] = ()) -> None:
 
 
 def finish(partial: Path, path: Path, attrs: dict[str, Any]) -> None:
-    """Write the final attributes, consolidate, and move the store into place."""
+    """Write the final attributes, consolidate, and move the store into place (see
+    :func:`~seisflow.outputs.replace_with`)."""
     group = zarr.open_group(str(partial), mode="r+")
     group.attrs.update(_jsonable(attrs))
     consolidate(partial)
-    if path.exists():
-        old = path.with_name(path.name + ".old")
-        shutil.rmtree(old, ignore_errors=True)
-        path.rename(old)
-        partial.rename(path)
-        shutil.rmtree(old)
-    else:
-        partial.rename(path)
+    replace_with(partial, path)
 
 
 def _jsonable(value: Any) -> Any:
@@ -220,10 +234,10 @@ def open_survey(path: str | Path) -> xr.Dataset:
     """
     path = Path(path)
     if not path.exists():
-        if partial_path(path).exists():
+        if stale_staging(path):
             raise InputFileError(
                 f"{path} was never completed (an interrupted ingest left "
-                f"{partial_path(path).name}): run seisflow ingest again"
+                f"{stale_staging(path)[0].name}): run seisflow ingest again"
             )
         raise InputFileError(f"{path} does not exist: check the path or run seisflow ingest")
     try:

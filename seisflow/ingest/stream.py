@@ -11,7 +11,6 @@ one trainer serves both.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from torch.utils.data import IterableDataset, get_worker_info
 
 from seisflow.errors import InputFileError
 from seisflow.ingest.patches import PatchSpec, positions, quantize, robust_clip
-from seisflow.ingest.store import consolidate, open_survey
+from seisflow.ingest.store import open_survey
 
 __all__ = [
     "IMAGE_SETS",
@@ -66,8 +65,11 @@ def normalization(
     """The clip level of a store: the ``percentile`` of ``|amplitude|`` over a chunk sample.
 
     Reads at most ``max_chunks`` whole chunks of ``amplitude``, spread at random (seeded) over
-    the chunk grid, never the whole volume. The result is cached in the store's attributes
-    (``seisflow:normalization``) and reused while the percentile matches.
+    the chunk grid, never the whole volume; the same store always gives the same result.
+    Reading never writes: nothing is cached in the store (a reader that wrote attributes
+    would race the store's one writer). A value cached in the store's attributes
+    (``seisflow:normalization``) by an earlier version is reused while the percentile
+    matches.
 
     Returns:
         ``{"percentile", "clip", "chunks_read", "chunks_total"}``.
@@ -86,19 +88,12 @@ def normalization(
         block = array.blocks[np.unravel_index(flat, grid)]
         finite = block[np.isfinite(block)]
         values.append(rng.choice(finite, size=min(finite.size, 200_000), replace=False))
-    result = {
+    return {
         "percentile": percentile,
         "clip": robust_clip(np.concatenate(values), percentile),
         "chunks_read": int(chosen.size),
         "chunks_total": total,
     }
-    try:
-        writable = zarr.open_group(str(store), mode="r+")
-        writable.attrs[NORMALIZATION_KEY] = result
-        consolidate(Path(store))
-    except OSError as exc:  # a read-only store (PermissionError is an OSError): uncached
-        warnings.warn(f"could not cache the normalisation in {store}: {exc}", stacklevel=2)
-    return result
 
 
 def tile(store: str | Path, spec: PatchSpec, *, complete: bool = False) -> np.ndarray:

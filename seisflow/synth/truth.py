@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import json
 import warnings
+from pathlib import Path
 
 import dask.array as da
 import numpy as np
 import xarray as xr
+import zarr
 
 from seisflow._version import __version__
 from seisflow.config import to_dict
@@ -28,7 +30,7 @@ from seisflow.synth.geology import FACIES
 from seisflow.synth.geometry import Block
 from seisflow.synth.render import RenderedBlock, Survey
 
-__all__ = ["create_truth", "write_truth"]
+__all__ = ["create_truth", "seal_truth", "write_truth"]
 
 DIMS = ("inline", "crossline", "time")
 
@@ -86,3 +88,14 @@ def write_truth(path: str, rendered: RenderedBlock) -> None:
         region={"inline": block.il, "crossline": block.xl, "time": slice(None)},
         consolidated=False,
     )
+
+
+def seal_truth(path: str | Path, *, segy_crc32: str) -> None:
+    """Record the checksum of the SEG-Y written with the truth at ``path`` (``segy_crc32``,
+    the CRC-32 a survey store records of its source) and consolidate: ``evaluate`` refuses
+    a store whose source is another file."""
+    group = zarr.open_group(str(path), mode="r+")
+    group.attrs["segy_crc32"] = segy_crc32
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Consolidated metadata", UserWarning)
+        zarr.consolidate_metadata(str(path))

@@ -8,7 +8,6 @@ bounded by the block size, whatever the survey size.
 from __future__ import annotations
 
 import contextlib
-import shutil
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -19,15 +18,24 @@ import numpy as np
 import segyio
 
 from seisflow._version import __version__
+from seisflow.checksums import crc32_of
 from seisflow.config import SynthConfig
 from seisflow.errors import OutputPathError
 from seisflow.ingest.segy_writer import SegyWriter, text_header
-from seisflow.outputs import claim_outputs
+from seisflow.outputs import (
+    SEGY,
+    TRUTH_STORE,
+    claim_output,
+    remove,
+    replace_with,
+    staging_path,
+    writing,
+)
 from seisflow.synth.anomalies import ANOMALY_KINDS
 from seisflow.synth.geology import FACIES
 from seisflow.synth.geometry import Block
 from seisflow.synth.render import RenderedBlock, Survey
-from seisflow.synth.truth import create_truth, write_truth
+from seisflow.synth.truth import create_truth, seal_truth, write_truth
 
 __all__ = ["SynthResult", "synthesize", "truth_path"]
 
@@ -95,12 +103,10 @@ def synthesize(
         OutputPathError: When an output exists (without ``overwrite``) or cannot be written.
     """
     config = config or SynthConfig()
-    segy, truth = Path(path), truth_path(path)
-    _check_outputs(segy, truth, overwrite=overwrite)
+    segy, truth = _check_outputs(Path(path), truth_path(path), overwrite=overwrite)
     survey = Survey.from_config(config)
     grid = survey.grid
     blocks = list(grid.blocks(block_samples))
-    partial_truth = truth.with_name(truth.name + ".partial")
     writer = SegyWriter(
         segy,
         samples=grid.n_samples,
@@ -120,26 +126,28 @@ def synthesize(
         fields=list(TRACE_FIELDS.values()),
         overwrite=True,
     )
-    with contextlib.ExitStack() as cleanup:
-        cleanup.callback(shutil.rmtree, partial_truth, ignore_errors=True)
-        create_truth(partial_truth, survey, blocks[0])
+    partial_truth = staging_path(truth, folder=True)
+    with contextlib.ExitStack() as cleanup, writing(truth):
+        cleanup.callback(remove, partial_truth)
+        create_truth(str(partial_truth), survey, blocks[0])
         with writer, ThreadPoolExecutor(max_workers=workers) as pool:
             for rendered in _progress(
                 _rendered(pool, survey, blocks, workers), progress, len(blocks)
             ):
                 _write_traces(writer, survey, rendered)
-                write_truth(partial_truth, rendered)
-        if truth.exists():
-            shutil.rmtree(truth)
-        partial_truth.rename(truth)
+                write_truth(str(partial_truth), rendered)
+        seal_truth(partial_truth, segy_crc32=crc32_of(segy))
+        replace_with(partial_truth, truth)
     return SynthResult(segy, truth, writer.traces_written, segy.stat().st_size)
 
 
-def _check_outputs(segy: Path, truth: Path, *, overwrite: bool) -> None:
-    """Refuse existing outputs without ``overwrite``; make sure the folder is writable."""
-    claim_outputs(segy, truth, overwrite=overwrite)
+def _check_outputs(segy: Path, truth: Path, *, overwrite: bool) -> tuple[Path, Path]:
+    """Refuse a folder for the SEG-Y, existing outputs without ``overwrite`` and, with it,
+    outputs seisflow did not write; returns the paths to write (links followed)."""
     if segy.is_dir():
         raise OutputPathError(f"{segy} is a folder: give a file name such as survey.sgy")
+    return (claim_output(segy, kind=SEGY, overwrite=overwrite),
+            claim_output(truth, kind=TRUTH_STORE, overwrite=overwrite))  # fmt: skip
 
 
 def _rendered(

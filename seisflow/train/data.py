@@ -9,15 +9,25 @@ process's share of the global batch, plus a fixed evaluation set:
 * :class:`SurveySource` streams patches of a store with
   :class:`~seisflow.ingest.stream.PatchStream`, sharded by rank; a resumed run skips the
   batches already consumed (reading is far faster than training, so this costs little).
+
+A store with nothing to learn (no finite amplitude, or one value throughout, by the
+statistics written at ingest) is refused before training, and so is a first batch whose
+patches are all one byte value (:func:`check_signal`: what the patches actually see, e.g.
+a time window in a muted zone). A run records its source (:func:`source_record`: for a store
+its path and the checksum of the SEG-Y it was ingested from), and ``--resume`` accepts only
+the same source (:func:`check_same_source`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import math
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
+import zarr
 from torch import Tensor
 from torch.utils.data import DataLoader
 
@@ -26,7 +36,17 @@ from seisflow.errors import ConfigError, InputFileError
 from seisflow.ingest.patches import PatchSpec
 from seisflow.ingest.stream import IMAGE_SETS, PatchStream, load_images, normalization
 
-__all__ = ["ImageSource", "Source", "SurveySource", "open_source", "rank_slice"]
+__all__ = [
+    "ImageSource",
+    "Source",
+    "SurveySource",
+    "check_amplitudes",
+    "check_same_source",
+    "check_signal",
+    "open_source",
+    "rank_slice",
+    "source_record",
+]
 
 
 def rank_slice(batch_size: int, rank: int, world: int) -> slice:
@@ -106,6 +126,9 @@ class SurveySource:
         store: The survey store.
         data: Patch cutting and streaming settings.
         seed: Seed of the patch order.
+
+    Raises:
+        InputFileError: When the store holds nothing to learn (see :func:`check_amplitudes`).
     """
 
     kind = "survey"
@@ -114,6 +137,8 @@ class SurveySource:
         self.name = str(store)
         self.data = data
         self.seed = seed
+        self.attrs = dict(zarr.open_group(self.name, mode="r").attrs)
+        check_amplitudes(self.name, self.attrs.get("statistics"))
         self.spec = PatchSpec(size=data.size, axis=data.axis, stride=data.stride,
                               time_window=data.time_window, depth3d=data.depth3d)  # fmt: skip
 
@@ -153,6 +178,98 @@ class SurveySource:
 
 
 Source = ImageSource | SurveySource
+
+
+def check_amplitudes(store: str, statistics: Any) -> None:
+    """Refuse a store whose ingest statistics show no finite amplitude, or a single value
+    (stores without statistics pass: :func:`check_signal` still guards the patches).
+
+    Raises:
+        InputFileError: Naming the store and the values found.
+    """
+    if not isinstance(statistics, Mapping):
+        return
+    count, nan, inf = (statistics.get(k) for k in ("count", "nan_count", "inf_count"))
+    low, high = statistics.get("min"), statistics.get("max")
+    counts = all(isinstance(n, int) for n in (count, nan, inf))
+    finite = count - nan - inf if counts else None
+    bounds = all(isinstance(v, int | float) and math.isfinite(v) for v in (low, high))
+    fix = "check the SEG-Y it was ingested from (sample format, byte order) or train on another"
+    if finite == 0:
+        raise InputFileError(
+            f"{store} holds no finite amplitude to train on ({count} samples of live traces: "
+            f"{nan} NaN, {inf} inf, per the statistics written at ingest): {fix} store"
+        )
+    if bounds and low == high:
+        raise InputFileError(
+            f"{store} holds a single amplitude value ({low:g} in all {finite or count} finite "
+            f"samples, per the statistics written at ingest): nothing to learn; {fix} store"
+        )
+
+
+def check_signal(data: Source, first: Tensor, *, sample: int = 256) -> None:
+    """Refuse data whose first training batch holds a single byte value, unless a larger
+    sample of ``sample`` patches (or images) varies.
+
+    Raises:
+        InputFileError: Naming the source and the value.
+    """
+    if int(first.min()) != int(first.max()):
+        return
+    more = data.first_batch(max(sample, len(first)))
+    if int(more.min()) != int(more.max()):
+        return
+    what = "patches" if data.kind == "survey" else "images"
+    window = data.data.time_window if isinstance(data, SurveySource) else None
+    where = f" (data.time_window {list(window)})" if window is not None else ""
+    raise InputFileError(
+        f"{data.name}: the first {len(more)} training {what}{where} all hold the byte value "
+        f"{int(more.min())}, so there is nothing to learn: train on a part of the data that "
+        "carries signal (data.time_window, data.axis) or on another source"
+    )
+
+
+def source_record(data: Source, data_dir: str | Path | None) -> dict[str, Any]:
+    """What a checkpoint records of its training data: kind and name, and for a store its
+    absolute path and the SEG-Y source it was ingested from (path and CRC-32)."""
+    folder = str(data_dir) if data_dir is not None else None
+    record: dict[str, Any] = {"kind": data.kind, "name": data.name, "data_dir": folder}
+    if isinstance(data, SurveySource):
+        origin = data.attrs.get("source")
+        origin = origin if isinstance(origin, Mapping) else {}
+        record.update(path=str(Path(data.name).resolve()), segy=origin.get("path"),
+                      crc32=origin.get("crc32"))  # fmt: skip
+    return record
+
+
+def check_same_source(saved: Mapping[str, Any], current: Mapping[str, Any], run_dir: Path) -> None:
+    """Refuse to resume a run on other data than it was trained on: another benchmark, or
+    another survey (another SEG-Y checksum; without checksums, another store path).
+
+    Raises:
+        ConfigError: Naming both sources and how to start a new run instead.
+    """
+    same = saved.get("kind") == current.get("kind")
+    if same and current.get("kind") == "images":
+        same = saved.get("name") == current.get("name")
+    elif same:
+        if saved.get("crc32") and current.get("crc32"):
+            same = saved["crc32"] == current["crc32"]
+        else:  # a checkpoint from before checksums were recorded: compare the paths
+            old = saved.get("path") or str(Path(str(saved.get("name"))).resolve())
+            same = old == current.get("path")
+    if not same:
+        raise ConfigError(
+            f"{run_dir} was trained on {_describe(saved)}, not {_describe(current)}: resume "
+            "on the data it was trained on, or start a new run in another RUN_DIR"
+        )
+
+
+def _describe(record: Mapping[str, Any]) -> str:
+    """A source in words: its name, and for a store the SEG-Y checksum when known."""
+    if record.get("kind") == "survey" and record.get("crc32"):
+        return f"{record.get('name')} (SEG-Y {record.get('segy')}, CRC-32 {record['crc32']})"
+    return str(record.get("name"))
 
 
 def open_source(source: str, *, data: DataConfig, seed: int, data_dir: str | Path | None) -> Source:

@@ -7,15 +7,16 @@ alone or under ``torchrun``. Everything random is seeded from ``train.seed``: th
 the data order, and the dequantisation noise of step ``s`` (drawn for the whole global batch
 from a generator seeded with ``s``, each rank taking its slice), so a resumed run repeats an
 uninterrupted one exactly on CPU, and N processes see what one process with the same global
-batch sees.
+batch sees. The run folder's rules (who may start a run where, no writes through links) are
+in :mod:`seisflow.train.rundir`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import time
+import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,27 +32,34 @@ from seisflow.config import (
     TrainConfig,
     apply_overrides,
     from_mapping,
+    override_example,
     read_toml,
     to_dict,
-    to_toml,
 )
-from seisflow.errors import ConfigError, OutputPathError
+from seisflow.errors import ConfigError, TrainingError
 from seisflow.models import FractalFlow, build_flow
 from seisflow.models.priors import LdaPrior
-from seisflow.train import distributed
+from seisflow.train import distributed, rundir
 from seisflow.train.checkpoint import (
     CHECKPOINT,
     check_resumable,
     load_checkpoint,
+    restore,
     rng_state,
     save_checkpoint,
-    set_rng_state,
+    saved_config,
 )
-from seisflow.train.data import Source, open_source, rank_slice
+from seisflow.train.data import (
+    Source,
+    check_same_source,
+    check_signal,
+    open_source,
+    rank_slice,
+    source_record,
+)
 
 __all__ = ["TrainResult", "evaluate", "resolve_config", "train"]
 
-METRICS = "metrics.jsonl"
 #: Parts of the loss logged for the LDA prior (see :meth:`FractalFlow.loss`).
 TOPICS = ("usage_kl", "topics_used")
 
@@ -177,27 +185,6 @@ def evaluate(
     return total / len(images)
 
 
-class _Metrics:
-    """``metrics.jsonl``: one JSON object per line, written by rank 0 only."""
-
-    def __init__(self, path: Path, *, active: bool, keep_until: int | None) -> None:
-        self.path, self.active = path, active
-        if not active:
-            return
-        kept = []
-        if keep_until is not None and path.is_file():  # resuming: drop what the crash lost
-            kept = [line for line in path.read_text().splitlines()
-                    if line.strip() and json.loads(line).get("step", 0) <= keep_until]  # fmt: skip
-        temporary = path.with_name(path.name + ".tmp")
-        temporary.write_text("".join(line + "\n" for line in kept))
-        temporary.replace(path)
-
-    def write(self, record: dict[str, Any]) -> None:
-        if self.active:
-            with self.path.open("a") as handle:
-                handle.write(json.dumps(record) + "\n")
-
-
 def _optimizer(flow: FractalFlow, config: TrainConfig) -> torch.optim.Optimizer:
     """AdamW; the prior's parameters learn ``prior_lr_scale`` times faster."""
     prior = {id(p) for p in flow.prior.parameters()}
@@ -207,21 +194,6 @@ def _optimizer(flow: FractalFlow, config: TrainConfig) -> torch.optim.Optimizer:
     ]
     groups = [g for g in groups if g["params"]]
     return torch.optim.AdamW(groups, lr=config.lr, weight_decay=config.weight_decay)
-
-
-def _prepare_run_dir(run_dir: Path) -> None:
-    """Check that a new run may start in ``run_dir`` (it holds no run) and create it."""
-    checkpoint = run_dir / CHECKPOINT
-    if checkpoint.is_file():
-        step = load_checkpoint(checkpoint)["step"]
-        raise OutputPathError(
-            f"{run_dir} already holds a run at step {step}: pass --resume to continue it or "
-            "choose another RUN_DIR"
-        )
-    try:
-        run_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputPathError(f"cannot create {run_dir}: {exc.strerror}") from None
 
 
 def train(
@@ -246,20 +218,26 @@ def train(
         overrides: ``section.key=value`` settings applied after the file.
         data_dir: The folder of the image benchmarks' ``.npz`` files.
         device: ``auto`` (CUDA when present), ``cpu`` or ``cuda``.
-        resume: Continue the run saved in ``run_dir`` (same settings) exactly.
+        resume: Continue the run saved in ``run_dir`` (same settings, same data) exactly.
         progress: Show a progress bar (rank 0).
 
     Raises:
-        ConfigError, InputFileError, OutputPathError: On bad settings, data or run folder.
+        ConfigError, InputFileError, OutputPathError: On bad settings, data or run folder
+            (a new run starts only in a new or empty folder, see :mod:`~.rundir`).
+        TrainingError: When the loss diverges (no checkpoint of NaN weights is written).
     """
     # --- configure (a resumed run starts from its saved settings unless a file is given)
     run_dir = Path(run_dir)
+    if resume:
+        rundir.refuse_links(run_dir)
+    else:
+        rundir.check_new_run(run_dir)
     saved = load_checkpoint(run_dir / CHECKPOINT) if resume else None
     if saved is not None and config_file is None:
-        base = saved["config"]
+        base = to_dict(saved_config(saved, run_dir / CHECKPOINT))
     else:
         base = read_toml(config_file) if config_file else dict(settings or {})
-    raw = apply_overrides(base, overrides)
+    raw = apply_overrides(base, overrides, example=override_example(RunConfig))
     data_config = from_mapping(DataConfig, raw.get("data", {}), where="data.")
     seed = from_mapping(TrainConfig, raw.get("train", {}), where="train.").seed
     data = open_source(source, data=data_config, seed=seed, data_dir=data_dir)
@@ -268,7 +246,7 @@ def train(
     try:
         if context.main:
             if saved is None:
-                _prepare_run_dir(run_dir)
+                rundir.create_run_dir(run_dir)
             data.prepare()  # one process writes shared caches before the others read them
         distributed.barrier(context)
         return _run(data, config, run_dir, context, saved, progress, data_dir)
@@ -287,8 +265,7 @@ def _run(
 ) -> TrainResult:
     cfg, device = config.train, context.device
     part = rank_slice(cfg.batch_size, context.rank, context.world)
-    source_record = {"kind": data.kind, "name": data.name,
-                     "data_dir": str(data_dir) if data_dir is not None else None}  # fmt: skip
+    record = source_record(data, data_dir)
 
     # --- model and optimiser -------------------------------------------------------------
     torch.manual_seed(cfg.seed)
@@ -297,23 +274,18 @@ def _run(
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: _lr_factor(s, warmup=cfg.warmup, steps=cfg.steps)
     )
-    start = 0
+    start, saved_step = 0, None  # saved_step: the step the run's checkpoint holds
     if saved is not None:  # --- resume exactly where the checkpoint left off
         check_resumable(saved, config, run_dir)
-        if saved["source"]["kind"] != data.kind or (
-            data.kind == "images" and saved["source"]["name"] != data.name
-        ):
-            raise ConfigError(
-                f"{run_dir} was trained on {saved['source']['name']}, not {data.name}: "
-                "resume on the same data or start a new run directory"
-            )
-        flow.load_state_dict(saved["model"])
-        optimizer.load_state_dict(saved["optimizer"])
-        schedule.load_state_dict(saved["schedule"])
-        set_rng_state(saved["rng"])
-        start = int(saved["step"])
+        check_same_source(saved["source"], record, run_dir)
+        restore(saved, run_dir / CHECKPOINT, flow=flow, optimizer=optimizer, schedule=schedule)
+        start = saved_step = int(saved["step"])
     else:  # --- data-dependent initialisation (actnorm, LDA topics) on the first global batch
-        first = data.first_batch(cfg.batch_size).to(device)
+        first = data.first_batch(cfg.batch_size)
+        check_signal(data, first)
+        first = first.to(device)
+        if context.main and cfg.warmup >= cfg.steps:  # the schedule would never decay
+            warnings.warn(rundir.warmup_warning(cfg), UserWarning, stacklevel=3)
         with torch.no_grad():
             flow.loss(first, noise=_noise(cfg.seed, 0, tuple(first.shape), device))
     model: nn.Module = distributed.wrap(_Objective(flow), context)
@@ -321,9 +293,9 @@ def _run(
         model = torch.compile(model)
 
     if context.main:
-        (run_dir / "config.toml").write_text(to_toml(to_dict(config)))
-    metrics = _Metrics(run_dir / METRICS, active=context.main,
-                       keep_until=start if saved is not None else None)  # fmt: skip
+        rundir.write_config(run_dir, config)
+    metrics = rundir.Metrics(run_dir / rundir.METRICS, active=context.main,
+                             keep_until=start if saved is not None else None)  # fmt: skip
     eval_set = data.eval_set(cfg.eval_size) if context.main and cfg.eval_every else None
     batches = data.batches(start=start, batch_size=cfg.batch_size, rank=context.rank,
                            world=context.world)  # fmt: skip
@@ -334,11 +306,13 @@ def _run(
     window_start = start
 
     def checkpoint(step: int) -> None:
+        nonlocal saved_step
         if context.main:
             save_checkpoint(run_dir / CHECKPOINT, step=step, config=to_dict(config),
                             model=flow.state_dict(), optimizer=optimizer.state_dict(),
                             schedule=schedule.state_dict(), rng=rng_state(),
-                            source=source_record, metrics=dict(last))  # fmt: skip
+                            source=record, metrics=dict(last))  # fmt: skip
+        saved_step = step
         distributed.barrier(context)
 
     # --- the steps -----------------------------------------------------------------------
@@ -366,7 +340,7 @@ def _run(
         if done % cfg.log_every == 0 or done == cfg.steps:
             now = time.perf_counter()
             rate = (done - window_start) * cfg.batch_size / max(now - window, 1e-9)
-            record = {
+            line = {
                 "loss": distributed.all_mean(loss, context),
                 "bits_per_dim": distributed.all_mean(parts["bits_per_dim"], context),
                 "l2": distributed.all_mean(parts["l2"], context),
@@ -375,28 +349,29 @@ def _run(
                 "lr": schedule.get_last_lr()[0],
                 "patches_per_s": rate,
             }
-            metrics.write({"step": done, **record, "elapsed_s": now - began})
-            if not math.isfinite(record["loss"]):  # stop before a checkpoint saves NaNs
-                raise ConfigError(
-                    f"training diverged at step {done} (loss {record['loss']}): the last "
-                    "checkpoint is intact; lower train.lr or train.clip and start again"
-                )
-            last.update(record)
+            metrics.write({"step": done, **line, "elapsed_s": now - began})
+            if not math.isfinite(line["loss"]):  # stop before a checkpoint saves NaNs
+                raise TrainingError(rundir.diverged(done, line["loss"], run_dir, saved_step))
+            last.update(line)
             bar.set_postfix(loss=f"{last['loss']:.3f}", bpd=f"{last['bits_per_dim']:.3f}",
                             patches_s=f"{rate:.0f}")  # fmt: skip
             window, window_start = now, done
         if eval_set is not None and (done % cfg.eval_every == 0 or done == cfg.steps):
+            bar.set_description("evaluating")
             value = evaluate(flow, eval_set, batch_size=cfg.batch_size, seed=cfg.seed,
                              amp=cfg.amp)  # fmt: skip
+            bar.set_description("train")
             last["eval_bits_per_dim"] = value
             metrics.write({"step": done, "eval_bits_per_dim": value})
         if done % max(cfg.checkpoint_every, 1) == 0 and cfg.checkpoint_every and done < cfg.steps:
             checkpoint(done)
-    bar.close()
     if refit_batch is not None and start < cfg.steps:
+        bar.set_description("final topic refit")
         _refit_topics(flow, refit_batch, optimizer, cfg.seed)
     seconds = time.perf_counter() - began
+    bar.set_description("saving")
     checkpoint(cfg.steps)
+    bar.close()
     return TrainResult(
         run_dir=run_dir,
         step=cfg.steps,

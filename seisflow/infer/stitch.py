@@ -1,0 +1,172 @@
+"""Patch rows stitched to the sample grid: chunk by chunk, as a Dask graph.
+
+Every sample takes the mean of the values of the patches covering it (complete patches
+first: those touching a missing trace hold fill values the flow never saw), and a reducer
+turns that mean into the layer's value (the arg-max topic, the largest proportion, the
+anomaly score). Memory is bounded by a chunk and the patch table. :func:`patch_grid` does
+the same at the points of the coarser patch grid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import dask.array as da
+import numpy as np
+
+from seisflow.infer.score import PatchTable
+
+__all__ = [
+    "Reduce",
+    "patch_grid",
+    "reduce_argmax",
+    "reduce_first",
+    "reduce_max",
+    "reduce_words",
+    "stitch",
+]
+
+#: Turns the per-sample mean of patch values and the covered-live mask into a layer chunk.
+Reduce = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def _footprints(table: PatchTable) -> np.ndarray:
+    """``(n, 6)`` index ranges ``(il0, il1, xl0, xl1, t0, t1)`` each patch covers."""
+    axis, i, j, k = table.positions.T
+    size, depth = table.spec.size, table.spec.channels
+    il_span = np.where(axis == 0, depth, size)
+    xl_span = np.where(axis == 0, size, depth)
+    return np.stack([i, i + il_span, j, j + xl_span, k, k + size], axis=1)
+
+
+def _complete(foot: np.ndarray, live: np.ndarray) -> np.ndarray:
+    """Bool ``(n,)``: the patch covers no missing trace (only such patches are trained on)."""
+    return np.array([live[f[0] : f[1], f[2] : f[3]].all() for f in foot], dtype=bool)
+
+
+def _complete_first(total: np.ndarray, count: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sums ``(2, ..., V)`` and counts ``(2, ...)`` of complete [0] and other [1] patches ->
+    those of the complete patches where any covers a point, else those of the others."""
+    use = np.where(count[0] > 0, 0, 1)
+    return (np.take_along_axis(total, use[None, ..., None], axis=0)[0],
+            np.take_along_axis(count, use[None], axis=0)[0])  # fmt: skip
+
+
+def stitch(
+    table: PatchTable,
+    shape: tuple[int, int, int],
+    chunks: tuple[tuple[int, ...], ...],
+    reduce: Reduce,
+    *,
+    values: np.ndarray,
+    live: np.ndarray,
+    dtype: Any,
+) -> da.Array:
+    """A Dask array on the amplitude grid: per chunk, the mean of ``values`` over the patches
+    covering each sample, passed with the mask of covered live samples to
+    ``reduce(mean, covered) -> (chunk)``; ``live`` is the trace mask ``(n_il, n_xl)``.
+    ``values`` is ``(n, V)`` (one value per patch) or ``(n, V, rows, columns)`` (a field over
+    each patch, rows along time and columns along its traces, as :attr:`PatchTable.words`).
+
+    Patches that touch a missing trace hold fill values the flow never saw in training (the
+    training tiling skips them), so a sample takes the mean of the complete patches covering
+    it, and of the others only where no complete patch does (next to missing traces).
+    """
+    foot = _footprints(table)
+    complete = _complete(foot, live)
+
+    def block(block_info: dict[Any, Any] | None = None) -> np.ndarray:
+        (a0, a1), (b0, b1), (c0, c1) = block_info[None]["array-location"]
+        inside = (foot[:, 0] < a1) & (foot[:, 1] > a0) & (foot[:, 2] < b1) & (foot[:, 3] > b0)
+        hit = np.flatnonzero(inside & (foot[:, 4] < c1) & (foot[:, 5] > c0))
+        size = (a1 - a0, b1 - b0, c1 - c0)
+        total = np.zeros((2, *size, values.shape[1]), dtype=np.float64)
+        count = np.zeros((2, *size), dtype=np.int32)
+        for n in hit:
+            f, kind = foot[n], 0 if complete[n] else 1
+            lo, hi = np.maximum(f[0::2], (a0, b0, c0)), np.minimum(f[1::2], (a1, b1, c1))
+            origin = (a0, b0, c0)
+            region = (kind, *(slice(b - o, e - o) for b, e, o in zip(lo, hi, origin, strict=True)))
+            value = values[n]
+            if value.ndim == 3:  # a field over the patch: cut the part inside the chunk
+                inside = tuple(slice(b - s, e - s) for b, e, s in zip(lo, hi, f[0::2], strict=True))
+                value = _field(value, table.positions[n, 0], f)[inside]
+            total[region] += value
+            count[region] += 1
+        total, count = _complete_first(total, count)
+        covered = (count > 0) & live[a0:a1, b0:b1, None]
+        mean = total / np.maximum(count, 1)[..., None]
+        return reduce(mean, covered).astype(dtype)
+
+    return da.map_blocks(block, chunks=chunks, dtype=dtype, meta=np.empty((0, 0, 0), dtype))
+
+
+def _field(value: np.ndarray, axis: int, foot: np.ndarray) -> np.ndarray:
+    """A patch field ``(V, rows, columns)`` spread over the patch's footprint
+    ``(inline, crossline, time, V)`` (each cell repeated; constant across 3-D depth)."""
+    spans = foot[1::2] - foot[0::2]
+    rows, columns = value.shape[1:]
+    up = value.repeat(spans[2] // rows, axis=1).repeat(spans[1 - axis] // columns, axis=2)
+    up = up.transpose(2, 1, 0)  # (traces, time, V)
+    if axis == 0:
+        return np.broadcast_to(up[None], (spans[0], *up.shape))
+    return np.broadcast_to(up[:, None], (up.shape[0], spans[1], *up.shape[1:]))
+
+
+def patch_grid(
+    table: PatchTable, shape: tuple[int, int, int], live: np.ndarray
+) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], np.ndarray]:
+    """The mean topic proportions at the points of the patch grid.
+
+    The grid takes every ``stride``-th sample along inline, crossline and time, starting half
+    a stride in; a point's value is the mean over the patches covering it (complete patches
+    first), as for the ``facies`` layer, so the arg-max over topics at a point is the facies
+    there.
+
+    Returns:
+        ``((i, j, k), values)``: the grid's sample indices along each axis and float32
+        ``(len(i), len(j), len(k), K)`` values, NaN at points on no live trace.
+    """
+    stride = table.spec.stride
+    axes = tuple(np.arange(stride // 2, n, stride) for n in shape)
+    total = np.zeros((2, *(a.size for a in axes), table.proportions.shape[1]))
+    count = np.zeros(total.shape[:4], dtype=np.int32)
+    foot = _footprints(table)
+    for f, complete, row in zip(foot, _complete(foot, live), table.proportions, strict=True):
+        spans = (slice(np.searchsorted(a, lo), np.searchsorted(a, hi))
+                 for a, lo, hi in zip(axes, f[0::2], f[1::2], strict=True))  # fmt: skip
+        region = (0 if complete else 1, *spans)
+        total[region] += row
+        count[region] += 1
+    total, count = _complete_first(total, count)
+    covered = (count > 0) & live[np.ix_(axes[0], axes[1])][..., None]
+    values = np.where(covered[..., None], total / np.maximum(count, 1)[..., None], np.nan)
+    return axes, values.astype(np.float32)
+
+
+def reduce_argmax(mean: np.ndarray, covered: np.ndarray) -> np.ndarray:
+    """The arg-max topic at covered samples, -1 elsewhere."""
+    return np.where(covered, mean.argmax(-1), -1)
+
+
+def reduce_words(mean: np.ndarray, covered: np.ndarray) -> np.ndarray:
+    """The ``word`` read-out (see :data:`Readout`) of the mean of :func:`facies_values`
+    ``(..., 2K)``: of the two topics with the largest mean patch proportions, the one with
+    the larger mean word responsibility; -1 off the covered samples."""
+    k = mean.shape[-1] // 2
+    patch, words = mean[..., :k], mean[..., k:]
+    candidates = np.argsort(-patch, axis=-1)[..., :2]
+    favoured = np.take_along_axis(words, candidates, -1).argmax(-1)
+    choice = np.take_along_axis(candidates, favoured[..., None], -1)[..., 0]
+    return np.where(covered, choice, -1)
+
+
+def reduce_max(mean: np.ndarray, covered: np.ndarray) -> np.ndarray:
+    """The largest proportion at covered samples, NaN elsewhere."""
+    return np.where(covered, mean.max(-1), np.nan)
+
+
+def reduce_first(mean: np.ndarray, covered: np.ndarray) -> np.ndarray:
+    """The first value at covered samples, NaN elsewhere."""
+    return np.where(covered, mean[..., 0], np.nan)
