@@ -254,13 +254,3 @@ def refuse_links(root: Path, names: Iterable[str]) -> None:
                 f"through links inside {root}; remove the link and run again"
             )
 
-
-def claim_outputs(*paths: Path, overwrite: bool) -> None:
-    """TEMPORARY: the old claim (existence and folder only), until every caller names its
-    kind through :func:`claim_output`."""
-    for path in paths:
-        if path.exists() and not overwrite:
-            raise OutputPathError(
-                f"{path} exists: choose another name or pass --overwrite to replace it"
-            )
-        path.parent.mkdir(parents=True, exist_ok=True)

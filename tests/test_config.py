@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from seisflow.config import SynthConfig, apply_overrides, load_config, parse_override, to_dict
+from seisflow.config import (
+    RunConfig,
+    SynthConfig,
+    apply_overrides,
+    load_config,
+    parse_override,
+    to_dict,
+)
 from seisflow.errors import ConfigError
 
 
@@ -73,3 +82,38 @@ def test_round_trip_through_dict():
 def test_frozen():
     with pytest.raises(AttributeError):
         SynthConfig().seed = 1  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    "override",
+    ["train.lr=nan", "train.lr=inf", "train.clip=-inf", "model.alpha=nan", "model.l2=inf",
+     "data.percentile=nan", "data.time_window=[0, inf]"],
+)  # fmt: skip
+def test_non_finite_numbers_are_refused_naming_key_and_value(override):
+    key, value = override.split("=")
+    value = value.strip("[]").split(", ")[-1]
+    with pytest.raises(ConfigError, match=rf"setting {re.escape(key)} must be a finite number, "
+                                          rf"got {value}"):  # fmt: skip
+        load_config(RunConfig, overrides=[override])
+
+
+@pytest.mark.parametrize(
+    ("override", "fragment"),
+    [("model.width=-1", "model width -1 must be 1 or more"),
+     ("model.topics=0", "model topics 0 must be 1 or more"),
+     ("model.alpha=0", "model alpha 0.0 must be > 0"),
+     ("data.workers=-1", "data workers -1 must be >= 0"),
+     ("train.clip=-2", "train clip -2.0 must be > 0"),
+     ("train.warmup=-5", "train warmup -5 must be >= 0"),
+     ("train.log_every=0", "train log_every 0 must be >= 1")],
+)  # fmt: skip
+def test_out_of_range_settings_name_their_value(override, fragment):
+    with pytest.raises(ConfigError, match=re.escape(fragment)):
+        load_config(RunConfig, overrides=[override])
+
+
+def test_the_override_example_fits_the_config():
+    with pytest.raises(ConfigError, match=r"write for example train\.steps=200"):
+        load_config(RunConfig, overrides=["steps"])
+    with pytest.raises(ConfigError, match="write for example seed=3"):
+        load_config(SynthConfig, overrides=["seed"])

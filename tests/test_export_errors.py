@@ -124,4 +124,11 @@ def test_existing_file_still_needs_overwrite(store, tmp_path):
     out.write_bytes(b"precious")
     assert_one_line(run("export", store, "facies", out), 1, "exists", "--overwrite")
     assert out.read_bytes() == b"precious"
-    assert Path(export_segy(store, "facies", out, overwrite=True)["out"]).stat().st_size > 3600
+    refused = run("export", store, "facies", out, "--overwrite")  # not seisflow's: kept
+    assert_one_line(refused, 1, "is a file that is not a SEG-Y file written by seisflow")
+    assert out.read_bytes() == b"precious"
+    own = tmp_path / "own.sgy"
+    export_segy(store, "facies", own)
+    first = own.read_bytes()
+    export_segy(store, "amplitude", own, overwrite=True)  # seisflow's own: replaced
+    assert own.read_bytes() != first and own.stat().st_size > 3600

@@ -31,7 +31,7 @@ from seisflow.train import train
 
 TINY = ["model.width=8", "model.depth=1", "train.batch_size=16", "train.steps=2",
         "train.eval_every=0", "data.size=16", "data.stride=16", "data.buffer=64",
-        "model.topics=3"]  # fmt: skip
+        "model.topics=3", "train.warmup=0"]  # fmt: skip
 CHUNKS = (8, 15, 48)
 
 

@@ -135,7 +135,7 @@ def validate(
               help="Training steps (300: the quick survey preset).")  # fmt: skip
 @click.option("--survey-only", is_flag=True, help="Stop after the survey figure (seconds).")
 @click.option("--overwrite", is_flag=True, help="Replace an earlier demo in --out.")
-@click.option("--quiet", is_flag=True, help="No progress bars.")
+@click.option("--quiet", is_flag=True, help="No progress bars (none when stderr is no terminal).")
 def demo(
     out_dir: Path, seed: int, steps: int, survey_only: bool, overwrite: bool, quiet: bool
 ) -> None:
@@ -150,9 +150,11 @@ def demo(
 
     from seisflow.demo import DEFAULT_DEMO, run_demo
 
-    result = run_demo(out_dir, dataclasses.replace(DEFAULT_DEMO, seed=seed), overwrite=overwrite,
-                      train=not survey_only, train_overrides=[f"train.steps={steps}"],
-                      progress=not quiet)  # fmt: skip
+    with one_line_warnings():
+        result = run_demo(out_dir, dataclasses.replace(DEFAULT_DEMO, seed=seed),
+                          overwrite=overwrite, train=not survey_only,
+                          train_overrides=[f"train.steps={steps}"],
+                          progress=not quiet and sys.stderr.isatty())  # fmt: skip
     lines = [f"survey     {result.survey.segy} (truth {result.survey.truth})",
              f"store      {result.store}", f"figure     {result.figure}"]  # fmt: skip
     if result.scores is not None:

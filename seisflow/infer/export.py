@@ -6,7 +6,8 @@ traces after the 3600-byte header and any extended text headers) -> locate every
 the grid by its inline / crossline header words -> write a new file: a text header naming
 the layer, the model and the legend; the source's binary header with IEEE format (code 5)
 and no extended headers; every trace header copied byte for byte; the layer's samples as
-IEEE floats. Written to ``OUT.partial`` and renamed when complete.
+IEEE floats. Written under a hidden staged name beside OUT and renamed when complete;
+``--overwrite`` replaces only a file seisflow wrote, never the source SEG-Y.
 
 The output's extension says what it is: :data:`SEGY_SUFFIXES` for SEG-Y and
 :data:`GEOTIFF_SUFFIXES` for GeoTIFF (see :func:`output_format`); any other, or a folder,
@@ -22,11 +23,12 @@ from typing import Any, Literal
 import numpy as np
 import zarr
 
+from seisflow._version import __version__
 from seisflow.errors import InputFileError, OutputPathError
 from seisflow.ingest.georef import trace_xy
 from seisflow.ingest.segy_writer import text_header
 from seisflow.ingest.store import open_survey
-from seisflow.outputs import claim_outputs
+from seisflow.outputs import GEOTIFF, SEGY, claim_output, remove, staging_path, writing
 
 __all__ = ["GEOTIFF_SUFFIXES", "SEGY_SUFFIXES", "export_geotiff", "export_segy", "output_format"]
 
@@ -58,11 +60,10 @@ def output_format(out: str | Path) -> Format:
         return "segy"
     if suffix in GEOTIFF_SUFFIXES:
         return "geotiff"
-    accepted = ", ".join((*SEGY_SUFFIXES, *GEOTIFF_SUFFIXES))
     raise OutputPathError(
-        f"{out}: the extension {suffix or '(none)'!s} names no format seisflow writes: end the "
+        f"{out}: the extension {suffix or '(none)'} names no format seisflow writes: end the "
         f"name with {', '.join(SEGY_SUFFIXES)} for SEG-Y or {', '.join(GEOTIFF_SUFFIXES)} for "
-        f"a GeoTIFF (accepted: {accepted})"
+        "a GeoTIFF"
     )
 
 
@@ -122,7 +123,7 @@ def export_segy(
     survey = open_survey(store)
     values = _layer(survey, store, layer, "segy")
     source = _source(survey, store)
-    claim_outputs(out, overwrite=overwrite)
+    out = claim_output(out, kind=SEGY, overwrite=overwrite, inputs=(source, store))
     with open(source, "rb") as handle:
         handle.read(3200)
         binary = bytearray(handle.read(400))
@@ -153,9 +154,9 @@ def export_segy(
         f"CRS {survey.attrs.get('proj:code') or 'unknown'}",
         "GEOMETRY AND TRACE HEADERS COPIED FROM THE SOURCE; IEEE FLOAT SAMPLES",
     ]
-    partial = out.with_name(out.name + ".partial")
+    partial = staging_path(out, folder=False)
     try:
-        with open(partial, "wb") as handle:
+        with writing(out), open(partial, "r+b") as handle:
             handle.write(text_header(lines))
             handle.write(bytes(binary))
             for start in range(0, count, BLOCK):
@@ -176,9 +177,10 @@ def export_segy(
                 rows[:, :240] = heads
                 rows[:, 240:] = samples.view(np.uint8).reshape(len(block), 4 * ns)
                 handle.write(rows.tobytes())
-        os.replace(partial, out)
+        with writing(out):
+            os.replace(partial, out)
     finally:
-        partial.unlink(missing_ok=True)
+        remove(partial)
     return {"out": str(out), "traces": int(count), "samples": ns, "layer": layer}
 
 
@@ -214,7 +216,7 @@ def export_geotiff(
     Args:
         store: A survey store.
         layer: The layer (or ``amplitude``) to export.
-        out: The GeoTIFF to write (via ``OUT.partial``, renamed when complete).
+        out: The GeoTIFF to write (staged under a hidden name, renamed when complete).
         time: The slice's time.
         inline: The number of the inline section.
         crossline: The number of the crossline section.
@@ -255,7 +257,7 @@ def export_geotiff(
                 f"--time {time:g} is outside {store}'s samples ({vertical[0]:g} to "
                 f"{vertical[-1]:g} every {step:g}): choose a time inside them"
             )
-        claim_outputs(out, overwrite=overwrite)
+        out = claim_output(out, kind=GEOTIFF, overwrite=overwrite, inputs=(store,))
         data = np.asarray(values[:, :, k].values)
         a, b, c, d, e, f = survey.attrs["spatial:transform"]
         transform = (a, b, c - 0.5 * (a + b), d, e, f - 0.5 * (d + e))
@@ -266,7 +268,7 @@ def export_geotiff(
                 "domain": domain, "units": units}  # fmt: skip
     dim, number = next(iter(given.items()))
     index = _line_index(survey, store, dim, int(number))
-    claim_outputs(out, overwrite=overwrite)
+    out = claim_output(out, kind=GEOTIFF, overwrite=overwrite, inputs=(store,))
     a, b, _, d, e, _ = survey.attrs["spatial:transform"]
     if dim == "inline":  # traces along j: one crossline index is (a, d) metres away
         data, along, spacing = values[index, :, :], "crossline", float(np.hypot(a, d))
@@ -310,22 +312,27 @@ def _write_tiff(
     crs: str | None,
     **tags: str,
 ) -> None:
-    """Write ``data`` as a one-band GeoTIFF via ``OUT.partial`` and an atomic rename.
+    """Write ``data`` as a one-band GeoTIFF via a staged name and an atomic rename.
 
     No-data is -1 for int16 and NaN otherwise; ``transform`` is the GDAL-order affine
     ``(a, b, c, d, e, f)`` of the pixel corners.
     """
     import rasterio
+    from rasterio.errors import RasterioIOError
     from rasterio.transform import Affine
 
     nodata = -1 if data.dtype == np.int16 else np.nan
-    partial = out.with_name(out.name + ".partial")
+    partial = staging_path(out, folder=False)
     try:
-        with rasterio.open(partial, "w", driver="GTiff", height=data.shape[0],
-                           width=data.shape[1], count=1, dtype=data.dtype, crs=crs,
-                           transform=Affine(*transform), nodata=nodata) as raster:  # fmt: skip
-            raster.write(data, 1)
-            raster.update_tags(**tags)
-        os.replace(partial, out)
+        with writing(out):
+            with rasterio.open(partial, "w", driver="GTiff", height=data.shape[0],
+                               width=data.shape[1], count=1, dtype=data.dtype, crs=crs,
+                               transform=Affine(*transform), nodata=nodata) as raster:  # fmt: skip
+                raster.write(data, 1)
+                raster.update_tags(seisflow_version=__version__, **tags)
+            os.replace(partial, out)
+    except RasterioIOError as exc:  # GDAL's own write errors carry no errno
+        raise OutputPathError(f"cannot write {out}: {exc}; free some space or choose a "
+                              "writable folder (nothing was kept)") from None  # fmt: skip
     finally:
-        partial.unlink(missing_ok=True)
+        remove(partial)

@@ -90,27 +90,30 @@ def set_rng_state(state: dict[str, Any]) -> None:
     random.setstate(state["python"])
 
 
-def unwritable(path: Path, exc: BaseException, note: str = "") -> OutputPathError:
-    """The one-line error of a failed write (full disk, read-only folder, no permission)."""
+def unwritable(path: Path, exc: BaseException) -> OutputPathError:
+    """The one-line error of a failed write into a run folder (full disk, read-only folder,
+    no permission), saying whether ``--resume`` can continue from the folder's checkpoint."""
     reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
     reason = " ".join(reason.split()) or type(exc).__name__
+    saved = (path.parent / CHECKPOINT).is_file()
+    again = f"train again with --resume (its {CHECKPOINT} is intact)" if saved else "train again"
     return OutputPathError(
-        f"cannot write {path}: {reason}; free some space or choose a writable RUN_DIR{note}"
+        f"cannot write {path}: {reason}; free some space or make the folder writable, then {again}"
     )
 
 
-def write_atomically(path: Path, write: Callable[[IO[bytes]], None], *, note: str = "") -> None:
+def write_atomically(path: Path, write: Callable[[IO[bytes]], None]) -> None:
     """Write ``path`` whole or not at all: ``write`` fills a temporary file created
     exclusively beside it (``O_CREAT | O_EXCL | O_NOFOLLOW``), which is synced and renamed
     over ``path`` (a link at ``path`` is replaced, never written through).
 
     Raises:
-        OutputPathError: When the folder cannot be written (``note`` ends the message).
+        OutputPathError: When the folder cannot be written.
     """
     try:
         fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as exc:
-        raise unwritable(path, exc, note) from None
+        raise unwritable(path, exc) from None
     temporary = Path(name)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -120,7 +123,7 @@ def write_atomically(path: Path, write: Callable[[IO[bytes]], None], *, note: st
             os.fsync(handle.fileno())
         os.replace(temporary, path)
     except (OSError, RuntimeError) as exc:  # torch.save reports a failed write as RuntimeError
-        raise unwritable(path, exc, note) from None
+        raise unwritable(path, exc) from None
     finally:
         temporary.unlink(missing_ok=True)
 
@@ -133,9 +136,8 @@ def save_checkpoint(path: Path, **content: Any) -> None:
     """
     for stale in path.parent.glob(f".{path.name}.*.tmp"):  # left by a killed writer
         stale.unlink(missing_ok=True)
-    note = f" ({path.name} still holds the previous checkpoint)" if path.is_file() else ""
     payload = {"format": FORMAT, "version": __version__, **content}
-    write_atomically(path, lambda handle: torch.save(payload, handle), note=note)
+    write_atomically(path, lambda handle: torch.save(payload, handle))
 
 
 def load_checkpoint(path: str | Path, *, device: str | torch.device = "cpu") -> dict[str, Any]:

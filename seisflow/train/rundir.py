@@ -30,6 +30,7 @@ from typing import Any
 from seisflow._version import __version__
 from seisflow.config import RunConfig, TrainConfig, to_dict, to_toml
 from seisflow.errors import InputFileError, OutputPathError
+from seisflow.outputs import refuse_links as links_refused
 from seisflow.train.checkpoint import CHECKPOINT, load_checkpoint, unwritable, write_atomically
 
 __all__ = [
@@ -60,27 +61,20 @@ def refuse_links(run_dir: Path) -> None:
     Raises:
         OutputPathError: Naming the link and its target.
     """
-    for name in (CHECKPOINT, CONFIG, METRICS):
-        path = run_dir / name
-        if path.is_symlink():
-            raise OutputPathError(
-                f"{path} is a symbolic link (to {os.readlink(path)}): seisflow never writes "
-                f"through links in a run folder; remove the link and run again"
-            )
+    links_refused(run_dir, (CHECKPOINT, CONFIG, METRICS))
 
 
-def _records(text: str) -> list[str] | None:
-    """The complete lines of a ``metrics.jsonl`` text, or None when one is not a record."""
-    lines = text.split("\n")
-    complete = lines[:-1]  # the part after the last newline is cut short or empty
-    for line in complete:
+def _is_metrics(text: str) -> bool:
+    """Whether every complete line of ``text`` is a metrics record (a JSON object with an
+    integer ``step``); what follows the last newline may be cut short by a kill."""
+    for line in text.split("\n")[:-1]:
         try:
             record = json.loads(line)
         except ValueError:
-            return None
+            return False
         if not (isinstance(record, dict) and type(record.get("step")) is int):
-            return None
-    return complete
+            return False
+    return True
 
 
 def _leftover(path: Path, names: set[str]) -> bool:
@@ -96,13 +90,14 @@ def _leftover(path: Path, names: set[str]) -> bool:
                 return handle.readline().startswith(CONFIG_HEADER)
         if path.name == METRICS:
             ours = _leftover(path.with_name(CONFIG), set()) if CONFIG in names else False
-            return ours and _records(path.read_text(encoding="utf-8")) is not None
+            return ours and _is_metrics(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError):
         return False
     return False
 
 
 def _listing(names: list[str]) -> str:
+    """The first few of ``names``, and how many more."""
     shown = ", ".join(names[:4])
     return shown + (f" and {len(names) - 4} more" if len(names) > 4 else "")
 
