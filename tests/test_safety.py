@@ -291,19 +291,57 @@ def test_read_only_folder_one_line_nothing_left(mount, segy, layered_survey):
         assert fingerprint(disk) == before, command
 
 
-def test_map_on_a_full_disk_leaves_the_store_as_it_was(mount, make_survey, tmp_path):
+@pytest.fixture(scope="module")
+def trained(make_survey, tmp_path_factory):
+    """A small store and a tiny lda run trained on it: ``(store, run)``; copy the store."""
     from seisflow.train import train
 
-    source = segy_to_zarr(make_survey(missing_corner=True).segy, tmp_path / "s.zarr").store
+    root = tmp_path_factory.mktemp("trained")
+    store = segy_to_zarr(make_survey(missing_corner=True).segy, root / "s.zarr").store
     settings = ["model.width=8", "model.depth=1", "train.batch_size=16", "train.steps=2",
                 "train.eval_every=0", "data.size=16", "data.stride=8", "data.buffer=128",
                 "model.topics=3", "model.prior=lda", "train.warmup=0"]  # fmt: skip
-    train(str(source), tmp_path / "run", overrides=settings, progress=False)
+    train(str(store), root / "run", overrides=settings, progress=False)
+    return store, root / "run"
+
+
+def test_two_maps_at_once_one_writer_and_whole_layers(trained, tmp_path):
+    source, run_dir = trained
+    store = Path(shutil.copytree(source, tmp_path / "s.zarr"))
+    live = open_survey(store).trace_mask.values
+    command = [sys.executable, "-m", "seisflow", "map", str(store), str(run_dir), "--overwrite",
+               "--stride", "16", "--quiet"]  # fmt: skip
+    refusals = 0
+    for _ in range(3):
+        pair = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 text=True) for _ in range(2)]  # fmt: skip
+        results = [(p.wait(timeout=600), p.stderr.read()) for p in pair]
+        for code, err in results:
+            assert code in (0, 1), err
+            if code == 1:  # refused at once, in one line, naming the other writer
+                lines = err.strip().splitlines()
+                assert len(lines) == 1 and "is being written by seisflow map (pid" in lines[0]
+        assert 0 in [code for code, _ in results]
+        refusals += sum(code == 1 for code, _ in results)
+        survey = open_survey(store)  # every layer whole, nothing staged, no lock left
+        assert not (survey.facies.values[~live] != -1).any()
+        assert (survey.facies.values[live] >= 0).all()
+        assert np.isfinite(survey.anomaly.values[live]).all()
+        assert np.isfinite(survey.facies_confidence.values[live]).all()
+        assert not [p for p in store.iterdir() if p.name.startswith(PARTIAL_PREFIX)]
+        assert not lock_path(store).exists()
+        if refusals:
+            break
+    assert refusals, "the two maps never overlapped in three tries"
+
+
+def test_map_on_a_full_disk_leaves_the_store_as_it_was(mount, trained):
+    source, run_dir = trained
     size = sum(p.stat().st_size for p in source.rglob("*") if p.is_file())
     disk = mount("full", size // 1024 + 64)  # room for the store, not for its layers
     store = Path(shutil.copytree(source, disk / "s.zarr"))
     before = fingerprint(disk)
-    out = run("map", store, tmp_path / "run", "--stride", "16", "--quiet")
+    out = run("map", store, run_dir, "--stride", "16", "--quiet")
     assert_one_line(out, "No space left on device")
     assert fingerprint(disk) == before
     assert not [p for p in store.iterdir() if p.name.startswith(PARTIAL_PREFIX)]
