@@ -37,8 +37,8 @@ def connect(
     """
     from distributed import Client
 
-    try:
-        return Client(address, timeout=timeout)
+    try:  # not the default client: a failed one would stay dask's global scheduler
+        return Client(address, timeout=timeout, set_as_default=False)
     except (OSError, ValueError, TypeError) as exc:  # TimeoutError is an OSError
         reason = " ".join(str(exc).split()) or type(exc).__name__
         raise ConfigError(

@@ -253,4 +253,3 @@ def refuse_links(root: Path, names: Iterable[str]) -> None:
                 f"{path} is a symbolic link (to {os.readlink(path)}): seisflow never writes "
                 f"through links inside {root}; remove the link and run again"
             )
-

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-__all__ = ["DEVICE", "Triple", "fractions", "scores_text"]
+__all__ = ["DEVICE", "Triple", "fractions", "rate_text", "scores_text"]
 
 #: ``--device``: ``auto`` takes CUDA when present.
 DEVICE = click.Choice(["auto", "cpu", "cuda"])
@@ -51,3 +51,12 @@ def scores_text(values: dict[str, float] | None) -> str:
     if not values:
         return "not scored"
     return ", ".join(f"{name} {value:.3f}" for name, value in values.items())
+
+
+def rate_text(nbytes: float, seconds: float) -> str:
+    """``", 412 MB/s"`` (two significant digits below 10 MB/s), or ``""`` for a run too
+    short to time (under 0.05 s)."""
+    if seconds < 0.05:
+        return ""
+    rate = nbytes / 1e6 / seconds
+    return f", {rate:.0f} MB/s" if rate >= 10 else f", {rate:.2g} MB/s"

@@ -73,8 +73,8 @@ def synth(
     """
     import time
 
+    from seisflow.commands.params import rate_text
     from seisflow.config import SynthConfig
-    from seisflow.ingest.convert import rate_text
     from seisflow.synth import synthesize
 
     config = SynthConfig(
@@ -192,8 +192,8 @@ def ingest(
     import time
     import warnings
 
+    from seisflow.commands.params import rate_text
     from seisflow.ingest import ByteLocations, segy_to_zarr
-    from seisflow.ingest.convert import rate_text
 
     locations = ByteLocations(
         inline=iline_byte,

@@ -247,8 +247,7 @@ def map_survey(
     """
     import time
 
-    from distributed import Client
-
+    from seisflow.cluster import connect
     from seisflow.config import to_dict
     from seisflow.infer.writeback import write_grid, write_layer
     from seisflow.locks import StoreLock
@@ -274,7 +273,9 @@ def map_survey(
     spec = PatchSpec(size=data.size, axis=data.axis, stride=stride or data.stride,
                      time_window=data.time_window, depth3d=data.depth3d)  # fmt: skip
     check_fits(store, open_survey(store), flow, spec, run_dir)
-    with StoreLock(store, purpose="seisflow map") as lock:
+    with contextlib.ExitStack() as stack:
+        client = stack.enter_context(connect(scheduler)) if scheduler else None  # fail early
+        lock = stack.enter_context(StoreLock(store, purpose="seisflow map"))
         survey = open_survey(store)  # as it is now that no other writer can change it
         _check_free(store, survey, layers, overwrite)
         table = score_patches(flow, store, spec, percentile=data.percentile,
@@ -290,14 +291,12 @@ def map_survey(
                        attrs={"long_name": "mean topic proportions on the patch grid",
                               "valid_range": [0, 1], **provenance},
                        overwrite=overwrite, lock=lock)  # fmt: skip
-        with contextlib.ExitStack() as stack:
-            client = stack.enter_context(Client(scheduler)) if scheduler else None
-            for name, values, reduce, dtype, attrs in plan:
-                layer = stitch(table, shape, survey.amplitude.data.chunks, reduce, values=values,
-                               live=live, dtype=dtype)  # fmt: skip
-                with _writing(name, progress, client):
-                    write_layer(store, name, layer, attrs={**attrs, **provenance},
-                                overwrite=overwrite, scheduler=client, lock=lock)  # fmt: skip
+        for name, values, reduce, dtype, attrs in plan:
+            layer = stitch(table, shape, survey.amplitude.data.chunks, reduce, values=values,
+                           live=live, dtype=dtype)  # fmt: skip
+            with _writing(name, progress, client):
+                write_layer(store, name, layer, attrs={**attrs, **provenance},
+                            overwrite=overwrite, scheduler=client, lock=lock)  # fmt: skip
     seconds = time.perf_counter() - began
     traces = int(survey.trace_mask.values.sum())
     written = [p[0] for p in plan] + [n for n in layers if n == "topic_proportions"]

@@ -12,7 +12,6 @@ an interrupted ingest is rebuilt on the next run.
 
 from __future__ import annotations
 
-import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -22,6 +21,7 @@ from typing import Any, Literal
 import numpy as np
 
 from seisflow._version import __version__
+from seisflow.checksums import crc32_of
 from seisflow.errors import ConfigError
 from seisflow.ingest.geometry import Duplicates, Geometry, build_geometry
 from seisflow.ingest.georef import fit_affine, resolve_crs, scaled_coordinates
@@ -35,7 +35,7 @@ from seisflow.ingest.segy import (
 )
 from seisflow.ingest.store import compressor, create_store, finish, staged_store
 
-__all__ = ["DEFAULT_CHUNKS", "IngestReport", "rate_text", "segy_to_zarr"]
+__all__ = ["DEFAULT_CHUNKS", "IngestReport", "segy_to_zarr"]
 
 DEFAULT_CHUNKS = (64, 64, 256)
 #: Settings with a fixed set of values: option -> (values, what to give).
@@ -129,7 +129,7 @@ def segy_to_zarr(
             codec=codec,
         )
         with ThreadPoolExecutor(max_workers=1) as side:
-            checksum = side.submit(_crc32, segy)  # overlaps with the write
+            checksum = side.submit(crc32_of, segy)  # overlaps with the write
             stats = _write_amplitude(scan, geometry, partial, chunks, scheduler, workers, progress)
             crc = checksum.result()
         attrs = _attributes(scan, geometry, crs_info, affine, stats, crc, domain, compressor_name)
@@ -193,15 +193,6 @@ def _valid_choice(option: str, value: object) -> None:
     values, what = CHOICES[option]
     if value not in values:
         raise ConfigError(f"{option} {value!r} is not one of {', '.join(values)}: give {what}")
-
-
-def rate_text(nbytes: float, seconds: float) -> str:
-    """``", 412 MB/s"`` (two significant digits below 10 MB/s), or ``""`` for a run too
-    short to time (under 0.05 s)."""
-    if seconds < 0.05:
-        return ""
-    rate = nbytes / 1e6 / seconds
-    return f", {rate:.0f} MB/s" if rate >= 10 else f", {rate:.2g} MB/s"
 
 
 def _coordinates(scan: HeaderScan, geometry: Geometry) -> tuple[np.ndarray, np.ndarray, Any]:
@@ -325,14 +316,6 @@ def merge_stats(blocks: list[dict[str, Any]] | tuple[dict[str, Any], ...]) -> di
         "rms": float(np.sqrt(total["sum_sq"] / n)),
         "std": float(np.sqrt(max(total["sum_sq"] / n - mean**2, 0.0))),
     }
-
-
-def _crc32(path: Path) -> str:
-    value = 0
-    with open(path, "rb") as f:
-        while chunk := f.read(16 << 20):
-            value = zlib.crc32(chunk, value)
-    return f"{value:08x}"
 
 
 def _attributes(
