@@ -1,19 +1,25 @@
-"""Dask distributed: connecting to an existing scheduler, with one clear error when it is not
-there (the ``--scheduler ADDRESS`` of ``ingest``; ``map`` can use the same helper).
+"""Where Dask work runs: an existing distributed scheduler (:func:`connect`, with one clear
+error when it is not there: the ``--scheduler ADDRESS`` of ``ingest`` and ``map``), or local
+threads of a pool of our own (:func:`local_threads`), so that a failed write can wait for the
+tasks still in flight before it cleans up after itself.
 
 ``distributed`` is imported only when a scheduler is asked for, so the commands start fast.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import contextlib
+import os
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
 
 from seisflow.errors import ConfigError
 
 if TYPE_CHECKING:
     from distributed import Client
 
-__all__ = ["CONNECT_TIMEOUT_S", "connect"]
+__all__ = ["CONNECT_TIMEOUT_S", "connect", "local_threads"]
 
 #: Seconds to wait for a scheduler before giving up (distributed retries until then).
 CONNECT_TIMEOUT_S = 5.0
@@ -45,3 +51,21 @@ def connect(
             f"cannot reach the Dask scheduler at {address}: {reason}; start it or leave "
             f"{option} out"
         ) from None
+
+
+@contextlib.contextmanager
+def local_threads(workers: int | None = None) -> Iterator[dict[str, Any]]:
+    """Keyword arguments of ``dask.compute`` for the threaded scheduler on a pool of its own.
+
+    When the block ends, also because a task failed, tasks not started are dropped and the
+    ones running are waited for: a write that failed (a full disk) can then remove what it
+    staged without a task still writing recreating it.
+
+    Args:
+        workers: Threads (default: the number of CPUs).
+    """
+    pool = ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1)
+    try:
+        yield {"scheduler": "threads", "pool": pool}
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)

@@ -22,6 +22,7 @@ import dask.array as da
 import numpy as np
 import zarr
 
+from seisflow.cluster import local_threads
 from seisflow.errors import InputFileError, OutputPathError
 from seisflow.ingest.store import STAGED_PREFIX, consolidate, open_survey
 from seisflow.locks import StoreLock, holding
@@ -105,7 +106,9 @@ def write_layer(
             dimension_names=list(amplitude.dims),
             attributes={**attrs, "grid_mapping": "spatial_ref", "coordinates": "cdp_x cdp_y"},
         )
-        da.store(da.asarray(data).rechunk(chunks), target, lock=False, scheduler=scheduler)
+        with contextlib.ExitStack() as stack:  # own threads: waited for if a chunk fails
+            where = {"scheduler": scheduler} if scheduler else stack.enter_context(local_threads())
+            da.store(da.asarray(data).rechunk(chunks), target, lock=False, **where)
         _publish(path, (name,))
 
 

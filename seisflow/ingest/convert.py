@@ -12,6 +12,7 @@ an interrupted ingest is rebuilt on the next run.
 
 from __future__ import annotations
 
+import contextlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -238,15 +239,16 @@ def _write_amplitude(
             if progress:
                 show(futures)
             results = client.gather(futures)
-    elif progress:
-        import sys
+        return merge_stats(results)
+    import sys
 
-        from dask.diagnostics import ProgressBar
+    from dask.diagnostics import ProgressBar
 
-        with ProgressBar(out=sys.stderr):
-            results = dask.compute(*tasks, scheduler="threads", num_workers=workers)
-    else:
-        results = dask.compute(*tasks, scheduler="threads", num_workers=workers)
+    from seisflow.cluster import local_threads
+
+    bar = ProgressBar(out=sys.stderr) if progress else contextlib.nullcontext()
+    with local_threads(workers) as threads, bar:
+        results = dask.compute(*tasks, **threads)
     return merge_stats(results)
 
 
