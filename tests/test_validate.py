@@ -130,3 +130,21 @@ def test_third_label_rate_counts_inventions_at_boundaries_only():
     swapped[1, 18:22] = 6 - (labels[1, 18:22] == 1)  # the neighbour's unit: not a third
     assert third_label_rate(labels, swapped, window=4) == 0.0
     assert third_label_rate(np.zeros((3, 9), int), np.ones((3, 9), int)) == 0.0
+
+
+@pytest.mark.parametrize("planted", ["validation", "validation/mnist-test/report.json"])
+def test_validate_never_writes_through_a_link_in_the_run(runs, tiny_images, tmp_path, planted):
+    from seisflow.errors import OutputPathError
+
+    run = Path(shutil.copytree(runs / "standard", tmp_path / "run"))
+    shutil.rmtree(run / "validation", ignore_errors=True)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "report.json").write_text("mine")
+    link = run / planted
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.symlink_to(outside if planted == "validation" else outside / "report.json")
+    with pytest.raises(OutputPathError, match="is a symbolic link"):
+        validate(run, "mnist", data_dir=tiny_images, limit=32)
+    assert [p.name for p in outside.iterdir()] == ["report.json"]
+    assert (outside / "report.json").read_text() == "mine"

@@ -24,6 +24,7 @@ from matplotlib.figure import Figure
 from seisflow.errors import InputFileError
 from seisflow.ingest.stream import load_images
 from seisflow.models import FractalFlow
+from seisflow.outputs import refuse_links, remove, staging_path, writing
 from seisflow.scores import cluster_scores, kmeans
 from seisflow.train.checkpoint import load_flow
 from seisflow.train.distributed import pick_device
@@ -57,10 +58,14 @@ def topics(flow: FractalFlow, images: np.ndarray) -> tuple[np.ndarray, np.ndarra
 
 
 def _save(figure: Figure, path: Path) -> None:
-    """Write a figure atomically (temporary file, then rename)."""
-    temporary = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    figure.savefig(temporary, dpi=110, bbox_inches="tight")
-    os.replace(temporary, path)
+    """Write a PNG figure atomically (an exclusively created temporary file, then rename)."""
+    temporary = staging_path(path, folder=False)
+    try:
+        with writing(path):
+            figure.savefig(temporary, format="png", dpi=110, bbox_inches="tight")
+            os.replace(temporary, path)
+    finally:
+        remove(temporary)
 
 
 def _figures(
@@ -176,12 +181,20 @@ def validate(
         features = latents(base, images)
         baselines["kmeans_standard_latents"] = cluster_scores(labels, kmeans(features, k))
     report["baselines"] = baselines
-    out = Path(run_dir if Path(run_dir).is_dir() else Path(run_dir).parent)
-    out = out / "validation" / f"{dataset}-{split}"
-    out.mkdir(parents=True, exist_ok=True)
+    root = Path(run_dir if Path(run_dir).is_dir() else Path(run_dir).parent)
+    folder = f"validation/{dataset}-{split}"
+    refuse_links(root, ("validation", folder, f"{folder}/samples.png", f"{folder}/clusters.png",
+                        f"{folder}/report.json"))  # fmt: skip
+    out = root / folder
+    with writing(out):
+        out.mkdir(parents=True, exist_ok=True)
     title = f"{dataset} ({prior}, step {report['step']})"
     report["figures"] = _figures(flow, images, clusters, confidence, k, out, title)
-    temporary = out / ".report.json.tmp"
-    temporary.write_text(json.dumps(report, indent=2) + "\n")
-    os.replace(temporary, out / "report.json")
+    temporary = staging_path(out / "report.json", folder=False)
+    try:
+        with writing(out):
+            temporary.write_text(json.dumps(report, indent=2) + "\n")
+            os.replace(temporary, out / "report.json")
+    finally:
+        remove(temporary)
     return report
