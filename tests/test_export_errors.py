@@ -4,13 +4,11 @@ the slice's vertical units; the whole model SHA-256 in the SEG-Y text header."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import dask.array as da
 import numpy as np
 import pytest
 import segyio
+from clitools import assert_one_line, run
 
 from seisflow.errors import InputFileError, OutputPathError
 from seisflow.infer.export import export_geotiff, export_segy, output_format
@@ -19,21 +17,6 @@ from seisflow.ingest import open_survey, segy_to_zarr
 
 SHA = "0123456789abcdef" * 4  # a made-up model digest: 64 hex digits
 CHUNKS = (8, 15, 48)
-
-
-def run(*args: object) -> subprocess.CompletedProcess[str]:
-    """``python -m seisflow ARGS`` as a user runs it."""
-    command = [sys.executable, "-m", "seisflow", *map(str, args)]
-    return subprocess.run(command, capture_output=True, text=True, timeout=300)
-
-
-def assert_one_line(out, code, *fragments):
-    assert out.returncode == code, out.stderr
-    lines = out.stderr.strip().splitlines()
-    assert len(lines) == 1, out.stderr
-    assert lines[0].startswith("seisflow: error: ")
-    for fragment in fragments:
-        assert fragment in lines[0]
 
 
 @pytest.fixture(scope="module")

@@ -7,13 +7,14 @@ from __future__ import annotations
 import re
 import resource
 import subprocess
-import sys
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 import segyio
+from clitools import assert_one_line
+from clitools import run as run_cli
 
 from seisflow.commands.params import rate_text
 from seisflow.errors import ConfigError, SegyFormatError
@@ -34,24 +35,7 @@ def run(*args: str, limit_memory: bool = False) -> subprocess.CompletedProcess[s
     def limit() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
 
-    return subprocess.run(
-        [sys.executable, "-m", "seisflow", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        preexec_fn=limit if limit_memory else None,
-    )
-
-
-def assert_one_line(out: subprocess.CompletedProcess[str], code: int, *fragments: str) -> str:
-    """Exit ``code``, and stderr exactly one ``seisflow: error:`` line with ``fragments``."""
-    assert out.returncode == code, out.stderr
-    lines = out.stderr.strip().splitlines()
-    assert len(lines) == 1, out.stderr
-    assert lines[0].startswith("seisflow: error: ")
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-    return lines[0].removeprefix("seisflow: error: ")
+    return run_cli(*args, timeout=300, preexec_fn=limit if limit_memory else None)
 
 
 def write_segy(

@@ -12,6 +12,7 @@ import warnings
 import numpy as np
 import pytest
 import segyio
+from clitools import assert_one_line, run
 
 from seisflow.config import SynthConfig
 from seisflow.errors import InputFileError, OutputPathError, SegyFormatError
@@ -20,12 +21,6 @@ from seisflow.ingest.segy_writer import SegyWriter, binary_header, text_header
 from seisflow.synth import synthesize
 
 TF = segyio.TraceField
-
-
-def run(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "seisflow", *args], capture_output=True, text=True, timeout=300
-    )
 
 
 def write_segy(path, inline, crossline, samples, fmt="ieee", cdp=None):
@@ -48,15 +43,6 @@ def write_segy(path, inline, crossline, samples, fmt="ieee", cdp=None):
     ) as writer:
         writer.write(fields, samples)
     return path
-
-
-def assert_one_line(out, code, *fragments):
-    assert out.returncode == code, out.stderr
-    lines = out.stderr.strip().splitlines()
-    assert len(lines) == 1, out.stderr
-    assert lines[0].startswith("seisflow: error: ")
-    for fragment in fragments:
-        assert fragment in lines[0]
 
 
 def test_missing_file(tmp_path):

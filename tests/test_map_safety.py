@@ -17,6 +17,7 @@ import dask.array as da
 import numpy as np
 import pytest
 import zarr
+from clitools import assert_one_line, run
 
 from seisflow.commands.maps import evaluate, map_command
 from seisflow.errors import InputFileError, OutputPathError
@@ -33,21 +34,6 @@ TINY = ["model.width=8", "model.depth=1", "train.batch_size=16", "train.steps=2"
         "train.eval_every=0", "data.size=16", "data.stride=16", "data.buffer=64",
         "model.topics=3", "train.warmup=0"]  # fmt: skip
 CHUNKS = (8, 15, 48)
-
-
-def run(*args: object, **kwargs: object) -> subprocess.CompletedProcess[str]:
-    """``python -m seisflow ARGS`` as a user runs it."""
-    command = [sys.executable, "-m", "seisflow", *map(str, args)]
-    return subprocess.run(command, capture_output=True, text=True, timeout=300, **kwargs)
-
-
-def assert_one_line(out, code, *fragments):
-    assert out.returncode == code, out.stderr
-    lines = out.stderr.strip().splitlines()
-    assert len(lines) == 1, out.stderr
-    assert lines[0].startswith("seisflow: error: ")
-    for fragment in fragments:
-        assert fragment in lines[0]
 
 
 @pytest.fixture(scope="module")

@@ -22,25 +22,12 @@ from pathlib import Path
 import dask.array as da
 import numpy as np
 import pytest
+from clitools import assert_one_line, run
 
 from seisflow.errors import OutputPathError, StoreBusyError
 from seisflow.infer.writeback import PARTIAL_PREFIX, write_layer
 from seisflow.ingest import open_survey, segy_to_zarr
 from seisflow.locks import StoreLock, lock_path
-
-
-def run(*args, **kwargs):
-    return subprocess.run([sys.executable, "-m", "seisflow", *map(str, args)],
-                          capture_output=True, text=True, timeout=600, **kwargs)  # fmt: skip
-
-
-def assert_one_line(out, *fragments, code=1):
-    assert out.returncode == code, out.stderr
-    lines = out.stderr.strip().splitlines()
-    assert len(lines) == 1, out.stderr
-    assert lines[0].startswith("seisflow: error: ")
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
 
 
 def fingerprint(root: Path, *, skip: tuple[Path, ...] = ()) -> dict[str, str]:
@@ -73,7 +60,7 @@ def test_overwrite_never_deletes_the_folder_holding_the_input(segy, tmp_path):
     (data / "notes.txt").write_text("field notes")
     before = fingerprint(tmp_path)
     out = run("ingest", data / "s.sgy", data, "--overwrite")
-    assert_one_line(out, f"{data} contains the input", "choose an output outside")
+    assert_one_line(out, 1, f"{data} contains the input", "choose an output outside")
     assert fingerprint(tmp_path) == before
 
 
@@ -83,14 +70,14 @@ def test_overwrite_refuses_a_folder_that_is_not_a_store(segy, tmp_path):
     (precious / "thesis.tex").write_text("years of work")
     before = fingerprint(tmp_path)
     out = run("ingest", segy, precious, "--overwrite")
-    assert_one_line(out, "is a folder that is not a seisflow survey store",
+    assert_one_line(out, 1, "is a folder that is not a seisflow survey store",
                     "--overwrite replaces only what seisflow wrote")  # fmt: skip
     assert fingerprint(tmp_path) == before
 
 
 def test_overwrite_refuses_the_input_itself(segy, tmp_path):
     before = fingerprint(tmp_path)
-    assert_one_line(run("ingest", segy, segy, "--overwrite"), "is the input")
+    assert_one_line(run("ingest", segy, segy, "--overwrite"), 1, "is the input")
     assert fingerprint(tmp_path) == before
 
 
@@ -128,7 +115,7 @@ def test_synth_and_export_overwrite_only_their_own_files(segy, tmp_path):
     mine.write_bytes(b" " * 3200 + mine.read_bytes()[3200:])
     before = fingerprint(tmp_path)
     out = run("synth", mine, "--shape", "8,8,32", "--overwrite")
-    assert_one_line(out, "is a file that is not a SEG-Y file written by seisflow")
+    assert_one_line(out, 1, "is a file that is not a SEG-Y file written by seisflow")
     assert fingerprint(tmp_path) == before
     # a synthetic survey is seisflow's own: it may be replaced
     assert run("synth", tmp_path / "own.sgy", "--shape", "8,8,32").returncode == 0
@@ -140,7 +127,7 @@ def test_export_never_replaces_the_source(layered_survey, tmp_path):
     source = Path(open_survey(layered_survey).attrs["source"]["path"])
     before = hashlib.sha256(source.read_bytes()).hexdigest()
     out = run("export", layered_survey, "facies", source, "--overwrite")
-    assert_one_line(out, "is the input")
+    assert_one_line(out, 1, "is the input")
     assert hashlib.sha256(source.read_bytes()).hexdigest() == before
 
 
@@ -209,7 +196,7 @@ def test_a_second_writer_is_refused_and_a_killed_ones_lock_is_stale(segy, tmp_pa
     try:
         before = fingerprint(tmp_path)
         out = run("ingest", segy, store, "--overwrite")
-        assert_one_line(out, f"{store} is being written by a test holding the lock",
+        assert_one_line(out, 1, f"{store} is being written by a test holding the lock",
                         f"pid {holder.pid}", "one writer at a time")  # fmt: skip
         shape = open_survey(store).amplitude.shape  # readers are not blocked
         with pytest.raises(StoreBusyError):
@@ -266,10 +253,10 @@ def readonly(point: Path) -> None:
 def test_full_disk_one_line_nothing_left(mount, segy):
     disk = mount("full", 256)  # the store needs about a megabyte
     out = run("ingest", segy, disk / "s.zarr")
-    assert_one_line(out, f"cannot write {disk / 's.zarr'}", "No space left on device")
+    assert_one_line(out, 1, f"cannot write {disk / 's.zarr'}", "No space left on device")
     assert list(disk.iterdir()) == []
     out = run("synth", disk / "t.sgy", "--shape", "24,30,96")
-    assert_one_line(out, "No space left on device")
+    assert_one_line(out, 1, "No space left on device")
     assert list(disk.iterdir()) == []
 
 
@@ -287,7 +274,7 @@ def test_read_only_folder_one_line_nothing_left(mount, segy, layered_survey):
     ]
     for command in commands:
         out = run(*command)
-        assert_one_line(out, "Read-only file system")
+        assert_one_line(out, 1, "Read-only file system")
         assert fingerprint(disk) == before, command
 
 
@@ -342,6 +329,6 @@ def test_map_on_a_full_disk_leaves_the_store_as_it_was(mount, trained):
     store = Path(shutil.copytree(source, disk / "s.zarr"))
     before = fingerprint(disk)
     out = run("map", store, run_dir, "--stride", "16", "--quiet")
-    assert_one_line(out, "No space left on device")
+    assert_one_line(out, 1, "No space left on device")
     assert fingerprint(disk) == before
     assert not [p for p in store.iterdir() if p.name.startswith(PARTIAL_PREFIX)]

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import segyio
 import torch
+from clitools import assert_one_line, run
 
 from seisflow.errors import ConfigError, InputFileError, OutputPathError, TrainingError
 from seisflow.ingest import segy_to_zarr
@@ -28,27 +29,9 @@ TINY = ["model.width=8", "model.depth=1", "train.batch_size=16", "train.log_ever
 SURVEY = [*TINY, "data.size=16", "data.stride=8", "train.steps=2", "data.buffer=128"]
 
 
-def run(*args: object, **kwargs: object) -> subprocess.CompletedProcess[str]:
-    """``python -m seisflow ARGS`` in a subprocess."""
-    return subprocess.run([sys.executable, "-m", "seisflow", *map(str, args)],
-                          capture_output=True, text=True, timeout=300, **kwargs)  # fmt: skip
-
-
 def sets(settings: list[str]) -> list[str]:
     """``--set`` options of ``settings``."""
     return [part for setting in settings for part in ("--set", setting)]
-
-
-def assert_one_line(out: subprocess.CompletedProcess[str], code: int, *fragments: str) -> str:
-    """The command failed with ``code`` and one ``seisflow: error:`` line holding
-    ``fragments``; returns the line."""
-    assert out.returncode == code, out.stderr
-    lines = out.stderr.strip().splitlines()
-    assert len(lines) == 1, out.stderr
-    assert lines[0].startswith("seisflow: error: ")
-    for fragment in fragments:
-        assert fragment in lines[0]
-    return lines[0]
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
