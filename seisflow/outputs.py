@@ -101,8 +101,8 @@ def _is_seisflow_segy(path: Path) -> bool:
 
 
 def _is_seisflow_geotiff(path: Path) -> bool:
-    """A GeoTIFF whose tags name a seisflow layer (``layer`` and ``seisflow_version``, or
-    the ``layer`` tag of exports older than that tag)."""
+    """A GeoTIFF with seisflow's tags: ``seisflow_version``, or (exports older than that
+    tag) ``layer`` with the slice's ``time`` or the section's ``line``."""
     if not path.is_file():
         return False
     import rasterio
@@ -110,9 +110,10 @@ def _is_seisflow_geotiff(path: Path) -> bool:
 
     try:
         with rasterio.open(path) as raster:
-            return "layer" in raster.tags()
+            tags = raster.tags()
     except RasterioIOError:
         return False
+    return "seisflow_version" in tags or ("layer" in tags and ("time" in tags or "line" in tags))
 
 
 #: Files a training run writes into its folder (and nothing else).
