@@ -21,6 +21,10 @@ def loaded_after(statement: str) -> set[str]:
         ("import seisflow.models", {"seisflow.ingest"}),
         ("import seisflow.ingest", {"seisflow.models", "torch"}),
         ("import seisflow.cli", {"torch", "seisflow.models"}),
+        (
+            "import seisflow.infer.maps, seisflow.infer.evaluate, seisflow.infer.export",
+            {"seisflow.viz", "seisflow.train.loop"},
+        ),
     ],
 )
 def test_imports(statement, forbidden):

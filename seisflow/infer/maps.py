@@ -35,6 +35,7 @@ from seisflow.infer.stitch import (
 from seisflow.ingest.patches import PatchSpec
 from seisflow.ingest.store import open_survey
 from seisflow.models import FractalFlow
+from seisflow.runs import Run, open_run
 
 __all__ = [
     "LAYERS",
@@ -94,18 +95,14 @@ def facies_values(table: PatchTable, readout: Readout) -> tuple[np.ndarray, Redu
     return np.concatenate([spread.astype(np.float16), table.words], axis=1), reduce_words
 
 
-def _provenance(run_dir: Path, config: dict[str, Any], spec: PatchSpec) -> dict[str, Any]:
+def _provenance(run: Run, config: dict[str, Any], spec: PatchSpec) -> dict[str, Any]:
     import datetime
-    import hashlib
 
     from seisflow._version import __version__
-    from seisflow.train.checkpoint import CHECKPOINT
 
-    checkpoint = run_dir / CHECKPOINT if run_dir.is_dir() else run_dir
-    digest = hashlib.sha256(checkpoint.read_bytes()).hexdigest()
     return {
-        "seisflow:model_sha256": digest,
-        "seisflow:run": str(run_dir),
+        "seisflow:model_sha256": run.sha256(),
+        "seisflow:run": str(run.path),
         "seisflow:config": config,
         "seisflow:patch": {
             "size": spec.size,
@@ -181,7 +178,7 @@ Plan = tuple[str, np.ndarray, Reduce, Any, dict[str, Any]]
 
 def _plan(table: PatchTable, layers: tuple[str, ...], readout: Readout) -> list[Plan]:
     """The layers on the amplitude grid to stitch from ``table``, in the order written."""
-    from seisflow.viz import CATEGORY_COLOURS
+    from seisflow.infer.palette import cycled_colours
 
     k = table.proportions.shape[1]
     plan: list[Plan] = []
@@ -191,7 +188,7 @@ def _plan(table: PatchTable, layers: tuple[str, ...], readout: Readout) -> list[
             "seisflow:readout": readout,
             "flag_values": list(range(k)),
             "flag_meanings": " ".join(f"topic_{t}" for t in range(k)),
-            "colors": [CATEGORY_COLOURS[t % len(CATEGORY_COLOURS)] for t in range(k)],
+            "colors": cycled_colours(k),
         }
         plan.append(("facies", *facies_values(table, readout), np.int16, facies_attrs))
         confidence_attrs = {"long_name": "largest mean topic proportion", "valid_range": [0, 1]}
@@ -251,8 +248,6 @@ def map_survey(
     from seisflow.config import to_dict
     from seisflow.infer.writeback import write_grid, write_layer
     from seisflow.locks import StoreLock
-    from seisflow.train.checkpoint import load_flow
-    from seisflow.train.distributed import pick_device
 
     unknown = sorted(set(layers) - set(LAYERS))
     if unknown or not layers:
@@ -261,7 +256,8 @@ def map_survey(
     began = time.perf_counter()
     run_dir = Path(run_dir)
     _check_free(store, open_survey(store), layers, overwrite)
-    flow, config, _ = load_flow(run_dir, device=pick_device(device))
+    run = open_run(run_dir, device=device)
+    flow, config = run.flow, run.config
     if config.model.prior == "standard" and set(layers) - {"anomaly"}:
         raise ConfigError(
             f"{run_dir} has the standard prior, which has no topics: map --layers anomaly, or "
@@ -284,7 +280,7 @@ def map_survey(
                               progress=progress)  # fmt: skip
         shape = tuple(int(n) for n in survey.amplitude.shape)
         live = survey.trace_mask.values
-        provenance = _provenance(run_dir, to_dict(config), spec)
+        provenance = _provenance(run, to_dict(config), spec)
         plan = _plan(table, layers, readout)
         if "topic_proportions" in layers:
             write_grid(store, "topic_proportions", *_proportions_grid(table, survey, shape, live),

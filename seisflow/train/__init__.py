@@ -1,7 +1,25 @@
 """Training: one loop for survey stores and the image benchmarks, CPU or CUDA, alone or
-under ``torchrun`` (see :mod:`seisflow.train.loop`); checkpoints and validation."""
+under ``torchrun`` (see :mod:`seisflow.train.loop`); checkpoints and validation.
 
-from seisflow.train.checkpoint import load_flow
-from seisflow.train.loop import TrainResult, train
+The names below are loaded when first used, so that importing a submodule (as
+:mod:`seisflow.runs` imports :mod:`seisflow.train.checkpoint`) does not load the loop.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __all__ = ["TrainResult", "load_flow", "train"]
+
+_WHERE = {
+    "TrainResult": "seisflow.train.loop",
+    "train": "seisflow.train.loop",
+    "load_flow": "seisflow.train.checkpoint",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'seisflow.train' has no attribute {name!r}")
+    return getattr(importlib.import_module(_WHERE[name]), name)

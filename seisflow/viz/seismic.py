@@ -20,6 +20,8 @@ from matplotlib.colors import BoundaryNorm, Colormap, ListedColormap
 from matplotlib.image import AxesImage
 from matplotlib.patches import Patch
 
+from seisflow.infer.palette import CATEGORY_COLOURS, cycled_colours
+
 __all__ = [
     "CATEGORY_COLOURS",
     "NO_TRACE_COLOUR",
@@ -35,17 +37,6 @@ __all__ = [
     "time_slice",
 ]
 
-#: Colour of each category code (colour-blind-friendly, after Paul Tol's "bright" scheme).
-CATEGORY_COLOURS: tuple[str, ...] = (
-    "#4477AA",
-    "#EE6677",
-    "#228833",
-    "#CCBB44",
-    "#66CCEE",
-    "#AA3377",
-    "#BBBBBB",
-    "#000000",
-)
 
 #: Colour of bins without a trace (NaN amplitude): pale yellow, not on the grey or red-blue
 #: scales, so a missing trace never reads as a trough (white on ``Greys``) or as zero.
@@ -163,7 +154,7 @@ def category_colours(n: int, colours: Sequence[str] | None = None) -> list[str]:
     where given and long enough, else :data:`CATEGORY_COLOURS` cycled."""
     if colours is not None and len(colours) >= n:
         return [str(c) for c in colours[:n]]
-    return [CATEGORY_COLOURS[k % len(CATEGORY_COLOURS)] for k in range(n)]
+    return cycled_colours(n)
 
 
 def categorical(
