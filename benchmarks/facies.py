@@ -61,7 +61,7 @@ SURVEYS: list[dict[str, Any]] = [
     {"seed": 303, "shape": (56, 48, 160), "xline_step": 3, "missing_corner": True,
      "sorting": "crossline", "unit_tops": (0.14, 0.30, 0.40, 0.52, 0.66)},
 ]  # fmt: skip
-#: The reference: `configs/survey-quick.toml` at the benchmark's budget (a narrower,
+#: The reference: the `survey-quick` preset at the benchmark's budget (a narrower,
 #: shallower flow, 3.5x faster on CPU, and fewer steps; see --steps and --batch).
 REFERENCE = [
     "model.prior=lda", "model.levels=1", "model.subnet=cnn", "model.width=16", "model.depth=2",

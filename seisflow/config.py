@@ -36,6 +36,7 @@ __all__ = [
     "apply_overrides",
     "from_mapping",
     "load_config",
+    "merge_tables",
     "override_example",
     "parse_override",
     "read_toml",
@@ -313,11 +314,21 @@ class TrainConfig:
 @dataclass(frozen=True)
 class RunConfig:
     """Everything a training run needs, as stored in its checkpoint: sections ``model``,
-    ``data`` and ``train`` of a TOML file (``configs/*.toml``)."""
+    ``data`` and ``train`` of a TOML file (a preset in ``seisflow/presets/``, a user's file,
+    or a run's ``config.toml``).
+
+    Attributes:
+        model: The flow.
+        data: The patches of a survey store.
+        train: The training loop.
+        preset: The shipped preset the run's settings started from (None: none). Written by
+            seisflow (see :mod:`seisflow.presets`); a file's value is not read.
+    """
 
     model: FlowConfig = field(default_factory=FlowConfig)
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    preset: str | None = None
 
     EXAMPLE: ClassVar[str] = "train.steps=200"
 
@@ -460,6 +471,34 @@ def apply_overrides(
 
 def _deep_copy(data: Mapping[str, Any]) -> dict[str, Any]:
     return {k: _deep_copy(v) if isinstance(v, Mapping) else v for k, v in data.items()}
+
+
+def merge_tables(
+    base: Mapping[str, Any], top: Mapping[str, Any], *, where: str = "the settings"
+) -> dict[str, Any]:
+    """A deep copy of ``base`` with ``top`` merged in key by key: a table merges into a
+    table, any other value replaces the one before (a preset, then a user's file).
+
+    Args:
+        base: The lower layer.
+        top: The layer that wins.
+        where: Names ``top`` in error messages (for example ``config file my.toml``).
+
+    Raises:
+        ConfigError: When ``top`` gives a plain value where ``base`` has a table.
+    """
+    result = _deep_copy(base)
+    for key, value in top.items():
+        below = result.get(key)
+        if isinstance(below, dict) and isinstance(value, Mapping):
+            result[key] = merge_tables(below, value, where=where)
+        elif isinstance(below, dict):
+            raise ConfigError(
+                f"{where}: {key} = {value!r} must be a table: write its settings under [{key}]"
+            )
+        else:
+            result[key] = _deep_copy(value) if isinstance(value, Mapping) else value
+    return result
 
 
 def load_config(

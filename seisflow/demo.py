@@ -3,7 +3,7 @@
 synthesize -> ingest -> draw the survey with its ground truth (``survey.png``: an inline
 through the bright spot and gas chimney, a crossline and a time slice, then the inline with
 its true facies, with its true anomalies and the slice with its true facies) -> train with
-the quick survey settings (those of ``configs/survey-quick.toml``) -> map the facies,
+the quick survey preset (``seisflow/presets/survey-quick.toml``) -> map the facies,
 confidence and anomaly layers -> evaluate them against the truth -> export the facies as
 SEG-Y and a time slice as GeoTIFF -> draw the maps (``maps.png``) and the training curves
 (``training.png``).
@@ -24,28 +24,22 @@ import numpy as np
 import xarray as xr
 from matplotlib.figure import Figure
 
-from seisflow import viz
+from seisflow import presets, viz
 from seisflow.config import SynthConfig
 from seisflow.ingest import open_survey, segy_to_zarr
 from seisflow.outputs import RUN_DIR, OutputKind, claim_output, remove, writing
 from seisflow.synth.anomalies import BRIGHT_SPOT, GAS_CHIMNEY
 from seisflow.synth.write import SynthResult, synthesize
 
-__all__ = ["DEFAULT_DEMO", "DEMO_TRAINING", "DemoResult", "run_demo"]
+__all__ = ["DEFAULT_DEMO", "DEMO_PRESET", "DEMO_TRAINING", "DemoResult", "run_demo"]
 
 #: The embedded default survey of the demo (about 4 MB, seconds to write).
 DEFAULT_DEMO = SynthConfig(shape=(60, 80, 200), seed=0, missing_corner=True)
 
-#: The training settings of the demo: ``configs/survey-quick.toml`` (a test keeps them equal).
-DEMO_TRAINING = {
-    "model": {"prior": "lda", "subnet": "cnn", "levels": 1, "width": 32, "depth": 4,
-              "word": 2, "topics": 5, "alpha": 0.3, "grid_range": 1.0, "l2": 2.0},
-    "data": {"size": 32, "stride": 16, "axis": "both", "buffer": 4096},
-    "train": {"steps": 300, "batch_size": 64, "lr": 2e-3, "prior_lr_scale": 10.0,
-              "warmup": 30, "clip": 50.0, "eval_every": 150, "eval_size": 512,
-              "checkpoint_every": 150, "log_every": 10, "anti_collapse": 1.0,
-              "topic_refit": 100},
-}  # fmt: skip
+#: The preset the demo trains with (the default of ``seisflow train`` on a store on CPU).
+DEMO_PRESET = "survey-quick"
+#: Its settings (the ``model``, ``data`` and ``train`` sections), read from the package.
+DEMO_TRAINING = presets.read(DEMO_PRESET)
 
 
 #: The file that marks a folder as the demo's.
@@ -93,7 +87,7 @@ def run_demo(
         overwrite: Replace an earlier demo in ``out_dir`` (any other folder that holds
             files is refused).
         train: Go on after the survey figure: train, map, evaluate, export, draw the maps.
-        train_overrides: ``section.key=value`` changes to :data:`DEMO_TRAINING`.
+        train_overrides: ``section.key=value`` changes to the :data:`DEMO_PRESET` preset.
         progress: Show progress bars.
 
     Returns:
@@ -121,7 +115,7 @@ def run_demo(
     run = out_dir / "run"
     if claim_output(run, kind=RUN_DIR, overwrite=overwrite).exists():
         remove(run)
-    run_training(str(store), run, settings=DEMO_TRAINING, overrides=train_overrides,
+    run_training(str(store), run, preset=DEMO_PRESET, overrides=train_overrides,
                  progress=progress)  # fmt: skip
     map_survey(store, run, overwrite=True, progress=progress)
     scores = evaluate_layers(store, survey.truth)

@@ -86,16 +86,23 @@ def test_demo_runs_end_to_end(tmp_path):
     assert (tmp_path / "demo" / "maps.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert list((tmp_path / "demo").glob("facies_*ms.tif"))
     assert "facies     ARI" in out.stdout and "anomaly    AUROC" in out.stdout
+    # the demo trained the survey-quick preset, only the steps changed (--steps 2)
+    from seisflow import presets
+    from seisflow.config import RunConfig, from_mapping, read_toml
+    from seisflow.train.loop import resolve_config
+
+    trained = from_mapping(RunConfig, read_toml(tmp_path / "demo" / "run" / "config.toml"))
+    quick = presets.read("survey-quick")
+    quick["train"]["steps"] = 2
+    assert trained == resolve_config(quick, trained.model.in_shape, preset="survey-quick")
 
 
 def test_demo_training_is_the_quick_survey_preset():
-    from pathlib import Path
+    from seisflow import presets
+    from seisflow.demo import DEMO_PRESET, DEMO_TRAINING
 
-    from seisflow.config import read_toml
-    from seisflow.demo import DEMO_TRAINING
-
-    preset = read_toml(Path(__file__).resolve().parents[1] / "configs" / "survey-quick.toml")
-    assert preset == DEMO_TRAINING
+    assert DEMO_PRESET == "survey-quick"
+    assert presets.read("survey-quick") == DEMO_TRAINING
 
 
 def test_demo_survey_only_writes_a_figure(tmp_path):

@@ -10,9 +10,12 @@ from seisflow.config import (
     RunConfig,
     SynthConfig,
     apply_overrides,
+    from_mapping,
     load_config,
+    merge_tables,
     parse_override,
     to_dict,
+    to_toml,
 )
 from seisflow.errors import ConfigError
 
@@ -117,3 +120,23 @@ def test_the_override_example_fits_the_config():
         load_config(RunConfig, overrides=["steps"])
     with pytest.raises(ConfigError, match="write for example seed=3"):
         load_config(SynthConfig, overrides=["seed"])
+
+
+def test_merge_tables_layers_a_file_over_a_preset_key_by_key():
+    preset = {"model": {"prior": "lda", "width": 32}, "train": {"steps": 300}}
+    mine = {"model": {"width": 8}, "data": {"size": 16}}
+    merged = merge_tables(preset, mine)
+    assert merged == {"model": {"prior": "lda", "width": 8}, "train": {"steps": 300},
+                      "data": {"size": 16}}  # fmt: skip
+    merged["model"]["width"] = 1
+    assert preset["model"]["width"] == 32 and mine["model"]["width"] == 8  # copies
+    with pytest.raises(ConfigError, match=r"config file a\.toml: train = 5 must be a table: "
+                                          r"write its settings under \[train\]"):  # fmt: skip
+        merge_tables(preset, {"train": 5}, where="config file a.toml")
+
+
+def test_run_config_records_its_preset_in_toml():
+    config = from_mapping(RunConfig, {"preset": "survey-quick", "train": {"steps": 3}})
+    assert config.preset == "survey-quick" and RunConfig().preset is None
+    assert to_toml(to_dict(config)).startswith('preset = "survey-quick"\n\n[model]')
+    assert "preset" not in to_toml(to_dict(RunConfig()))  # None is left out

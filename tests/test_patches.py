@@ -11,15 +11,10 @@ from hypothesis import strategies as st
 from torch.utils.data import DataLoader
 
 from seisflow.errors import ConfigError, InputFileError
+from seisflow.images import ImageStream, load_images
 from seisflow.ingest import open_survey, segy_to_zarr
 from seisflow.ingest.patches import PatchSpec, cut, positions, quantize, starts
-from seisflow.ingest.stream import (
-    ImageStream,
-    PatchStream,
-    load_images,
-    normalization,
-    tile,
-)
+from seisflow.ingest.stream import PatchStream, normalization, tile
 
 
 @pytest.fixture(scope="module")

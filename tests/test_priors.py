@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import time
+import copy
+import math
 
 import numpy as np
 import pytest
@@ -52,6 +53,62 @@ def test_importance_bound_is_above_the_elbo_and_rises_with_samples():
     assert (bounds[1] >= elbo - 1e-6).float().mean() > 0.95
     assert float(bounds[1].mean()) <= float(bounds[10].mean()) <= float(bounds[100].mean())
     assert float(bounds[100].mean()) > float(elbo.mean())
+
+
+def _exact_two_topic_log_marginal(prior: LdaPrior, words: torch.Tensor) -> torch.Tensor:
+    """``log p(z) = log int Beta(t; a, a) prod_b (t p_1(z_b) + (1 - t) p_2(z_b)) dt`` for
+    ``K = 2`` by quadrature, ``(N,)`` nats for words ``(N, B, D)``.
+
+    The Beta density is singular at 0 and 1 for ``a < 1``: on ``(0, 1/2]`` the substitution
+    ``t = s ** (1 / a)`` turns ``t ** (a - 1) dt`` into ``ds / a`` (a smooth integrand, 400
+    Gauss-Legendre nodes); ``(1/2, 1)`` is the same with the topics swapped.
+    """
+    a = float(prior.alpha[0])
+    log_pk = prior.topic_log_probs(words).detach()  # (N, B, 2)
+    nodes, weights = np.polynomial.legendre.leggauss(400)
+    top = 0.5**a
+    s = torch.tensor((nodes + 1) / 2 * top, dtype=torch.float64)
+    log_w = torch.tensor(weights / 2 * top, dtype=torch.float64).log()
+    t = s ** (1 / a)
+
+    def half(near: torch.Tensor, far: torch.Tensor) -> torch.Tensor:
+        mixed = torch.logaddexp(t.log()[:, None, None] + near, torch.log1p(-t)[:, None, None] + far)
+        log_f = mixed.sum(-1) + (a - 1) * torch.log1p(-t)[:, None]  # (nodes, N)
+        return torch.logsumexp(log_f + log_w[:, None], dim=0) - math.log(a)
+
+    log_beta_fn = 2 * math.lgamma(a) - math.lgamma(2 * a)
+    both = torch.logaddexp(half(log_pk[..., 0], log_pk[..., 1]),
+                           half(log_pk[..., 1], log_pk[..., 0]))  # fmt: skip
+    return both - log_beta_fn
+
+
+def test_importance_bound_stays_below_the_exact_marginal_for_two_topics():
+    """K = 2: the exact marginal by quadrature over theta; the ELBO is below it for every
+    document, and the importance-weighted bound (mean of 20 draws) is below it within
+    three standard errors and above the ELBO; in bits/dim all three read the other way
+    round (the bounds are upper bounds on bits)."""
+    prior = lda(topics=2)
+    torch.manual_seed(1)
+    words = prior.sample(24).double()
+    dims = words.shape[1] * words.shape[2]
+
+    def bits(log_p: torch.Tensor) -> torch.Tensor:
+        return -log_p / (dims * math.log(2))
+
+    with torch.no_grad():
+        same = copy.deepcopy(prior)  # two equal topics: theta does not matter
+        same.topic_logits[1] = same.topic_logits[0]
+        expected = same.topic_log_probs(words)[..., 0].sum(-1)
+        torch.testing.assert_close(_exact_two_topic_log_marginal(same, words), expected)
+
+        exact = _exact_two_topic_log_marginal(prior, words)
+        elbo = prior.log_prob(words)
+        assert (bits(elbo) > bits(exact) + 1e-4).all()
+        for samples in (1, 100):
+            draws = torch.stack([prior.log_prob(words, samples=samples) for _ in range(20)])
+            mean, error = draws.mean(0), draws.std(0) / math.sqrt(20)
+            assert (bits(mean) >= bits(exact + 3 * error + 1e-6)).all(), samples
+            assert float(bits(mean).mean()) < float(bits(elbo).mean())
 
 
 def test_one_topic_is_the_fixed_mixture():
@@ -104,7 +161,7 @@ def stripes(n: int, seed: int) -> tuple[torch.Tensor, np.ndarray]:
 
 
 def test_short_training_separates_two_textures():
-    """An LDA flow trained for seconds on CPU tells horizontal from vertical stripes.
+    """An LDA flow trained for 150 steps on CPU tells horizontal from vertical stripes.
 
     The topics start from EM on the first batch (data-dependent initialisation) and the
     structure term (l2) keeps the flow from moving words between grid components while it
@@ -119,7 +176,6 @@ def test_short_training_separates_two_textures():
     flow = build_flow(config)
     images, _ = stripes(512, seed=0)
     optimizer = torch.optim.Adam(flow.parameters(), lr=2e-3)
-    start = time.perf_counter()
     flow.train()
     curve = []
     for _ in range(150):
@@ -129,7 +185,6 @@ def test_short_training_separates_two_textures():
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-    assert time.perf_counter() - start < 60
     assert np.mean(curve[-20:]) < np.mean(curve[:20]) - 0.15  # it learned
     flow.eval()
     test, labels = stripes(400, seed=1)

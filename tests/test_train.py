@@ -150,8 +150,13 @@ def test_kill_then_resume_equals_an_uninterrupted_run(tiny_images, tmp_path):
 
 @pytest.mark.slow
 def test_two_gloo_processes_match_one(tiny_images, tmp_path):
+    """The same run on one process and on two: same losses, same weights, and the same
+    topics after the final refit (rank 0 refits and broadcasts). The anti-collapse penalty
+    is off: it is a function of each rank's own batch (its mean topic usage), so with it
+    two ranks of 8 do not compute what one process of 16 does."""
     settings = [*TINY, "train.steps=6", "train.eval_every=0", "model.prior=lda",
-                "model.levels=1"]  # fmt: skip
+                "model.levels=1", "train.anti_collapse=0", "train.topic_refit=4",
+                "train.topic_refit_size=32"]  # fmt: skip
     args = ["mnist", "--data-dir", tiny_images, "--quiet"]
     for s in settings:
         args += ["--set", s]
@@ -239,6 +244,52 @@ def test_divergence_stops_before_a_checkpoint(tiny_images, tmp_path):
               overrides=[*TINY, "train.steps=4", "train.eval_every=0", "train.lr=1e30",
                          "train.clip=1e30", "train.warmup=0"])  # fmt: skip
     assert not (tmp_path / "run" / "checkpoint.pt").exists()
+
+
+class _NanGradient(torch.autograd.Function):
+    """The identity forward (a finite loss) with a NaN gradient backward."""
+
+    @staticmethod
+    def forward(ctx, loss):
+        return loss.clone()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * float("nan")
+
+
+def test_a_nan_gradient_between_log_steps_stops_before_the_update(tiny_images, tmp_path,
+                                                                  monkeypatch):  # fmt: skip
+    """A finite loss whose gradient is NaN at step 3 (no log step: log_every=100) stops the
+    run before the optimiser applies it; the checkpoint of step 2 stays, with finite
+    weights, and none of a later step is written."""
+    from torch.optim.optimizer import register_optimizer_step_pre_hook
+
+    from seisflow.train import loop
+
+    calls = []
+    original = loop._Objective.forward
+
+    def poisoned(self, x, noise, anti_collapse):
+        loss, parts = original(self, x, noise, anti_collapse)
+        calls.append(1)
+        return (_NanGradient.apply(loss) if len(calls) == 3 else loss), parts
+
+    updates = []
+    handle = register_optimizer_step_pre_hook(lambda optimizer, args, kwargs: updates.append(1))
+    monkeypatch.setattr(loop._Objective, "forward", poisoned)
+    try:
+        with pytest.raises(TrainingError, match=r"diverged at step 3 \(loss [0-9.]+, gradient "
+                                                r"norm nan\); .* still holds step 2"):  # fmt: skip
+            train("mnist", tmp_path / "run", data_dir=tiny_images, progress=False,
+                  overrides=[*TINY, "train.steps=6", "train.eval_every=0",
+                             "train.log_every=100", "train.checkpoint_every=2"])  # fmt: skip
+    finally:
+        handle.remove()
+    assert len(calls) == 3 and len(updates) == 2  # steps 1 and 2 updated, step 3 did not
+    saved = load_checkpoint(tmp_path / "run")
+    assert saved["step"] == 2
+    assert all(torch.isfinite(v).all() for v in saved["model"].values() if v.is_floating_point())
 
 
 def test_topic_refit_and_anti_collapse_on_an_lda_run(tiny_images, tmp_path, monkeypatch):

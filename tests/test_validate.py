@@ -13,14 +13,13 @@ import numpy as np
 import pytest
 from matplotlib.image import imread
 
-from seisflow.config import read_toml
+from seisflow import presets
 from seisflow.errors import InputFileError
 from seisflow.scores import cluster_scores, kmeans, matched_accuracy
 from seisflow.train import train
 from seisflow.train.loop import resolve_config
 from seisflow.train.validate import validate
 
-CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 SETTINGS = ["model.width=8", "model.depth=1", "train.batch_size=16", "train.steps=6",
             "train.eval_every=0", "model.topics=2", "train.warmup=2"]  # fmt: skip
 
@@ -82,11 +81,23 @@ def test_validate_cli_json_with_baselines(runs, tiny_images):
     assert saved["bits_per_dim"] == report["bits_per_dim"]
 
 
-def test_validate_a_standard_prior_clusters_its_latents(runs, tiny_images):
+def test_validate_a_standard_prior_clusters_its_latents(runs, tiny_images, monkeypatch):
+    from seisflow.train import validate as module
+
+    autocast = []
+    real = module.evaluate
+
+    def spy(*args, **kwargs):
+        autocast.append(kwargs.get("amp", True))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, "evaluate", spy)
     report = validate(runs / "standard", "mnist", data_dir=tiny_images, limit=64)
     assert report["readout"].startswith("k-means on the latents")
     assert report["clusters"] == 2  # the number of classes in the labels
-    assert "exact" in report["bits_per_dim_kind"]
+    # "exact" only because it is computed in float32: never under bf16 autocast
+    assert autocast == [False]
+    assert report["bits_per_dim_kind"] == "exact (uniform dequantisation), float32"
     assert "samples" not in report["figures"]
 
 
@@ -99,13 +110,14 @@ def test_validate_refuses_another_shape(runs, tiny_images, tmp_path):
         validate(runs / "lda", "fashion_mnist", data_dir=tmp_path)
 
 
-@pytest.mark.parametrize("preset", sorted(p.name for p in CONFIGS.glob("*.toml")))
+@pytest.mark.parametrize("preset", presets.names())
 def test_shipped_presets_are_valid(preset):
-    raw = read_toml(CONFIGS / preset)
+    raw = presets.read(preset)  # from the package, as a pip-installed seisflow reads it
     shape = (3, 32, 32) if preset.startswith("cifar") else (1, 28, 28)
     if preset.startswith("survey"):
         shape = (1, raw["data"]["size"], raw["data"]["size"])
-    config = resolve_config(raw, shape)
+    config = resolve_config(raw, shape, preset=preset)
+    assert config.preset == preset and config.model.prior == "lda"
     if "quick" in preset:  # minutes on two CPU cores
         assert config.train.steps * config.train.batch_size <= 30_000
         assert not config.train.compile

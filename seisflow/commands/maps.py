@@ -88,8 +88,11 @@ def map_command(
 @click.option("--runs", "runs_dir", type=click.Path(path_type=Path),
               help="--seeds: folder of the runs (seed-<s>, standard-seed-<s>); finished runs "
                    "found there are reused, interrupted ones resumed.")  # fmt: skip
+@click.option("--preset", default="auto", show_default=True, metavar="NAME",
+              help="--seeds: the training preset (seisflow train --list-presets); auto: "
+                   "survey-quick on CPU, survey on CUDA.")  # fmt: skip
 @click.option("--config", "config_file", type=click.Path(path_type=Path),
-              help="--seeds: the training TOML (see configs/).")  # fmt: skip
+              help="--seeds: your training TOML, merged over the preset.")  # fmt: skip
 @click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE",
               help="--seeds: override a training setting (repeatable).")  # fmt: skip
 @click.option("--readout", type=click.Choice(["patch", "word"]), default="patch",
@@ -106,6 +109,7 @@ def evaluate(
     samples: int,
     seeds: int | None,
     runs_dir: Path | None,
+    preset: str,
     config_file: Path | None,
     overrides: tuple[str, ...],
     readout: str,
@@ -120,7 +124,9 @@ def evaluate(
     beside an IsolationForest on patch features. Baselines use the layers' patch tiling and
     are computed in this run.
 
-    With --seeds N: train N runs (train.seed 0..N-1) from --config/--set into --runs, score
+    With --seeds N: train N runs (train.seed 0..N-1) from --preset (by default the store's
+    own, as `seisflow train` takes it), --config and --set into --runs (every setting is
+    checked, the data's patch shape included, before the first run trains), score
     each run's facies (computed in memory, the store is not written) beside the baselines
     with the same seed, plus k-means on the latents of a standard-prior flow, and report the
     mean, spread, minimum and maximum of every figure and the topics each seed uses; a
@@ -138,8 +144,8 @@ def evaluate(
 
         if runs_dir is None:
             raise click.UsageError("--seeds needs --runs DIR, the folder of the seeds' runs")
-        report = evaluate_seeds(store, truth, runs_dir, seeds=seeds, config_file=config_file,
-                                overrides=overrides, readout=readout,
+        report = evaluate_seeds(store, truth, runs_dir, seeds=seeds, preset=preset,
+                                config_file=config_file, overrides=overrides, readout=readout,
                                 flow_baseline=not no_flow_baseline, device=device,
                                 samples=samples, progress=progress,
                                 log=lambda line: click.echo(line, err=True))  # fmt: skip

@@ -11,6 +11,7 @@ from typing import TextIO
 
 import click
 
+from seisflow import presets
 from seisflow.commands.params import DEVICE, scores_text
 
 __all__ = ["demo", "one_line_warnings", "train", "validate"]
@@ -32,13 +33,26 @@ def one_line_warnings() -> Iterator[None]:
         yield
 
 
-@click.command()
+def _list_presets(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    """``--list-presets``: print every preset with its description and stop."""
+    if value and not ctx.resilient_parsing:
+        click.echo(presets.listing())
+        ctx.exit()
+
+
+@click.command(epilog="\b\nPresets (--preset NAME):\n" + presets.listing())
 @click.argument("source")
 @click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--preset", default=presets.AUTO, show_default=True, metavar="NAME",
+              help="A shipped preset (listed below). auto: survey-quick on CPU, survey on "
+                   "CUDA (a store); NAME-quick or NAME (the image benchmark NAME).")  # fmt: skip
 @click.option("--config", "config_file", type=click.Path(path_type=Path),
-              help="TOML file: [model], [data], [train] sections (see configs/).")  # fmt: skip
+              help="Your TOML file ([model], [data], [train]), merged over the preset key by "
+                   "key; a run's config.toml may be reused.")  # fmt: skip
 @click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE",
               help="Override a setting, e.g. --set train.steps=200 (repeatable).")  # fmt: skip
+@click.option("--list-presets", is_flag=True, expose_value=False, is_eager=True,
+              callback=_list_presets, help="List the presets with their descriptions.")  # fmt: skip
 @click.option("--data-dir", type=click.Path(path_type=Path),
               help="Folder of the image benchmarks' .npz files.")  # fmt: skip
 @click.option("--device", type=DEVICE, default="auto", show_default=True,
@@ -48,6 +62,7 @@ def one_line_warnings() -> Iterator[None]:
 def train(
     source: str,
     run_dir: Path,
+    preset: str,
     config_file: Path | None,
     overrides: tuple[str, ...],
     data_dir: Path | None,
@@ -58,20 +73,28 @@ def train(
     """Train a Fractal Flow on SOURCE, writing checkpoints and metrics to RUN_DIR.
 
     SOURCE is a survey store (from `seisflow ingest`) or an image benchmark: mnist,
-    fashion_mnist or cifar10_automobile (read from --data-dir). RUN_DIR receives
-    checkpoint.pt (weights, optimiser, step, RNG states, config, version), config.toml and
-    metrics.jsonl; a new run needs a new or empty RUN_DIR. A progress bar is drawn only when
-    stderr is a terminal. Several processes: torchrun --nproc-per-node N -m seisflow train ...
+    fashion_mnist or cifar10_automobile (read from --data-dir). The settings are a preset
+    (by default the one that makes facies and anomaly maps of a store, sized for the device:
+    survey-quick on CPU, survey on CUDA), then --config FILE merged over it key by key, then
+    --set; model.in_shape always comes from the data. RUN_DIR receives checkpoint.pt
+    (weights, optimiser, step, RNG states, config, version), config.toml (the resolved
+    settings, naming the preset) and metrics.jsonl; a new run needs a new or empty RUN_DIR.
+    --resume continues with the saved settings. A progress bar is drawn only when stderr is
+    a terminal. Several processes: torchrun --nproc-per-node N -m seisflow train ...
     """
+    from seisflow.config import read_toml
     from seisflow.train import train as run_training
+    from seisflow.train.rundir import CONFIG
 
     progress = not quiet and sys.stderr.isatty()  # no bars of carriage returns in a log file
     with one_line_warnings():
-        result = run_training(str(source), run_dir, config_file=config_file,
+        result = run_training(str(source), run_dir, preset=preset, config_file=config_file,
                               overrides=overrides, data_dir=data_dir, device=device,
                               resume=resume, progress=progress)  # fmt: skip
     figures = ", ".join(f"{k} {v:.4g}" for k, v in result.metrics.items() if k != "lr")
-    click.echo(f"trained {result.step} steps into {result.run_dir}: {figures}")
+    used = read_toml(result.run_dir / CONFIG).get("preset")
+    named = f"preset {used}" if used else "no preset"
+    click.echo(f"trained {result.step} steps into {result.run_dir} ({named}): {figures}")
 
 
 @click.command()

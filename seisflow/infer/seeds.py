@@ -22,7 +22,8 @@ import numpy as np
 import torch
 from sklearn.decomposition import PCA
 
-from seisflow.config import RunConfig
+from seisflow import presets
+from seisflow.config import DataConfig, RunConfig, apply_overrides, from_mapping, override_example
 from seisflow.errors import ConfigError
 from seisflow.infer.evaluate import (
     live_sample,
@@ -39,7 +40,7 @@ from seisflow.ingest.store import open_survey
 from seisflow.models import FractalFlow
 from seisflow.scores import cluster_scores, kmeans, third_label_rate
 
-__all__ = ["evaluate_seeds", "facies_volume", "summarise", "used_topics"]
+__all__ = ["evaluate_seeds", "facies_volume", "resolved_config", "summarise", "used_topics"]
 
 #: A topic is in use when it is the facies of at least this fraction of the live samples.
 USED_FRACTION = 0.01
@@ -117,22 +118,85 @@ def summarise(rows: Sequence[dict[str, Any]]) -> dict[str, dict[str, dict[str, f
     return out
 
 
+def resolved_config(
+    store: str | Path,
+    *,
+    preset: str | None,
+    config_file: str | Path | None,
+    overrides: Iterable[str],
+    device: str,
+) -> RunConfig:
+    """The configuration a new run on ``store`` would train with, resolved as
+    :func:`seisflow.train.train` resolves it (preset, file, overrides, the patch shape of
+    the store's data), without training.
+
+    Raises:
+        ConfigError, InputFileError: On bad settings or a store without data.
+    """
+    from seisflow.train.data import open_source
+    from seisflow.train.distributed import pick_device
+    from seisflow.train.loop import resolve_config
+
+    name = presets.resolve_name(preset, str(store), pick_device(device).type)
+    raw = apply_overrides(presets.compose(name, config_file=config_file), overrides,
+                          example=override_example(RunConfig))  # fmt: skip
+    data = from_mapping(DataConfig, raw.get("data", {}), where="data.")
+    shape = open_source(str(store), data=data, seed=0, data_dir=None).shape
+    return resolve_config(raw, shape, preset=name)
+
+
+def _check_settings(
+    store: str | Path,
+    *,
+    preset: str | None,
+    config_file: str | Path | None,
+    overrides: list[str],
+    readout: Readout,
+    flow_baseline: bool,
+    device: str,
+) -> None:
+    """Resolve the settings of every run before any of them trains, so that a bad setting
+    or one that yields no facies fails at once, not after the first run's training.
+
+    Raises:
+        ConfigError, InputFileError: As :func:`resolved_config`, or when the runs would have
+            no topics (the standard prior) or the word read-out lacks the LDA prior.
+    """
+    config = resolved_config(store, preset=preset, config_file=config_file,
+                             overrides=overrides, device=device)  # fmt: skip
+    if config.model.prior == "standard":
+        raise ConfigError(
+            f"model.prior {config.model.prior!r} has no topics, so --seeds has no facies to "
+            "score: use model.prior=lda (the survey presets' prior) or drop that --set"
+        )
+    if readout == "word" and config.model.prior != "lda":
+        raise ConfigError(
+            f"--readout word needs model.prior=lda, not {config.model.prior!r}: set "
+            "model.prior=lda or use --readout patch"
+        )
+    if flow_baseline:  # the standard-prior baseline's settings must resolve too
+        resolved_config(store, preset=preset, config_file=config_file, device=device,
+                        overrides=[*overrides, "model.prior=standard"])  # fmt: skip
+
+
 def _trained(
     store: str | Path,
     run_dir: Path,
-    config_file: str | Path | None,
+    settings: tuple[str | None, str | Path | None],
     overrides: list[str],
     device: str,
     progress: bool,
 ) -> tuple[FractalFlow, RunConfig]:
-    """Train ``run_dir``, or finish it when a checkpoint is there (resume); load it."""
+    """Train ``run_dir`` with ``settings`` (the preset and the config file), or finish it
+    when a checkpoint is there (resume); load it."""
     from seisflow.train import train
     from seisflow.train.checkpoint import CHECKPOINT, load_flow
     from seisflow.train.distributed import pick_device
 
     resume = (run_dir / CHECKPOINT).is_file()
-    train(str(store), run_dir, config_file=config_file, overrides=overrides, device=device,
-          resume=resume, progress=progress)  # fmt: skip
+    preset, config_file = settings
+    train(str(store), run_dir, preset=preset, config_file=config_file, overrides=overrides,
+          device=device, resume=resume, progress=progress)  # fmt: skip
     flow, config, _ = load_flow(run_dir, device=pick_device(device))
     return flow, config
 
@@ -143,6 +207,7 @@ def evaluate_seeds(
     runs_dir: str | Path,
     *,
     seeds: int,
+    preset: str | None = presets.AUTO,
     config_file: str | Path | None = None,
     overrides: Iterable[str] = (),
     readout: Readout = "patch",
@@ -154,9 +219,12 @@ def evaluate_seeds(
 ) -> dict[str, Any]:
     """Train and score ``seeds`` runs (``train.seed`` 0..N-1) on ``store`` against its
     synthetic ``truth``; runs go to ``runs_dir/seed-<s>`` (and ``standard-seed-<s>`` for
-    the flow-latent baseline), and a finished run found there is reused. ``progress``
-    shows the training bars; ``log`` receives a line as each seed starts and ends (the
-    command line prints them on stderr).
+    the flow-latent baseline), and a finished run found there is reused. The settings are
+    those of :func:`seisflow.train.train`: ``preset`` (``auto``: the store's own on the
+    device, ``survey-quick`` on CPU), then ``config_file``, then ``overrides``; they are
+    resolved and checked, data shape included, before any run trains. ``progress`` shows
+    the training bars; ``log`` receives a line as each seed starts and ends (the command
+    line prints them on stderr).
 
     Returns:
         ``{"seeds": [per-seed figures], "summary": {method: {figure: {mean, std, min,
@@ -169,6 +237,8 @@ def evaluate_seeds(
     """
     if seeds < 1:
         raise ConfigError(f"--seeds {seeds} must be at least 1")
+    _check_settings(store, preset=preset, config_file=config_file, overrides=list(overrides),
+                    readout=readout, flow_baseline=flow_baseline, device=device)  # fmt: skip
     survey = open_survey(store)
     reference = open_truth(truth, survey, store=store)
     pick = live_sample(survey, samples, seed=0)
@@ -185,8 +255,8 @@ def evaluate_seeds(
     for seed in range(seeds):
         seeded = [*extra, f"train.seed={seed}"]
         say(f"seed {seed + 1}/{seeds}: training (or reusing) {runs_dir / f'seed-{seed}'}")
-        flow, config = _trained(store, runs_dir / f"seed-{seed}", config_file, seeded, device,
-                                progress)  # fmt: skip
+        flow, config = _trained(store, runs_dir / f"seed-{seed}", (preset, config_file),
+                                seeded, device, progress)  # fmt: skip
         k = config.model.topics
         facies = facies_volume(flow, config, store, readout=readout)
         used = used_topics(facies[pick], k)
@@ -195,8 +265,9 @@ def evaluate_seeds(
         patches, where = load_windows(store, spec, config.data.percentile)
         labels = window_clusters(patches, k, seed)
         if flow_baseline:
-            standard, _ = _trained(store, runs_dir / f"standard-seed-{seed}", config_file,
-                                   [*seeded, "model.prior=standard"], device, progress)  # fmt: skip
+            standard, _ = _trained(store, runs_dir / f"standard-seed-{seed}",
+                                   (preset, config_file), [*seeded, "model.prior=standard"],
+                                   device, progress)  # fmt: skip
             labels["kmeans_standard_latents"] = latent_clusters(standard, patches, k, seed)
         for name, label in labels.items():
             row[name] = scores(stitch_labels(label, where, k, spec, survey))

@@ -14,6 +14,10 @@ covered, and takes every section. For training, patches that touch a missing tra
 *skipped* (``complete=True``); the mapping tiling keeps every patch with at least one live
 trace, so every live sample is covered at least once.
 
+For evaluation, a seeded fraction of the chunk columns is held out (:func:`holdout_block`,
+:func:`holdout_columns`, :func:`in_columns`): a patch belongs to the column of its first
+sample. :func:`spread` orders chunk columns so a stream spans the survey from its start.
+
 Amplitudes become bytes like an 8-bit image: clipped at +/- a robust percentile ``clip`` of
 ``|amplitude|``, scaled to [0, 1] (zero amplitude at 0.5) and rounded to 0..255; NaN (no
 trace) becomes 128, the code of zero amplitude.
@@ -28,7 +32,19 @@ import numpy as np
 
 from seisflow.errors import ConfigError
 
-__all__ = ["AXES", "PatchSpec", "cut", "positions", "quantize", "robust_clip"]
+__all__ = [
+    "AXES",
+    "PatchSpec",
+    "cut",
+    "holdout_block",
+    "holdout_columns",
+    "in_columns",
+    "positions",
+    "quantize",
+    "robust_clip",
+    "sample_range",
+    "spread",
+]
 
 AXES: tuple[str, ...] = ("inline", "crossline")
 
@@ -192,3 +208,90 @@ def robust_clip(values: np.ndarray, percentile: float) -> float:
         return 1.0
     clip = float(np.percentile(finite, percentile))
     return clip if clip > 0 else float(finite.max()) or 1.0
+
+
+def sample_range(vertical: np.ndarray, window: tuple[float, float] | None) -> tuple[int, int]:
+    """Sample indices ``(first, stop)`` of a vertical window in axis units (all if None)."""
+    if window is None:
+        return 0, int(vertical.size)
+    first = int(np.searchsorted(vertical, window[0], side="left"))
+    stop = int(np.searchsorted(vertical, window[1], side="right"))
+    return first, max(first, stop)
+
+
+def holdout_block(
+    shape: tuple[int, int], chunks: tuple[int, int], minimum: int = 10
+) -> tuple[int, int]:
+    """Traces ``(inlines, crosslines)`` of one hold-out column: a store chunk column, halved
+    (the longer side first) while the ``shape`` grid would hold fewer than ``minimum``."""
+    block = [int(c) for c in chunks]
+
+    def count() -> int:
+        return int(np.ceil(shape[0] / block[0]) * np.ceil(shape[1] / block[1]))
+
+    while count() < minimum and max(block) > 1:
+        side = 0 if block[0] >= block[1] else 1
+        block[side] = (block[side] + 1) // 2
+    return block[0], block[1]
+
+
+def holdout_columns(
+    where: np.ndarray, block: tuple[int, int], fraction: float, seed: int
+) -> np.ndarray:
+    """The held-out columns: a seeded choice of ``round(fraction * n)`` (at least 1, at most
+    ``n - 1``) of the ``n`` columns that hold the start of a patch in ``where``.
+
+    Args:
+        where: Patch positions ``(n, 4)`` (the complete ones, so that a held-out column
+            holds patches to evaluate on).
+        block: Traces ``(inlines, crosslines)`` of a column (see :func:`holdout_block`).
+        fraction: Fraction of the columns to hold out, in ``[0, 1)``; 0 holds out nothing.
+        seed: Same seed (and positions), same columns.
+
+    Returns:
+        int64 ``(m, 2)``: column indices ``(i // block[0], j // block[1])``, sorted; empty
+        when ``fraction`` is 0 or fewer than two columns hold a patch.
+
+    Raises:
+        ConfigError: For a fraction outside ``[0, 1)``.
+    """
+    if not 0.0 <= fraction < 1.0:
+        raise ConfigError(f"hold-out fraction {fraction} must be in [0, 1)")
+    candidates = np.unique(where[:, 1:3] // np.asarray(block), axis=0).reshape(-1, 2)
+    if fraction == 0.0 or len(candidates) < 2:
+        return np.zeros((0, 2), dtype=np.int64)
+    n = min(max(round(fraction * len(candidates)), 1), len(candidates) - 1)
+    pick = np.random.default_rng([seed, 0x401D]).choice(len(candidates), n, replace=False)
+    return candidates[np.sort(pick)].astype(np.int64)
+
+
+def in_columns(where: np.ndarray, block: tuple[int, int], columns: np.ndarray) -> np.ndarray:
+    """Bool ``(n,)``: True where a position ``(axis, i, j, k)`` starts in one of ``columns``."""
+    if len(columns) == 0:
+        return np.zeros(len(where), dtype=bool)
+    cell = where[:, 1:3] // np.asarray(block)
+    width = int(max(cell[:, 1].max(initial=0), columns[:, 1].max())) + 1
+    return np.isin(cell[:, 0] * width + cell[:, 1], columns[:, 0] * width + columns[:, 1])
+
+
+def spread(points: np.ndarray, rng: np.random.Generator, head: int = 512) -> np.ndarray:
+    """A reading order of ``points`` ``(n, 2)`` that spans them from the start: a random
+    first point, then again and again the point farthest from all taken so far (ties at
+    random), for the first ``head`` points; the rest follow in their given order.
+
+    Returns:
+        int64 ``(n,)``: a permutation of ``range(n)``.
+    """
+    n = len(points)
+    xy = np.asarray(points, dtype=np.float64)
+    taken = np.zeros(n, dtype=bool)
+    nearest = np.full(n, np.inf)
+    order: list[int] = []
+    pick = int(rng.integers(n)) if n else 0
+    for _ in range(min(n, head)):
+        order.append(pick)
+        taken[pick] = True
+        nearest = np.minimum(nearest, ((xy - xy[pick]) ** 2).sum(axis=1))
+        nearest[taken] = -1.0
+        pick = int(rng.choice(np.flatnonzero(nearest == nearest.max())))
+    return np.array(order + np.flatnonzero(~taken).tolist(), dtype=np.int64)

@@ -1,19 +1,26 @@
-"""Streams of uint8 patches for the trainer: survey stores and the image benchmarks.
+"""Streams of uint8 patches of a survey store, for the trainer and for mapping.
 
-:class:`PatchStream` reads a survey store chunk column by chunk column, quantises each column
-once, cuts every patch whose first sample lies in it, and passes them through a shuffle
-buffer. Work is split into contiguous runs of chunk columns, one run per DataLoader worker
-and distributed rank, so in a deterministic pass every position is delivered exactly once
-across all of them; within a run, the neighbouring column a patch reaches into is read once
-and reused. :class:`ImageStream` serves the image benchmarks through the same interface, so
-one trainer serves both.
+:class:`PatchStream` works in *units*: one chunk column (inline chunk x crossline chunk x
+the time window) in one direction. It reads a unit's region plus the halo its patches reach
+into (``size - 1`` traces, ``depth - 1`` sections, from neighbouring chunks: any chunk shape
+works), quantises it and cuts every patch whose first sample lies in the unit (none twice,
+none lost). Training (``shuffle=True``): each epoch the units of each direction are permuted
+(seeded) and dealt round-robin to the DataLoader workers x distributed ranks; each consumer
+reads its share in an order that spans the survey from its first unit, the two directions
+alternating, through a shuffle buffer, so every batch mixes both directions and all parts
+of the survey from the first step. ``holdout``/``split`` keep a seeded fraction of the chunk
+columns for evaluation only. The deterministic pass (``shuffle=False``, mapping) splits the
+units in order into contiguous runs per consumer, so neighbouring chunks are read once; it
+delivers every position exactly once across all consumers.
 """
 
 from __future__ import annotations
 
+import itertools
+from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -21,26 +28,24 @@ import zarr
 from torch.utils.data import IterableDataset, get_worker_info
 
 from seisflow.errors import InputFileError
-from seisflow.ingest.patches import PatchSpec, positions, quantize, robust_clip
+from seisflow.ingest.patches import (
+    PatchSpec,
+    holdout_block,
+    holdout_columns,
+    in_columns,
+    positions,
+    quantize,
+    robust_clip,
+    sample_range,
+    spread,
+)
 from seisflow.ingest.store import open_survey
 
-__all__ = [
-    "IMAGE_SETS",
-    "ImageStream",
-    "PatchStream",
-    "load_images",
-    "normalization",
-    "shard",
-    "tile",
-]
+__all__ = ["PatchStream", "normalization", "shard", "tile"]
 
-#: Image benchmark names and the ``.npz`` files they are read from.
-IMAGE_SETS = {
-    "mnist": "mnist.npz",
-    "fashion_mnist": "fashion_mnist.npz",
-    "cifar10_automobile": "cifar10_automobile.npz",
-}
 NORMALIZATION_KEY = "seisflow:normalization"
+#: Names that moved to :mod:`seisflow.images`, still importable from here for now.
+Unit = tuple[int, int, int]  # (axis, inline chunk index, crossline chunk index)
 
 
 def shard() -> tuple[int, int]:
@@ -105,7 +110,7 @@ def tile(store: str | Path, spec: PatchSpec, *, complete: bool = False) -> np.nd
     """
     dataset = open_survey(store)
     vertical = dataset[dataset.amplitude.dims[2]].values
-    samples = _sample_range(vertical, spec.time_window)
+    samples = sample_range(vertical, spec.time_window)
     return positions(spec, dataset.trace_mask.values, samples=samples, complete=complete)
 
 
@@ -115,18 +120,24 @@ class PatchStream(IterableDataset):
     Args:
         store: A survey store (see :mod:`seisflow.ingest.store`).
         spec: How patches are cut.
-        seed: Seed of the chunk order and of the shuffle buffer: same seed, same stream.
+        seed: Seed of the unit order, the shuffle buffer and the hold-out: same seed, same
+            stream.
         shuffle: True: an endless stream of complete patches (training), in random order.
             False: one deterministic pass over the mapping tiling (every patch with a live
-            trace, in tiling order within each consumer).
+            trace, in unit order within each consumer).
         return_positions: Yield ``(patch, position)`` with ``position`` int64 ``(4,)``.
         buffer: Size of the shuffle buffer (patches).
         percentile: Clip percentile of ``|amplitude|`` (see :func:`normalization`).
         batch_size: Yield batches ``(B, C, size, size)`` instead of single patches (use
             ``DataLoader(stream, batch_size=None)``): far less per-patch Python work.
+        holdout: Fraction of the chunk columns held out for evaluation, chosen by ``seed``
+            among the columns that hold a complete patch (see :attr:`holdout`); 0: none.
+        split: ``"train"``: the patches that start outside the held-out columns;
+            ``"eval"``: those that start inside them.
 
     Raises:
-        InputFileError: When the store has no ``amplitude`` or a patch does not fit in it.
+        InputFileError: When the store has no ``amplitude`` or no patch fits in it (or in
+            the chosen split).
     """
 
     def __init__(
@@ -140,6 +151,8 @@ class PatchStream(IterableDataset):
         buffer: int = 8192,
         percentile: float = 99.5,
         batch_size: int | None = None,
+        holdout: float = 0.0,
+        split: Literal["train", "eval"] = "train",
     ) -> None:
         super().__init__()
         dataset = open_survey(store)
@@ -153,18 +166,40 @@ class PatchStream(IterableDataset):
         self.shape = tuple(int(n) for n in dataset.amplitude.shape)
         self.chunks = tuple(int(c) for c in dataset.amplitude.encoding["chunks"])
         vertical = dataset[dataset.amplitude.dims[2]].values
-        self.samples = _sample_range(vertical, spec.time_window)
+        self.samples = sample_range(vertical, spec.time_window)
         self.live = dataset.trace_mask.values
         self._check_fits(spec)
         self.clip = normalization(store, percentile=percentile)["clip"]
-        self.positions = positions(spec, self.live, samples=self.samples, complete=shuffle)
+        every = positions(spec, self.live, samples=self.samples, complete=shuffle)
+        self.holdout = self._holdout(every, holdout)
+        block, columns = tuple(self.holdout["block"]), np.array(self.holdout["columns"])
+        held = in_columns(every, block, columns.reshape(-1, 2))
+        self.positions = every[held] if split == "eval" else every[~held]
         self._by_unit = self._group_by_unit()
+        if self.positions.size == 0 and every.size:
+            raise InputFileError(
+                f"{store}: no patch for the {split} split of a {holdout:g} hold-out: it needs "
+                "two or more chunk columns that hold a complete patch"
+            )
         if self.positions.size == 0:
             raise InputFileError(
                 f"{store}: no {'complete ' if shuffle else ''}{spec.size}x{spec.size} patch fits"
                 f" on its {spec.axis} sections (grid {self.shape}, live traces "
                 f"{int(self.live.sum())}): use a smaller patch size or another axis"
             )
+
+    def _holdout(self, every: np.ndarray, fraction: float) -> dict[str, Any]:
+        """The hold-out record: ``{"fraction", "seed", "block", "columns"}``; a column
+        ``[c_i, c_x]`` covers inline indices ``c_i * block[0]`` up to ``(c_i + 1) *
+        block[0]`` and crossline indices likewise (store chunk columns, halved while the
+        survey has fewer than 10)."""
+        block = holdout_block(self.shape[:2], self.chunks[:2])
+        complete = every
+        if fraction and not self.shuffle:  # the same columns as the training stream's
+            complete = positions(self.spec, self.live, samples=self.samples, complete=True)
+        columns = holdout_columns(complete, block, fraction, self.seed)
+        return {"fraction": float(fraction), "seed": int(self.seed), "block": list(block),
+                "columns": columns.tolist()}  # fmt: skip
 
     def _check_fits(self, spec: PatchSpec) -> None:
         n_samples = self.samples[1] - self.samples[0]
@@ -187,17 +222,30 @@ class PatchStream(IterableDataset):
         """Patches in one pass (all consumers together)."""
         return int(self.positions.shape[0])
 
-    def _units(self, epoch: int) -> list[tuple[int, int, int]]:
-        """Chunk columns ``(axis, row, column)`` in reading order for ``epoch``."""
-        units = []
+    def _units(self, epoch: int, index: int, count: int) -> list[Unit]:
+        """Consumer ``index`` of ``count``'s units, in reading order, for ``epoch``.
+
+        Deterministic pass: units sorted (inline sections by inline chunk, crossline ones by
+        crossline chunk), a contiguous run per consumer. Training: each direction's units
+        permuted by ``(seed, epoch)`` and dealt round-robin, each consumer's share ordered to
+        span the survey from its first unit, the two directions alternating.
+        """
+        units = sorted(self._by_unit, key=lambda u: (u[0], u[1 + u[0]], u[2 - u[0]]))
+        if not self.shuffle:
+            return units[_split(len(units), index, count)]
+        lanes = []
         for axis in self.spec.axes:
-            rows = range(0, int(np.ceil(self.shape[axis] / self.chunks[axis])))
-            columns = range(0, int(np.ceil(self.shape[1 - axis] / self.chunks[1 - axis])))
-            order = list(rows)
-            if self.shuffle:
-                np.random.default_rng([self.seed, epoch, axis]).shuffle(order)
-            units += [(axis, row, column) for row in order for column in columns]
-        return units
+            mine = [u for u in units if u[0] == axis]
+            dealt = np.random.default_rng([self.seed, epoch, axis]).permutation(len(mine))
+            share = [mine[int(k)] for k in dealt[index::count]]
+            where = np.array([(u[1] * self.chunks[0], u[2] * self.chunks[1]) for u in share])
+            order = spread(where.reshape(-1, 2), np.random.default_rng(
+                [self.seed, epoch, axis, index, count]))  # fmt: skip
+            lanes.append([share[int(k)] for k in order])
+        # interleave the directions in proportion: lane members at (k + 1/2) / len(lane)
+        keyed = [((k + 0.5) / len(lane), a, u) for a, lane in enumerate(lanes)
+                 for k, u in enumerate(lane)]  # fmt: skip
+        return [u for _, _, u in sorted(keyed)]
 
     def __iter__(self) -> Iterator[Any]:
         yield from _emit(self._epochs(), self.batch_size, self.return_positions)
@@ -210,8 +258,7 @@ class PatchStream(IterableDataset):
         array = zarr.open_array(self.store, path="amplitude", mode="r")
         epoch = 0
         while True:
-            units = self._units(epoch)
-            blocks = self._blocks(array, units[_split(len(units), index, count)])
+            blocks = self._blocks(array, self._units(epoch, index, count))
             if self.shuffle:
                 blocks = _shuffled(blocks, rng, self.buffer)
             yield from blocks
@@ -220,87 +267,71 @@ class PatchStream(IterableDataset):
                 return
 
     def _blocks(
-        self, array: zarr.Array, units: list[tuple[int, int, int]]
+        self, array: zarr.Array, units: list[Unit]
     ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Each unit's patches and positions: uint8 ``(n, C, size, size)``, int64 ``(n, 4)``.
 
-        The unit's column is read once (plus the reach into the next, cached) and all its
-        patches are cut in one gather from a sliding-window view of the quantised block.
+        The unit's region and halo are assembled from quantised store chunks (the last few
+        kept, so a deterministic pass reads each chunk about once) and all its patches are
+        cut in one gather from a sliding-window view of the region.
         """
         depth, size = self.spec.channels, self.spec.size
-        cache: dict[tuple[int, int, int], np.ndarray] = {}
+        tiles: OrderedDict[tuple[int, int], np.ndarray] = OrderedDict()
         for unit in units:
-            chosen = self._by_unit.get(unit)
-            if chosen is None:
-                continue
-            block, origin = self._read(array, unit, size - 1, cache)  # (sections, along, time)
+            chosen = self._by_unit[unit]
             axis = unit[0]
-            section = chosen[:, 1 + axis] - origin[0]
-            along = chosen[:, 2 - axis] - origin[1]
+            reach = (depth - 1, size - 1) if axis == 0 else (size - 1, depth - 1)
+            lo = (unit[1] * self.chunks[0], unit[2] * self.chunks[1])
+            hi = (min(lo[0] + self.chunks[0] + reach[0], self.shape[0]),
+                  min(lo[1] + self.chunks[1] + reach[1], self.shape[1]))  # fmt: skip
+            block = self._region(array, lo, hi, tiles)  # (inline, crossline, time)
+            if axis == 1:
+                block = block.transpose(1, 0, 2)  # (sections, along, time)
+            section = chosen[:, 1 + axis] - lo[axis]
+            along = chosen[:, 2 - axis] - lo[1 - axis]
             windows = np.lib.stride_tricks.sliding_window_view(block, (depth, size, size))
-            gathered = windows[section, along, chosen[:, 3]]  # (n, depth, traces, time)
-            yield np.ascontiguousarray(gathered.transpose(0, 1, 3, 2)), chosen
+            gathered = windows[section, along, chosen[:, 3] - self.samples[0]]
+            yield np.ascontiguousarray(gathered.transpose(0, 1, 3, 2)), chosen  # rows: time
 
-    def _group_by_unit(self) -> dict[tuple[int, int, int], np.ndarray]:
-        """Positions grouped by the chunk column ``(axis, row, column)`` of their first sample."""
+    def _region(
+        self,
+        array: zarr.Array,
+        lo: tuple[int, int],
+        hi: tuple[int, int],
+        tiles: OrderedDict[tuple[int, int], np.ndarray],
+    ) -> np.ndarray:
+        """Quantised uint8 ``(inline, crossline, time)`` of ``lo[0]:hi[0], lo[1]:hi[1]`` over
+        the time window, from whole chunk columns (``lo`` lies on a chunk corner); the last
+        ``4 x`` as many as a region spans stay in ``tiles``."""
+        c0, c1 = self.chunks[0], self.chunks[1]
+        rows = range(lo[0] // c0, (hi[0] - 1) // c0 + 1)
+        cols = range(lo[1] // c1, (hi[1] - 1) // c1 + 1)
+        for key in itertools.product(rows, cols):
+            if key not in tiles:
+                r, c = key
+                raw = array[r * c0 : (r + 1) * c0, c * c1 : (c + 1) * c1, slice(*self.samples)]
+                tiles[key] = quantize(raw, self.clip)
+            tiles.move_to_end(key)
+        whole = np.concatenate(
+            [np.concatenate([tiles[(r, c)] for c in cols], axis=1) for r in rows], axis=0
+        )
+        while len(tiles) > 4 * len(rows) * len(cols):
+            tiles.popitem(last=False)
+        return whole[: hi[0] - lo[0], : hi[1] - lo[1]]
+
+    def _group_by_unit(self) -> dict[Unit, np.ndarray]:
+        """Positions grouped by the chunk column ``(axis, i // chunk, j // chunk)`` of their
+        first sample, each group in ``(i, j, k)`` order."""
         p = self.positions
-        axis = p[:, 0]
-        section = np.where(axis == 0, p[:, 1], p[:, 2])
-        along = np.where(axis == 0, p[:, 2], p[:, 1])
-        row = section // np.where(axis == 0, self.chunks[0], self.chunks[1])
-        column = along // np.where(axis == 0, self.chunks[1], self.chunks[0])
-        keys = np.stack([axis, row, column], axis=1)
+        keys = np.stack([p[:, 0], p[:, 1] // self.chunks[0], p[:, 2] // self.chunks[1]], axis=1)
         order = np.lexsort((p[:, 3], p[:, 2], p[:, 1], keys[:, 2], keys[:, 1], keys[:, 0]))
         keys, p = keys[order], p[order]
         edges = np.flatnonzero(np.any(np.diff(keys, axis=0) != 0, axis=1)) + 1
         return {
             (int(k[0, 0]), int(k[0, 1]), int(k[0, 2])): group
             for k, group in zip(np.split(keys, edges), np.split(p, edges), strict=True)
+            if len(group)
         }
-
-    def _read(
-        self,
-        array: zarr.Array,
-        unit: tuple[int, int, int],
-        reach: int,
-        cache: dict[tuple[int, int, int], np.ndarray],
-    ) -> tuple[np.ndarray, tuple[int, int]]:
-        """Quantised ``(sections, along, time)`` block of a unit and its origin indices: its
-        chunk column plus ``reach`` traces of the next column (and ``depth - 1`` sections for
-        3-D patches), reusing the cached column."""
-        axis, row, column = unit
-        depth_reach = self.spec.channels - 1
-        sec_chunk, along_chunk = self.chunks[axis], self.chunks[1 - axis]
-        sections = slice(
-            row * sec_chunk, min((row + 1) * sec_chunk + depth_reach, self.shape[axis])
-        )
-        start = column * along_chunk
-        own = self._column(array, axis, sections, column, cache)
-        parts = [own]
-        if reach and start + along_chunk < self.shape[1 - axis]:
-            following = self._column(array, axis, sections, column + 1, cache)
-            parts.append(following[:, :reach])
-        cache.pop((axis, row, column - 1), None)  # walking forward: the previous is done
-        block = np.concatenate(parts, axis=1) if len(parts) > 1 else own
-        return block, (sections.start, start)
-
-    def _column(
-        self,
-        array: zarr.Array,
-        axis: int,
-        sections: slice,
-        column: int,
-        cache: dict[tuple[int, int, int], np.ndarray],
-    ) -> np.ndarray:
-        """Quantised ``(sections, along, samples)`` of one chunk column, cached by key."""
-        key = (axis, sections.start // self.chunks[axis], column)
-        if key not in cache:
-            along = self.chunks[1 - axis]
-            span = slice(column * along, min((column + 1) * along, self.shape[1 - axis]))
-            raw = array[sections, span, :] if axis == 0 else array[span, sections, :]
-            block = quantize(raw, self.clip)
-            cache[key] = block if axis == 0 else block.transpose(1, 0, 2)
-        return cache[key]
 
 
 def _shuffled(
@@ -359,79 +390,3 @@ def _emit(
             if positions
             else torch.from_numpy(patches)
         )
-
-
-def _sample_range(vertical: np.ndarray, window: tuple[float, float] | None) -> tuple[int, int]:
-    """Sample indices ``(first, stop)`` of a vertical window in axis units (all if None)."""
-    if window is None:
-        return 0, int(vertical.size)
-    first = int(np.searchsorted(vertical, window[0], side="left"))
-    stop = int(np.searchsorted(vertical, window[1], side="right"))
-    return first, max(first, stop)
-
-
-def load_images(
-    name: str, data_dir: str | Path, *, split: str = "train"
-) -> tuple[np.ndarray, np.ndarray]:
-    """Images and labels of a benchmark, from ``data_dir/<name>.npz`` (no download).
-
-    Returns:
-        ``(images, labels)``: uint8 ``(N, C, H, W)`` and int64 ``(N,)``.
-
-    Raises:
-        InputFileError: For an unknown name or a missing file (the message names it).
-    """
-    if name not in IMAGE_SETS:
-        raise InputFileError(f"unknown image set {name!r}: choose one of {', '.join(IMAGE_SETS)}")
-    path = Path(data_dir) / IMAGE_SETS[name]
-    if not path.is_file():
-        raise InputFileError(
-            f"{path} not found: the {name} benchmark reads {IMAGE_SETS[name]} from --data-dir "
-            "(nothing is downloaded); point --data-dir at the folder that holds it"
-        )
-    with np.load(path) as data:
-        images, labels = data[f"x_{split}"], data[f"y_{split}"]
-    images = images[:, None] if images.ndim == 3 else images.transpose(0, 3, 1, 2)
-    return np.ascontiguousarray(images, dtype=np.uint8), labels.astype(np.int64)
-
-
-class ImageStream(IterableDataset):
-    """uint8 images ``(C, H, W)`` through the same interface as :class:`PatchStream`.
-
-    Args:
-        images: uint8 ``(N, C, H, W)`` (see :func:`load_images`).
-        seed: Seed of the order: same seed, same stream.
-        shuffle: True: endless, reshuffled every epoch; False: one pass in order.
-        return_positions: Yield ``(image, index)`` with the image's index in ``images``.
-    """
-
-    def __init__(
-        self,
-        images: np.ndarray,
-        *,
-        seed: int = 0,
-        shuffle: bool = True,
-        return_positions: bool = False,
-    ) -> None:
-        super().__init__()
-        self.images = images
-        self.seed = seed
-        self.shuffle = shuffle
-        self.return_positions = return_positions
-
-    def __len__(self) -> int:
-        return int(self.images.shape[0])
-
-    def __iter__(self) -> Iterator[Any]:
-        index, count = shard()
-        epoch = 0
-        while True:
-            order = np.arange(len(self))
-            if self.shuffle:
-                np.random.default_rng([self.seed, epoch]).shuffle(order)
-            for k in order[_split(order.size, index, count)]:
-                image = torch.from_numpy(self.images[k])
-                yield (image, torch.tensor(int(k))) if self.return_positions else image
-            epoch += 1
-            if not self.shuffle:
-                return

@@ -152,11 +152,17 @@ class FractalFlow(nn.Module):
         return -(log_p - self.dims * math.log(256.0)) / (self.dims * math.log(2.0))
 
     def loss(
-        self, x: Tensor, *, noise: Tensor | None = None, anti_collapse: float = 0.0
+        self, x: Tensor, *, noise: Tensor | None = None, anti_collapse: float | Tensor = 0.0
     ) -> tuple[Tensor, dict[str, Tensor]]:
         """Training loss on 8-bit ``x``: mean bits/dim + ``l2`` x mean ``||z - x~||^2``
         (+ ``anti_collapse`` x ``KL(topic usage || uniform)`` for the LDA prior); ``noise``
-        is the dequantisation noise (see :meth:`dequantize`).
+        is the dequantisation noise (see :meth:`dequantize`); ``anti_collapse`` may be a
+        ``()`` tensor, so a compiled step does not specialise on (and recompile for) its
+        annealed value.
+
+        Under ``torch.compile`` the step is one graph once the first batch has initialised
+        actnorm and the topics (eagerly, before compiling): the initialised checks are
+        Python bools and the topic count is a one-hot sum of static shape.
 
         ``x~`` is the logit-space input, so the structure term asks each latent to stay
         near the pixel it came from: the flow cannot move words between grid components
@@ -172,11 +178,11 @@ class FractalFlow(nn.Module):
         words = self.to_words(coarse)
         extra: dict[str, Tensor] = {}
         if isinstance(self.prior, LdaPrior):
-            if not bool(self.prior.initialized):
+            if not self.prior.ready:
                 self.prior.initialize(words.detach())
             prior, gamma = self.prior.elbo_parts(words)
             usage_kl = self.prior.usage_kl(gamma)
-            share = torch.bincount(gamma.argmax(-1), minlength=self.prior.topics) / len(gamma)
+            share = self.prior.argmax_share(gamma)
             extra = {"usage_kl": usage_kl.detach(),
                      "topics_used": (share >= 0.25 / self.prior.topics).sum().float()}  # fmt: skip
         else:

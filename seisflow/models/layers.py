@@ -13,6 +13,7 @@ References:
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -72,6 +73,11 @@ class ActNorm(FlowLayer):
     """Per-channel affine ``y = (x - b) * exp(-s)``, initialised from the first batch so that
     each channel has zero mean and unit variance.
 
+    Whether it is initialised is the buffer ``initialized`` (saved with the weights) and its
+    mirror ``ready``, a plain Python bool (kept in step on initialisation and on
+    ``load_state_dict``): the forward pass branches on the bool, so a compiled step has no
+    data-dependent branch and no graph break once the first batch has initialised it.
+
     Args:
         channels: ``C`` of inputs ``(N, C, H, W)``.
     """
@@ -81,6 +87,11 @@ class ActNorm(FlowLayer):
         self.shift = nn.Parameter(torch.zeros(1, channels, 1, 1))
         self.log_scale = nn.Parameter(torch.zeros(1, channels, 1, 1))
         self.register_buffer("initialized", torch.tensor(False))
+        self.ready = False  # the buffer as a Python bool: no data-dependent branch
+
+    def _load_from_state_dict(self, state: dict[str, Any], prefix: str, *args: Any) -> None:
+        super()._load_from_state_dict(state, prefix, *args)
+        self.ready = bool(self.initialized)
 
     @torch.no_grad()
     def _initialize(self, x: Tensor) -> None:
@@ -91,9 +102,10 @@ class ActNorm(FlowLayer):
         self.shift.copy_(mean)
         self.log_scale.copy_(torch.log(std.clamp_min(1e-6)))
         self.initialized.fill_(True)
+        self.ready = True
 
     def forward(self, x: Tensor, cond: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        if not bool(self.initialized) and self.training:
+        if not self.ready and self.training:
             self._initialize(x)
         y = (x - self.shift) * torch.exp(-self.log_scale)
         logdet = -self.log_scale.sum() * x.shape[2] * x.shape[3]

@@ -9,6 +9,9 @@ process's share of the global batch, plus a fixed evaluation set:
 * :class:`SurveySource` streams patches of a store with
   :class:`~seisflow.ingest.stream.PatchStream`, sharded by rank; a resumed run skips the
   batches already consumed (reading is far faster than training, so this costs little).
+  A seeded :data:`EVAL_HOLDOUT` of the store's chunk columns is held out: the evaluation
+  set comes only from them, training batches never (:attr:`SurveySource.holdout` says which;
+  :func:`source_record` records it in the run).
 
 A store with nothing to learn (no finite amplitude, or one value throughout, by the
 statistics written at ingest) is refused before training, and so is a first batch whose
@@ -33,10 +36,12 @@ from torch.utils.data import DataLoader
 
 from seisflow.config import DataConfig
 from seisflow.errors import ConfigError, InputFileError
+from seisflow.images import IMAGE_SETS, load_images
 from seisflow.ingest.patches import PatchSpec
-from seisflow.ingest.stream import IMAGE_SETS, PatchStream, load_images, normalization
+from seisflow.ingest.stream import PatchStream, normalization
 
 __all__ = [
+    "EVAL_HOLDOUT",
     "ImageSource",
     "Source",
     "SurveySource",
@@ -47,6 +52,9 @@ __all__ = [
     "rank_slice",
     "source_record",
 ]
+
+#: Fraction of a store's chunk columns held out for evaluation (see ``PatchStream``).
+EVAL_HOLDOUT = 0.1
 
 
 def rank_slice(batch_size: int, rank: int, world: int) -> slice:
@@ -141,6 +149,7 @@ class SurveySource:
         check_amplitudes(self.name, self.attrs.get("statistics"))
         self.spec = PatchSpec(size=data.size, axis=data.axis, stride=data.stride,
                               time_window=data.time_window, depth3d=data.depth3d)  # fmt: skip
+        self._holdout: dict[str, Any] | None = None
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -151,15 +160,42 @@ class SurveySource:
         """Compute (and cache in the store) the normalisation, once, before any stream."""
         normalization(self.name, percentile=self.data.percentile)
 
-    def _stream(self, *, seed: int, batch_size: int) -> PatchStream:
-        return PatchStream(self.name, self.spec, seed=seed, shuffle=True, batch_size=batch_size,
-                           buffer=self.data.buffer, percentile=self.data.percentile)  # fmt: skip
+    def _stream(
+        self, *, batch_size: int, split: str = "train", positions: bool = False
+    ) -> PatchStream:
+        return PatchStream(self.name, self.spec, seed=self.seed, shuffle=True,
+                           batch_size=batch_size, buffer=self.data.buffer,
+                           percentile=self.data.percentile, holdout=EVAL_HOLDOUT,
+                           split="eval" if split == "eval" else "train",
+                           return_positions=positions)  # fmt: skip
+
+    @property
+    def holdout(self) -> dict[str, Any]:
+        """The held-out chunk columns, as the streams choose them (seeded):
+        ``{"fraction", "seed", "block": [inlines, crosslines], "columns": [[c_i, c_x], ...]}``,
+        column ``[c_i, c_x]`` covering inline indices ``c_i * block[0]`` to ``(c_i + 1) *
+        block[0] - 1`` and the crossline indices likewise (array indices, not line numbers).
+        Patches starting there are the evaluation set and never a training patch."""
+        if self._holdout is None:
+            self._holdout = self._stream(batch_size=1).holdout
+        return self._holdout
+
+    def sample(self, size: int, split: str = "train") -> tuple[Tensor, Tensor]:
+        """The first ``size`` patches of the single-process stream of ``split`` (``"train"``
+        or ``"eval"``; the eval set stops at its number of patches) and their positions:
+        uint8 ``(size, C, H, W)`` and int64 ``(size, 4)``."""
+        stream = self._stream(batch_size=size, split=split, positions=True)
+        if split == "eval":
+            stream.batch_size = min(size, len(stream))
+        self._holdout = stream.holdout
+        patches, where = next(iter(stream))
+        return patches, where
 
     def batches(self, *, start: int, batch_size: int, rank: int, world: int) -> Iterator[Tensor]:
         """This rank's stream of batches (the stream shards itself by rank), from step
         ``start`` on."""
         share = rank_slice(batch_size, rank, world)
-        stream = self._stream(seed=self.seed, batch_size=share.stop - share.start)
+        stream = self._stream(batch_size=share.stop - share.start)
         loader = DataLoader(stream, batch_size=None, num_workers=self.data.workers)
         batches = iter(loader)
         for _ in range(start):
@@ -167,14 +203,14 @@ class SurveySource:
         return batches
 
     def first_batch(self, batch_size: int) -> Tensor:
-        """The first global batch of a single-process stream."""
-        return next(iter(self._stream(seed=self.seed, batch_size=batch_size)))
+        """The first global batch of a single-process training stream (both directions and
+        all parts of the survey, outside the held-out columns)."""
+        return self.sample(batch_size)[0]
 
     def eval_set(self, size: int) -> Tensor:
-        """A fixed sample of ``size`` patches (a stream with its own seed; not held out:
-        a survey has no test split)."""
-        stream = self._stream(seed=self.seed + 7919, batch_size=size)
-        return next(iter(stream))
+        """A fixed sample of at most ``size`` patches from the held-out chunk columns only
+        (see :attr:`holdout`): never a training patch."""
+        return self.sample(size, "eval")[0]
 
 
 Source = ImageSource | SurveySource
@@ -231,14 +267,15 @@ def check_signal(data: Source, first: Tensor, *, sample: int = 256) -> None:
 
 def source_record(data: Source, data_dir: str | Path | None) -> dict[str, Any]:
     """What a checkpoint records of its training data: kind and name, and for a store its
-    absolute path and the SEG-Y source it was ingested from (path and CRC-32)."""
+    absolute path, the SEG-Y source it was ingested from (path and CRC-32) and the chunk
+    columns held out for evaluation (``holdout``, see :attr:`SurveySource.holdout`)."""
     folder = str(data_dir) if data_dir is not None else None
     record: dict[str, Any] = {"kind": data.kind, "name": data.name, "data_dir": folder}
     if isinstance(data, SurveySource):
         origin = data.attrs.get("source")
         origin = origin if isinstance(origin, Mapping) else {}
         record.update(path=str(Path(data.name).resolve()), segy=origin.get("path"),
-                      crc32=origin.get("crc32"))  # fmt: skip
+                      crc32=origin.get("crc32"), holdout=data.holdout)  # fmt: skip
     return record
 
 

@@ -3,7 +3,9 @@
 ``torchrun --nproc-per-node N -m seisflow train ...`` starts N processes; each joins the
 process group (nccl on GPUs, gloo on CPU), takes GPU ``rank % device_count`` and trains a
 DistributedDataParallel copy of the model on its share of every global batch. Rank 0 alone
-logs, evaluates and writes checkpoints.
+logs, evaluates, writes checkpoints and refits the LDA topics (:mod:`seisflow.train.refit`,
+which broadcasts them with :func:`broadcast_state`); every rank checks every step for a
+non-finite loss or gradient together (:func:`any_true`), so all stop at the same step.
 """
 
 from __future__ import annotations
@@ -17,7 +19,17 @@ from torch.nn.parallel import DistributedDataParallel
 
 from seisflow.errors import ConfigError
 
-__all__ = ["Context", "all_mean", "barrier", "pick_device", "setup", "teardown", "wrap"]
+__all__ = [
+    "Context",
+    "all_mean",
+    "any_true",
+    "barrier",
+    "broadcast_state",
+    "pick_device",
+    "setup",
+    "teardown",
+    "wrap",
+]
 
 
 @dataclass(frozen=True)
@@ -100,3 +112,22 @@ def barrier(context: Context) -> None:
     """Wait for every process (no-op when alone)."""
     if context.distributed:
         dist.barrier()
+
+
+def any_true(flag: torch.Tensor, context: Context) -> bool:
+    """Whether a boolean ``()`` tensor is true on any process: one all-reduce when
+    distributed, and one device-to-host copy in any case."""
+    value = flag.detach().reshape(1).to(torch.int32)
+    if context.distributed:
+        dist.all_reduce(value, op=dist.ReduceOp.MAX)
+    return bool(value)
+
+
+@torch.no_grad()
+def broadcast_state(module: nn.Module, context: Context, *, src: int = 0) -> None:
+    """Copy every parameter and buffer of ``module`` from rank ``src`` to all ranks, in
+    place (no-op when alone)."""
+    if not context.distributed:
+        return
+    for tensor in [*module.parameters(), *module.buffers()]:
+        dist.broadcast(tensor.data, src=src)

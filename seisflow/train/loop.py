@@ -26,6 +26,7 @@ import torch
 from torch import Tensor, nn
 from tqdm import tqdm
 
+from seisflow import presets
 from seisflow.config import (
     DataConfig,
     RunConfig,
@@ -33,13 +34,12 @@ from seisflow.config import (
     apply_overrides,
     from_mapping,
     override_example,
-    read_toml,
     to_dict,
 )
 from seisflow.errors import ConfigError, TrainingError
 from seisflow.models import FractalFlow, build_flow
 from seisflow.models.priors import LdaPrior
-from seisflow.train import distributed, rundir
+from seisflow.train import distributed, refit, rundir
 from seisflow.train.checkpoint import (
     CHECKPOINT,
     check_resumable,
@@ -83,21 +83,38 @@ class TrainResult:
     patches_per_s: float = 0.0
 
 
-def resolve_config(raw: dict[str, Any], source_shape: tuple[int, int, int]) -> RunConfig:
-    """The run configuration with ``model.in_shape`` taken from the data.
+def resolve_config(
+    raw: Mapping[str, Any], source_shape: tuple[int, int, int], *, preset: str | None = None
+) -> RunConfig:
+    """The run configuration with ``model.in_shape`` taken from the data and ``preset``
+    recording the preset the settings started from.
+
+    ``raw`` holds the settings after the ``--set`` overrides. A preset's or a file's own
+    ``model.in_shape`` and ``preset`` are dropped before (:func:`seisflow.presets.compose`),
+    so a value found here was set on purpose, by ``--set`` or by a resumed run's checkpoint.
 
     Raises:
-        ConfigError: When the file or overrides set another ``model.in_shape``.
+        ConfigError: When ``raw`` sets another ``model.in_shape`` than the data's, or another
+            ``preset``.
     """
-    model = dict(raw.get("model", {}))
+    model = raw.get("model", {})
+    if not isinstance(model, Mapping):
+        return from_mapping(RunConfig, raw)  # refused there: model must be a table
     given = model.get("in_shape")
-    if given is not None and tuple(given) != source_shape:
+    found = list(given) if isinstance(given, list | tuple) else [given]
+    if given is not None and found != list(source_shape):
         raise ConfigError(
-            f"model.in_shape {list(given)} does not match the data's {list(source_shape)}: "
-            "leave model.in_shape out (it is taken from the data) or change data.size"
+            f"model.in_shape {given!r} does not match the data's {list(source_shape)}: drop "
+            "--set model.in_shape (it is always taken from the data) or change data.size"
         )
-    model["in_shape"] = list(source_shape)
-    return from_mapping(RunConfig, {**raw, "model": model})
+    named = raw.get("preset")
+    if named is not None and named != preset:
+        raise ConfigError(
+            f"preset {named!r} cannot be set: it records the preset the run started from "
+            f"({preset}); choose a preset with --preset NAME instead of --set preset=..."
+        )
+    settings = {**raw, "model": {**model, "in_shape": list(source_shape)}, "preset": preset}
+    return from_mapping(RunConfig, settings)
 
 
 class _Objective(nn.Module):
@@ -108,8 +125,10 @@ class _Objective(nn.Module):
         self.flow = flow
 
     def forward(
-        self, x: Tensor, noise: Tensor, anti_collapse: float
+        self, x: Tensor, noise: Tensor, anti_collapse: Tensor
     ) -> tuple[Tensor, dict[str, Tensor]]:
+        """uint8 ``x`` ``(N, C, H, W)``, noise like ``x``, ``anti_collapse`` ``()`` (a tensor,
+        so a compiled step does not recompile as it anneals) -> the loss ``()`` and parts."""
         return self.flow.loss(x, noise=noise, anti_collapse=anti_collapse)
 
 
@@ -135,15 +154,16 @@ def _anti_collapse(step: int, config: TrainConfig) -> float:
     return config.anti_collapse * max(0.0, 1.0 - step / end)
 
 
-def _refit_topics(
-    flow: FractalFlow, batch: Tensor, optimizer: torch.optim.Optimizer, seed: int
-) -> None:
-    """Refit the LDA topics to the words of ``batch`` (the first ``topic_refit_size``
-    patches, the same on every rank) under the current flow and restart their optimiser
-    state."""
-    flow.fit_topics(batch, seed=seed)
-    for parameter in flow.prior.parameters():
-        optimizer.state.pop(parameter, None)
+def _diverged(
+    step: int, loss: Tensor, grad_norm: Tensor, run_dir: Path, saved_step: int | None
+) -> str:
+    """The message of a run whose loss or gradient norm (both ``()``) is not finite at
+    ``step``, before the optimiser applied it."""
+    value, norm = float(loss.detach()), float(grad_norm)
+    message = rundir.diverged(step, value, run_dir, saved_step)
+    if math.isfinite(value):  # the loss is finite but the gradient is not
+        message = message.replace(f"(loss {value})", f"(loss {value}, gradient norm {norm})", 1)
+    return message
 
 
 def _autocast(device: torch.device, amp: bool) -> contextlib.AbstractContextManager[Any]:
@@ -200,6 +220,7 @@ def train(
     source: str,
     run_dir: str | Path,
     *,
+    preset: str | None = None,
     config_file: str | Path | None = None,
     settings: Mapping[str, Any] | None = None,
     overrides: Iterable[str] = (),
@@ -213,7 +234,13 @@ def train(
     Args:
         source: A survey store path, or ``mnist``, ``fashion_mnist``, ``cifar10_automobile``.
         run_dir: Where ``checkpoint.pt``, ``config.toml`` and ``metrics.jsonl`` go.
-        config_file: A TOML file with ``model``, ``data`` and ``train`` sections.
+        preset: A shipped preset (see :mod:`seisflow.presets`), ``auto`` for the source's
+            own on the device the run trains on (``survey-quick`` on CPU, ``survey`` on
+            CUDA, for a store; the command line's default), or None: the schema defaults.
+            The name is recorded as the configuration's ``preset``.
+        config_file: A TOML file with ``model``, ``data`` and ``train`` sections, merged
+            over the preset key by key (a run's ``config.toml`` may be reused: its
+            ``model.in_shape`` is ignored, the data's is taken).
         settings: The same sections as a mapping (when there is no ``config_file``).
         overrides: ``section.key=value`` settings applied after the file.
         data_dir: The folder of the image benchmarks' ``.npz`` files.
@@ -226,22 +253,29 @@ def train(
             (a new run starts only in a new or empty folder, see :mod:`~.rundir`).
         TrainingError: When the loss diverges (no checkpoint of NaN weights is written).
     """
-    # --- configure (a resumed run starts from its saved settings unless a file is given)
+    # --- configure: a preset (``auto``: the source's own on this device), then a file or
+    # mapping, then --set (see seisflow.presets); a resumed run starts from its saved
+    # settings unless a file or a preset is named, and keeps the record of its preset
     run_dir = Path(run_dir)
     if resume:
         rundir.refuse_links(run_dir)
     else:
         rundir.check_new_run(run_dir)
     saved = load_checkpoint(run_dir / CHECKPOINT) if resume else None
-    if saved is not None and config_file is None:
-        base = to_dict(saved_config(saved, run_dir / CHECKPOINT))
+    stored = saved_config(saved, run_dir / CHECKPOINT) if saved is not None else None
+    chosen = None
+    if stored is not None and config_file is None and preset in (None, presets.AUTO):
+        base = to_dict(stored)
     else:
-        base = read_toml(config_file) if config_file else dict(settings or {})
+        kind = distributed.pick_device(device).type  # the preset depends on the device
+        chosen = presets.resolve_name(preset, source, kind)
+        base = presets.compose(chosen, config_file=config_file, settings=settings)
+    name = stored.preset if stored is not None else chosen
     raw = apply_overrides(base, overrides, example=override_example(RunConfig))
     data_config = from_mapping(DataConfig, raw.get("data", {}), where="data.")
     seed = from_mapping(TrainConfig, raw.get("train", {}), where="train.").seed
     data = open_source(source, data=data_config, seed=seed, data_dir=data_dir)
-    config = resolve_config(raw, data.shape)
+    config = resolve_config(raw, data.shape, preset=name)
     context = distributed.setup(device)
     try:
         if context.main:
@@ -316,8 +350,9 @@ def _run(
         distributed.barrier(context)
 
     # --- the steps -----------------------------------------------------------------------
-    refit_batch = None  # the patches the LDA topics are refitted to
-    if cfg.topic_refit and isinstance(flow.prior, LdaPrior):
+    refits = bool(cfg.topic_refit) and isinstance(flow.prior, LdaPrior)
+    refit_batch = None  # the patches the LDA topics are refitted to (rank 0 refits)
+    if refits and context.main:
         refit_batch = data.first_batch(cfg.topic_refit_size).to(device)
     model.train()
     for step in range(start, cfg.steps):
@@ -325,13 +360,18 @@ def _run(
         if device.type == "cuda":
             x = x.pin_memory().to(device, non_blocking=True)
         noise = _noise(cfg.seed, step, (cfg.batch_size, *x.shape[1:]), device)[part][: len(x)]
-        if refit_batch is not None and step and step % cfg.topic_refit == 0:
-            _refit_topics(flow, refit_batch, optimizer, cfg.seed)
+        if refits and step and step % cfg.topic_refit == 0:
+            refit.refit_topics(flow, refit_batch, optimizer, seed=cfg.seed, context=context)
+        weight = torch.tensor(_anti_collapse(step, cfg), device=device)
         with _autocast(device, cfg.amp):
-            loss, parts = model(x, noise, _anti_collapse(step, cfg))
+            loss, parts = model(x, noise, weight)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         grad_norm = torch.nn.utils.clip_grad_norm_(flow.parameters(), cfg.clip)
+        # every step, before the update: one host sync (and one all-reduce under torchrun)
+        bad = ~(torch.isfinite(loss.detach()) & torch.isfinite(grad_norm))
+        if distributed.any_true(bad, context):
+            raise TrainingError(_diverged(step + 1, loss, grad_norm, run_dir, saved_step))
         optimizer.step()
         schedule.step()
         done = step + 1
@@ -350,8 +390,6 @@ def _run(
                 "patches_per_s": rate,
             }
             metrics.write({"step": done, **line, "elapsed_s": now - began})
-            if not math.isfinite(line["loss"]):  # stop before a checkpoint saves NaNs
-                raise TrainingError(rundir.diverged(done, line["loss"], run_dir, saved_step))
             last.update(line)
             bar.set_postfix(loss=f"{last['loss']:.3f}", bpd=f"{last['bits_per_dim']:.3f}",
                             patches_s=f"{rate:.0f}")  # fmt: skip
@@ -365,9 +403,9 @@ def _run(
             metrics.write({"step": done, "eval_bits_per_dim": value})
         if done % max(cfg.checkpoint_every, 1) == 0 and cfg.checkpoint_every and done < cfg.steps:
             checkpoint(done)
-    if refit_batch is not None and start < cfg.steps:
+    if refits and start < cfg.steps:
         bar.set_description("final topic refit")
-        _refit_topics(flow, refit_batch, optimizer, cfg.seed)
+        refit.refit_topics(flow, refit_batch, optimizer, seed=cfg.seed, context=context)
     seconds = time.perf_counter() - began
     bar.set_description("saving")
     checkpoint(cfg.steps)

@@ -3,7 +3,8 @@ of the split by topic, scored against the class labels beside same-run baselines
 
 The recipe: load the run -> load the split -> bits/dim (exact for ``standard`` and
 ``kat_gmm``; for ``lda`` the importance-weighted bound with ``samples`` draws, reported as a
-bound) -> clusters (the arg-max of ``topic_posterior``; for a ``standard`` prior, which has
+bound; computed in the weights' dtype (float32), never under bf16 autocast, so that "exact"
+means exact) -> clusters (the arg-max of ``topic_posterior``; for a ``standard`` prior, which has
 no topics, k-means on its latents) -> ARI, NMI, matched accuracy -> the baselines at the same
 number of clusters: k-means on pixels, and k-means on the latents of a ``standard``-prior
 run when one is given -> figures (samples from each topic, test images grouped by cluster)
@@ -22,7 +23,7 @@ import torch
 from matplotlib.figure import Figure
 
 from seisflow.errors import InputFileError
-from seisflow.ingest.stream import load_images
+from seisflow.images import load_images
 from seisflow.models import FractalFlow
 from seisflow.outputs import refuse_links, remove, staging_path, writing
 from seisflow.scores import cluster_scores, kmeans
@@ -144,13 +145,14 @@ def validate(
         )
     prior = config.model.prior
     bound = samples if prior == "lda" else None
+    dtype = str(flow.param_dtype).removeprefix("torch.")  # no autocast: amp=False below
     report: dict[str, Any] = {
         "run": str(run_dir), "step": int(checkpoint["step"]), "dataset": dataset,
         "split": split, "n": len(images), "prior": prior,
         "bits_per_dim": evaluate(flow, torch.from_numpy(images), batch_size=BATCH, seed=0,
-                                 samples=bound),
-        "bits_per_dim_kind": (f"importance-weighted upper bound ({samples} samples)"
-                              if bound else "exact (uniform dequantisation)"),
+                                 samples=bound, amp=False),
+        "bits_per_dim_kind": (f"importance-weighted upper bound ({samples} samples), {dtype}"
+                              if bound else f"exact (uniform dequantisation), {dtype}"),
     }  # fmt: skip
     if prior == "standard":
         k = int(np.unique(labels).size)

@@ -24,6 +24,7 @@ References:
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -38,6 +39,10 @@ TINY = 1e-30
 
 class LdaPrior(nn.Module):
     """LDA over ``n_words`` words per sample, ``topics`` topics over the grid components.
+
+    Whether the topics are initialised is the buffer ``initialized`` (saved with the
+    weights) and its mirror ``ready``, a plain Python bool kept in step by
+    :meth:`initialize` and ``load_state_dict``: no data-dependent branch in a compiled step.
 
     Args:
         n_words: Words per document ``B``.
@@ -67,6 +72,11 @@ class LdaPrior(nn.Module):
         self.topic_logits = nn.Parameter(0.5 * torch.randn(topics, self.components.n_components))
         self.register_buffer("alpha", torch.full((topics,), float(alpha)))
         self.register_buffer("initialized", torch.tensor(False))
+        self.ready = False  # the buffer as a Python bool: no data-dependent branch
+
+    def _load_from_state_dict(self, state: dict[str, Any], prefix: str, *args: Any) -> None:
+        super()._load_from_state_dict(state, prefix, *args)
+        self.ready = bool(self.initialized)
 
     @property
     def topics(self) -> int:
@@ -132,7 +142,7 @@ class LdaPrior(nn.Module):
         The first call in training mode initialises the topics from ``words`` (see
         :meth:`initialize`), as actnorm initialises from the first batch.
         """
-        if self.training and not bool(self.initialized):
+        if self.training and not self.ready:
             self.initialize(words.detach())
         return self.elbo(words) if samples is None else self.importance_bound(words, samples)
 
@@ -164,7 +174,7 @@ class LdaPrior(nn.Module):
             return float(self._elbo(*self._fixed_point(torch.logsumexp(joint, -1)))[0].mean())
 
         best, best_elbo = None, -math.inf
-        if bool(self.initialized):
+        if self.ready:
             best, best_elbo = self.topic_logits.clone(), elbo()
         for _ in range(restarts):
             centres = _kmeans(histograms.cpu(), self.topics, generator=generator)
@@ -181,6 +191,7 @@ class LdaPrior(nn.Module):
                 best, best_elbo = self.topic_logits.clone(), value
         self.topic_logits.copy_(best)
         self.initialized.fill_(True)
+        self.ready = True
 
     def usage(self, gamma: Tensor) -> Tensor:
         """The batch's mean topic usage ``mean_n gamma_n / sum(gamma_n)``: ``(K,)``."""
@@ -191,6 +202,14 @@ class LdaPrior(nn.Module):
         ``log K`` when one topic takes every document (the anti-collapse penalty)."""
         usage = self.usage(gamma).float().clamp_min(TINY)
         return (usage * (usage * self.topics).log()).sum()
+
+    def argmax_share(self, gamma: Tensor) -> Tensor:
+        """The share of documents whose arg-max topic is ``k``: ``(N, K) -> (K,)``.
+
+        A one-hot sum of static shape (``bincount`` has a data-dependent output size, which
+        breaks a compiled graph)."""
+        topics = torch.arange(self.topics, device=gamma.device)
+        return (gamma.argmax(-1, keepdim=True) == topics).float().mean(0)
 
     def proportions(self, words: Tensor) -> Tensor:
         """Posterior mean topic mixture ``gamma / sum(gamma)``: ``(N, K)``."""
