@@ -160,10 +160,8 @@ def _diverged(
     """The message of a run whose loss or gradient norm (both ``()``) is not finite at
     ``step``, before the optimiser applied it."""
     value, norm = float(loss.detach()), float(grad_norm)
-    message = rundir.diverged(step, value, run_dir, saved_step)
-    if math.isfinite(value):  # the loss is finite but the gradient is not
-        message = message.replace(f"(loss {value})", f"(loss {value}, gradient norm {norm})", 1)
-    return message
+    return rundir.diverged(step, value, run_dir, saved_step,
+                           grad_norm=norm if math.isfinite(value) else None)  # fmt: skip
 
 
 def _autocast(device: torch.device, amp: bool) -> contextlib.AbstractContextManager[Any]:

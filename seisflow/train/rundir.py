@@ -212,17 +212,21 @@ def warmup_warning(config: TrainConfig) -> str:
     )
 
 
-def diverged(step: int, loss: float, run_dir: Path, saved_step: int | None) -> str:
-    """The message of a run whose loss became ``loss`` (not finite) at ``step``, saying
-    which checkpoint its folder holds (``saved_step``), if any."""
+def diverged(
+    step: int, loss: float, run_dir: Path, saved_step: int | None, *, grad_norm: float | None = None
+) -> str:
+    """The message of a run whose loss (or, with a finite loss, whose gradient norm
+    ``grad_norm``) became non-finite at ``step``, saying which checkpoint its folder holds
+    (``saved_step``), if any."""
+    what = f"loss {loss}" if grad_norm is None else f"loss {loss}, gradient norm {grad_norm}"
     if saved_step is None:
         return (
-            f"training diverged at step {step} (loss {loss}) before any checkpoint was "
+            f"training diverged at step {step} ({what}) before any checkpoint was "
             f"written: lower train.lr or train.clip and train again (in {run_dir} or another "
             "RUN_DIR)"
         )
     return (
-        f"training diverged at step {step} (loss {loss}); {run_dir / CHECKPOINT} still holds "
+        f"training diverged at step {step} ({what}); {run_dir / CHECKPOINT} still holds "
         f"step {saved_step}: lower train.lr or train.clip and train again in another RUN_DIR "
         "(--resume keeps the saved settings)"
     )
