@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from seisflow.config import RunConfig, SynthConfig, apply_overrides, from_mapping
+from seisflow.config import apply_overrides, from_mapping
 from seisflow.infer.evaluate import (
     live_sample,
     load_windows,
@@ -51,8 +51,10 @@ from seisflow.ingest import segy_to_zarr
 from seisflow.ingest.store import open_survey
 from seisflow.scores import cluster_scores, third_label_rate
 from seisflow.synth import synthesize
+from seisflow.synth.config import SynthConfig
 from seisflow.train import train
 from seisflow.train.checkpoint import load_flow
+from seisflow.train.config import RunConfig
 
 SURVEYS: list[dict[str, Any]] = [
     {"seed": 101, "shape": (48, 64, 176), "xline_step": 2},

@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 import segyio
 
-from seisflow.config import SynthConfig
 from seisflow.ingest.segy_writer import SegyWriter, text_header
 from seisflow.synth import synthesize
+from seisflow.synth.config import SynthConfig
 from seisflow.synth.geometry import Block
 from seisflow.synth.render import Survey
 

@@ -8,8 +8,8 @@ or by ``import seisflow.accessor`` (for datasets opened with xarray directly).
 """
 
 from seisflow._version import __version__
-from seisflow.config import SynthConfig
 from seisflow.errors import SeisflowError
+from seisflow.synth.config import SynthConfig
 
 __all__ = [
     "SeisflowError",

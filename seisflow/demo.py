@@ -25,10 +25,10 @@ import xarray as xr
 from matplotlib.figure import Figure
 
 from seisflow import presets, viz
-from seisflow.config import SynthConfig
 from seisflow.ingest import open_survey, segy_to_zarr
 from seisflow.outputs import RUN_DIR, OutputKind, claim_output, remove, writing
 from seisflow.synth.anomalies import BRIGHT_SPOT, GAS_CHIMNEY
+from seisflow.synth.config import SynthConfig
 from seisflow.synth.write import SynthResult, synthesize
 
 __all__ = ["DEFAULT_DEMO", "DEMO_PRESET", "DEMO_TRAINING", "DemoResult", "run_demo"]

@@ -13,9 +13,9 @@ from typing import Any
 
 import torch
 
-from seisflow.config import RunConfig
 from seisflow.models import FractalFlow
 from seisflow.train.checkpoint import CHECKPOINT, load_flow
+from seisflow.train.config import RunConfig
 from seisflow.train.distributed import pick_device
 
 __all__ = ["Run", "checkpoint_path", "open_run"]

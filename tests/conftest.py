@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from seisflow.config import SynthConfig
 from seisflow.synth import SynthResult, synthesize
+from seisflow.synth.config import SynthConfig
 
 SMALL = (24, 30, 96)
 

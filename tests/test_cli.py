@@ -88,7 +88,8 @@ def test_demo_runs_end_to_end(tmp_path):
     assert "facies     ARI" in out.stdout and "anomaly    AUROC" in out.stdout
     # the demo trained the survey-quick preset, only the steps changed (--steps 2)
     from seisflow import presets
-    from seisflow.config import RunConfig, from_mapping, read_toml
+    from seisflow.config import from_mapping, read_toml
+    from seisflow.train.config import RunConfig
     from seisflow.train.loop import resolve_config
 
     trained = from_mapping(RunConfig, read_toml(tmp_path / "demo" / "run" / "config.toml"))
@@ -106,8 +107,8 @@ def test_demo_training_is_the_quick_survey_preset():
 
 
 def test_demo_survey_only_writes_a_figure(tmp_path):
-    from seisflow.config import SynthConfig
     from seisflow.demo import run_demo
+    from seisflow.synth.config import SynthConfig
 
     result = run_demo(tmp_path / "demo", SynthConfig(shape=(20, 24, 80), missing_corner=True),
                       train=False, progress=False)  # fmt: skip

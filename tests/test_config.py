@@ -7,8 +7,6 @@ import re
 import pytest
 
 from seisflow.config import (
-    RunConfig,
-    SynthConfig,
     apply_overrides,
     from_mapping,
     load_config,
@@ -18,6 +16,8 @@ from seisflow.config import (
     to_toml,
 )
 from seisflow.errors import ConfigError
+from seisflow.synth.config import SynthConfig
+from seisflow.train.config import RunConfig
 
 
 def test_defaults_and_overrides():
@@ -140,3 +140,11 @@ def test_run_config_records_its_preset_in_toml():
     assert config.preset == "survey-quick" and RunConfig().preset is None
     assert to_toml(to_dict(config)).startswith('preset = "survey-quick"\n\n[model]')
     assert "preset" not in to_toml(to_dict(RunConfig()))  # None is left out
+
+
+def test_schemas_live_beside_their_code():
+    import seisflow.config as config
+
+    assert not any(isinstance(v, type) and k.endswith("Config") for k, v in vars(config).items())
+    with pytest.raises(AttributeError):
+        config.RunConfig  # noqa: B018

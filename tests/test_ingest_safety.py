@@ -14,11 +14,11 @@ import pytest
 import segyio
 from clitools import assert_one_line, run
 
-from seisflow.config import SynthConfig
 from seisflow.errors import InputFileError, OutputPathError, SegyFormatError
 from seisflow.ingest import ByteLocations, open_survey, segy_to_zarr
 from seisflow.ingest.segy_writer import SegyWriter, binary_header, text_header
 from seisflow.synth import synthesize
+from seisflow.synth.config import SynthConfig
 
 TF = segyio.TraceField
 

@@ -22,6 +22,10 @@ def loaded_after(statement: str) -> set[str]:
         ("import seisflow.ingest", {"seisflow.models", "torch"}),
         ("import seisflow.cli", {"torch", "seisflow.models"}),
         (
+            "import seisflow.synth.config, seisflow.models.config, seisflow.train.config",
+            {"torch", "numpy", "xarray", "seisflow.ingest", "seisflow.models.flow"},
+        ),
+        (
             "import seisflow.infer.maps, seisflow.infer.evaluate, seisflow.infer.export",
             {"seisflow.viz", "seisflow.train.loop"},
         ),

@@ -10,12 +10,13 @@ import pytest
 from clitools import assert_one_line, run
 
 from seisflow import presets
-from seisflow.config import DataConfig, RunConfig, from_mapping, read_toml, to_dict
+from seisflow.config import from_mapping, read_toml, to_dict
 from seisflow.errors import ConfigError
 from seisflow.images import IMAGE_SETS
 from seisflow.infer.seeds import evaluate_seeds
 from seisflow.ingest import open_survey, segy_to_zarr
 from seisflow.train import train
+from seisflow.train.config import DataConfig, RunConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = {"survey", "mnist", "fashion_mnist", "cifar10_automobile"}

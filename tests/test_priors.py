@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from seisflow.models import FlowConfig, build_flow
-from seisflow.models.priors import KatGmmPrior, LdaPrior, StandardPrior
+from seisflow.models.priors import KatGmmPrior, LdaPrior, Prior, StandardPrior
 
 
 def _integral(prior: torch.nn.Module, half_width: float = 9.0, n: int = 721) -> float:
@@ -306,3 +306,72 @@ def test_word_topics_lie_where_the_words_are():
     assert (upper == upper[0, 0]).all() and (lower == lower[0, 0]).all()
     with pytest.raises(ValueError, match="lda"):
         build_flow(FlowConfig(in_shape=(1, 8, 8), width=8, depth=1)).word_topics(x[:1, :, :8, :8])
+
+
+def _prior(kind: str) -> Prior:
+    torch.manual_seed(0)
+    grid = {"grid": 3, "grid_dims": 2, "grid_range": 2.0}
+    if kind == "standard":
+        return StandardPrior(4, 2).double()
+    if kind == "kat_gmm":
+        return KatGmmPrior(4, 2, **grid).double()
+    return LdaPrior(4, 2, topics=3, alpha=0.3, steps=5, **grid).double()
+
+
+@pytest.mark.parametrize("kind", ["standard", "kat_gmm", "lda"])
+def test_every_prior_implements_the_prior_interface(kind):
+    """Every prior answers the whole :class:`Prior` interface; what a prior cannot do (the
+    standard prior's topics, a fit for all but LDA) it refuses with a clear ValueError."""
+    prior = _prior(kind).eval()
+    assert isinstance(prior, Prior)
+    assert prior.has_topics == (kind != "standard")
+    assert prior.fittable == (kind == "lda")
+    assert prior.ready == (kind != "lda")  # LDA waits for its first batch
+    torch.manual_seed(1)
+    words = torch.randn(6, 4, 2, dtype=torch.float64)
+    if kind == "lda":
+        prior.fit(words, seed=0)
+        assert prior.ready and bool(prior.initialized)
+    else:
+        with pytest.raises(ValueError, match="only the lda prior has topics to fit"):
+            prior.fit(words, seed=0)
+    log_p = prior.log_prob(words)
+    assert log_p.shape == (6,) and log_p.dtype == torch.float64
+    bound = prior.log_prob(words, samples=4)
+    assert bound.shape == (6,)
+    if kind != "lda":  # exact densities: samples is ignored
+        assert torch.equal(bound, log_p)
+    elbo, usage_kl, extra = prior.training_terms(words)
+    assert torch.equal(elbo, log_p) and usage_kl.shape == ()
+    assert set(extra) == ({"usage_kl", "topics_used"} if kind == "lda" else set())
+    assert prior.sample(3).shape == (3, 4, 2)
+    if kind == "standard":
+        with pytest.raises(ValueError, match="the standard prior has no topics"):
+            prior.proportions(words)
+        with pytest.raises(ValueError, match="no topics"):
+            prior.sample(1, topic=0)
+    else:
+        proportions = prior.proportions(words)
+        assert proportions.shape[0] == 6
+        torch.testing.assert_close(proportions.sum(-1), torch.ones(6, dtype=torch.float64))
+        assert prior.sample(2, topic=1).shape == (2, 4, 2)
+    if kind == "lda":
+        phi = prior.word_topics(words)
+        assert phi.shape == (6, 4, 3)
+        torch.testing.assert_close(phi.sum(-1), torch.ones(6, 4, dtype=torch.float64))
+    else:
+        with pytest.raises(ValueError, match="word topics need the lda prior"):
+            prior.word_topics(words)
+
+
+@pytest.mark.parametrize("prior", ["standard", "kat_gmm"])
+def test_flow_refuses_what_its_prior_cannot_do(prior):
+    flow = build_flow(FlowConfig(in_shape=(1, 8, 8), width=8, depth=1, prior=prior, grid=3))
+    x = torch.randint(0, 256, (2, 1, 8, 8), dtype=torch.uint8)
+    with pytest.raises(ValueError, match="only the lda prior has topics to fit"):
+        flow.fit_topics(x)
+    if prior == "standard":
+        with pytest.raises(ValueError, match="the standard prior has no topics"):
+            flow.topic_posterior(flow.bin_centres(x))
+    else:
+        assert flow.topic_posterior(flow.bin_centres(x))[0].shape[0] == 2

@@ -132,8 +132,8 @@ def test_export_never_replaces_the_source(layered_survey, tmp_path):
 
 
 def test_demo_never_replaces_a_users_folder(tmp_path):
-    from seisflow.config import SynthConfig
     from seisflow.demo import run_demo
+    from seisflow.synth.config import SynthConfig
 
     folder = tmp_path / "work"
     folder.mkdir()

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 import seisflow.ingest.stream as module
-from seisflow.config import DataConfig
 from seisflow.ingest import segy_to_zarr
 from seisflow.ingest.patches import PatchSpec
 from seisflow.ingest.stream import PatchStream, tile
+from seisflow.train.config import DataConfig
 from seisflow.train.data import SurveySource, source_record
 
 SHAPE = (32, 40, 96)

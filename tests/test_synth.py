@@ -12,9 +12,9 @@ import pytest
 import segyio
 import xarray as xr
 
-from seisflow.config import SynthConfig
 from seisflow.errors import ConfigError, OutputPathError
 from seisflow.synth import ANOMALY_KINDS, FACIES, synthesize, truth_path
+from seisflow.synth.config import SynthConfig
 
 TF = segyio.TraceField
 VARIANTS = [
@@ -196,7 +196,7 @@ def test_memory_is_bounded_by_the_block_not_the_survey(tmp_path):
     code = f"""
 import json, tracemalloc
 from pathlib import Path
-from seisflow.config import SynthConfig
+from seisflow.synth.config import SynthConfig
 from seisflow.synth import synthesize
 peaks = []
 for n_il in (48, 192):  # both long enough for the render pipeline to fill up

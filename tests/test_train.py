@@ -14,11 +14,12 @@ import numpy as np
 import pytest
 import torch
 
-from seisflow.config import RunConfig, from_mapping, read_toml, to_dict
+from seisflow.config import from_mapping, read_toml, to_dict
 from seisflow.errors import ConfigError, InputFileError, OutputPathError, TrainingError
 from seisflow.ingest import segy_to_zarr
 from seisflow.train import load_flow, train
 from seisflow.train.checkpoint import config_differences, load_checkpoint
+from seisflow.train.config import RunConfig
 from seisflow.train.data import ImageSource, rank_slice
 
 TINY = ["model.width=8", "model.depth=1", "train.batch_size=16", "train.log_every=1",
@@ -295,7 +296,7 @@ def test_a_nan_gradient_between_log_steps_stops_before_the_update(tiny_images, t
 def test_topic_refit_and_anti_collapse_on_an_lda_run(tiny_images, tmp_path, monkeypatch):
     """The topics are refitted every train.topic_refit steps and after the last, the usage
     penalty is logged, and the anneal reaches 0 at anti_collapse_end."""
-    from seisflow.config import TrainConfig
+    from seisflow.train.config import TrainConfig
     from seisflow.train.loop import _anti_collapse
 
     settings = [*TINY, "model.prior=lda", "model.topics=3", "train.steps=6",

@@ -74,8 +74,8 @@ def synth(
     import time
 
     from seisflow.commands.params import rate_text
-    from seisflow.config import SynthConfig
     from seisflow.synth import synthesize
+    from seisflow.synth.config import SynthConfig
 
     config = SynthConfig(
         shape=shape,

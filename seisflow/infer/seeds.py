@@ -23,7 +23,7 @@ import torch
 from sklearn.decomposition import PCA
 
 from seisflow import presets
-from seisflow.config import DataConfig, RunConfig, apply_overrides, from_mapping, override_example
+from seisflow.config import apply_overrides, from_mapping, override_example
 from seisflow.errors import ConfigError
 from seisflow.infer.evaluate import (
     live_sample,
@@ -39,6 +39,7 @@ from seisflow.ingest.patches import PatchSpec
 from seisflow.ingest.store import open_survey
 from seisflow.models import FractalFlow
 from seisflow.scores import cluster_scores, kmeans, third_label_rate
+from seisflow.train.config import DataConfig, RunConfig
 
 __all__ = ["evaluate_seeds", "facies_volume", "resolved_config", "summarise", "used_topics"]
 

@@ -1,10 +1,10 @@
-"""The single place where a :class:`~seisflow.config.FlowConfig` becomes modules."""
+"""The single place where a :class:`~seisflow.models.config.FlowConfig` becomes modules."""
 
 from __future__ import annotations
 
 import torch
 
-from seisflow.config import FlowConfig
+from seisflow.models.config import FlowConfig
 from seisflow.models.flow import FractalFlow
 
 __all__ = ["build_flow"]

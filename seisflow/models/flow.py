@@ -21,11 +21,11 @@ import math
 import torch
 from torch import Tensor, nn
 
-from seisflow.config import FlowConfig
+from seisflow.models.config import FlowConfig
 from seisflow.models.coupling import coupling_stack
 from seisflow.models.fractal import FractalCoupling
 from seisflow.models.layers import Logit, squeeze, unsqueeze
-from seisflow.models.priors import KatGmmPrior, LdaPrior, StandardPrior
+from seisflow.models.priors import KatGmmPrior, LdaPrior, Prior, StandardPrior
 from seisflow.models.priors.standard import standard_normal_log_prob
 
 __all__ = ["FractalFlow"]
@@ -55,7 +55,7 @@ class FractalFlow(nn.Module):
         grid = {"grid": config.grid, "grid_dims": config.grid_dims,
                 "grid_range": config.grid_range}  # fmt: skip
         if config.prior == "standard":
-            self.prior: nn.Module = StandardPrior(self.n_words, self.word_dim)
+            self.prior: Prior = StandardPrior(self.n_words, self.word_dim)
         elif config.prior == "kat_gmm":
             self.prior = KatGmmPrior(self.n_words, self.word_dim, **grid)
         else:
@@ -118,10 +118,7 @@ class FractalFlow(nn.Module):
         importance-weighted bound."""
         _, factored, coarse, logdet = self._forward(x)
         words = self.to_words(coarse)
-        if isinstance(self.prior, LdaPrior):
-            prior = self.prior.log_prob(words, samples=samples)
-        else:
-            prior = self.prior.log_prob(words)
+        prior = self.prior.log_prob(words, samples=samples)
         return standard_normal_log_prob(factored) + prior + logdet
 
     def dequantize(self, x: Tensor, *, noise: Tensor | None = None) -> Tensor:
@@ -176,17 +173,7 @@ class FractalFlow(nn.Module):
         """
         y, factored, coarse, logdet = self._forward(self.dequantize(x, noise=noise))
         words = self.to_words(coarse)
-        extra: dict[str, Tensor] = {}
-        if isinstance(self.prior, LdaPrior):
-            if not self.prior.ready:
-                self.prior.initialize(words.detach())
-            prior, gamma = self.prior.elbo_parts(words)
-            usage_kl = self.prior.usage_kl(gamma)
-            share = self.prior.argmax_share(gamma)
-            extra = {"usage_kl": usage_kl.detach(),
-                     "topics_used": (share >= 0.25 / self.prior.topics).sum().float()}  # fmt: skip
-        else:
-            prior, usage_kl = self.prior.log_prob(words), torch.zeros((), device=x.device)
+        prior, usage_kl, extra = self.prior.training_terms(words)
         log_p = standard_normal_log_prob(factored) + prior + logdet
         bpd = -(log_p - self.dims * math.log(256.0)) / (self.dims * math.log(2.0))
         z = unsqueeze(torch.cat([factored, coarse], dim=1))
@@ -200,10 +187,10 @@ class FractalFlow(nn.Module):
         """Refit the LDA topics to the words of 8-bit ``x`` ``(N, C, H, W)`` under the
         current flow (:meth:`LdaPrior.initialize`): after a warm-up the flow's words mean
         more than those of the first batch under the untrained flow."""
-        if not isinstance(self.prior, LdaPrior):
+        if not self.prior.fittable:  # refuse before the pass through the flow
             raise ValueError("only the lda prior has topics to fit")
         _, _, coarse, _ = self._forward(self.bin_centres(x))
-        self.prior.initialize(self.to_words(coarse), seed=seed)
+        self.prior.fit(self.to_words(coarse), seed=seed)
 
     # --- generation and read-outs -------------------------------------------------------
     @torch.no_grad()
@@ -223,7 +210,7 @@ class FractalFlow(nn.Module):
         ``x`` in [0, 1]. For KAT-GMM the "topics" are the components (mean word
         responsibilities)."""
         _, _, coarse, _ = self._forward(x)
-        proportions = self._proportions(self.to_words(coarse))
+        proportions = self.prior.proportions(self.to_words(coarse))
         return proportions, proportions.max(-1).values
 
     @torch.no_grad()
@@ -231,13 +218,13 @@ class FractalFlow(nn.Module):
         """``log p(x)`` ``(N,)`` (as :meth:`log_prob`) and the topic proportions ``(N, K)``
         (as :meth:`topic_posterior`) of ``x`` in [0, 1], from one pass of the flow."""
         log_p, words = self._score(x)
-        return log_p, self._proportions(words)
+        return log_p, self.prior.proportions(words)
 
     @torch.no_grad()
     def score_words(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """:meth:`score` and :meth:`word_topics` of ``x`` from one pass of the flow."""
         log_p, words = self._score(x)
-        return log_p, self._proportions(words), self._word_field(words)
+        return log_p, self.prior.proportions(words), self._word_field(words)
 
     @torch.no_grad()
     def word_topics(self, x: Tensor) -> Tensor:
@@ -253,16 +240,7 @@ class FractalFlow(nn.Module):
         return standard_normal_log_prob(factored) + self.prior.log_prob(words) + logdet, words
 
     def _word_field(self, words: Tensor) -> Tensor:
-        if not isinstance(self.prior, LdaPrior):
-            raise ValueError("word topics need the lda prior")
         phi = self.prior.word_topics(words)  # (N, B, K)
         _, h, w = self.config.in_shape
         side = 2 * self.config.word
         return phi.transpose(1, 2).reshape(len(words), -1, h // side, w // side)
-
-    def _proportions(self, words: Tensor) -> Tensor:
-        if isinstance(self.prior, LdaPrior):
-            return self.prior.proportions(words)
-        if isinstance(self.prior, KatGmmPrior):
-            return self.prior.responsibilities(words).mean(1)
-        raise ValueError("the standard prior has no topics: use prior = lda or kat_gmm")

@@ -1,7 +1,7 @@
 """The training presets, shipped inside the package as ``seisflow/presets/NAME.toml``.
 
 A preset is a TOML file with ``[model]``, ``[data]`` and ``[train]`` sections (see
-:class:`seisflow.config.RunConfig`) whose first line is a one-line description. ``survey``
+:class:`seisflow.train.config.RunConfig`) whose first line is a one-line description. ``survey``
 and the image benchmarks' names (``mnist``, ``fashion_mnist``, ``cifar10_automobile``) are
 full-scale settings for a GPU; each has a ``-quick`` variant that trains in minutes on two
 CPU cores. They are read with :mod:`importlib.resources`, so a pip-installed seisflow has

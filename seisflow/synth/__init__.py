@@ -1,13 +1,37 @@
 """Synthetic post-stack surveys with ground truth (facies and anomalies).
 
+The settings are :class:`seisflow.synth.config.SynthConfig`. The names below are loaded when
+first used, so that importing :mod:`seisflow.synth.config` stays light (no numpy, xarray or
+:mod:`seisflow.ingest`).
+
 Example:
-    >>> from seisflow.config import SynthConfig
     >>> from seisflow.synth import synthesize
+    >>> from seisflow.synth.config import SynthConfig
     >>> result = synthesize("s.sgy", SynthConfig(shape=(40, 50, 120), seed=3))  # doctest: +SKIP
 """
 
-from seisflow.synth.anomalies import ANOMALY_KINDS
-from seisflow.synth.geology import FACIES
-from seisflow.synth.write import SynthResult, synthesize, truth_path
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from seisflow.synth.anomalies import ANOMALY_KINDS
+    from seisflow.synth.geology import FACIES
+    from seisflow.synth.write import SynthResult, synthesize, truth_path
 
 __all__ = ["ANOMALY_KINDS", "FACIES", "SynthResult", "synthesize", "truth_path"]
+
+_WHERE = {
+    "ANOMALY_KINDS": "seisflow.synth.anomalies",
+    "FACIES": "seisflow.synth.geology",
+    "SynthResult": "seisflow.synth.write",
+    "synthesize": "seisflow.synth.write",
+    "truth_path": "seisflow.synth.write",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'seisflow.synth' has no attribute {name!r}")
+    return getattr(importlib.import_module(_WHERE[name]), name)

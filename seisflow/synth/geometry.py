@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from seisflow.config import SynthConfig
+from seisflow.synth.config import SynthConfig
 
 __all__ = ["Block", "SurveyGrid"]
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from seisflow.config import SynthConfig
 from seisflow.synth.anomalies import BRIGHT_SPOT, DEAD_TRACE, GAS_CHIMNEY, NOISE_BURST, Anomalies
+from seisflow.synth.config import SynthConfig
 from seisflow.synth.geology import OVERSAMPLE, PARALLEL, Geology
 from seisflow.synth.geometry import Block, SurveyGrid
 from seisflow.synth.wavelet import Convolver, NoiseBank, ricker

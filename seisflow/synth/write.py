@@ -19,7 +19,6 @@ import segyio
 
 from seisflow._version import __version__
 from seisflow.checksums import crc32_of
-from seisflow.config import SynthConfig
 from seisflow.errors import OutputPathError
 from seisflow.ingest.segy_writer import SegyWriter, text_header
 from seisflow.outputs import (
@@ -32,6 +31,7 @@ from seisflow.outputs import (
     writing,
 )
 from seisflow.synth.anomalies import ANOMALY_KINDS
+from seisflow.synth.config import SynthConfig
 from seisflow.synth.geology import FACIES
 from seisflow.synth.geometry import Block
 from seisflow.synth.render import RenderedBlock, Survey

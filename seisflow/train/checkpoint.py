@@ -24,9 +24,10 @@ import numpy as np
 import torch
 
 from seisflow._version import __version__
-from seisflow.config import RunConfig, from_mapping, to_dict
+from seisflow.config import from_mapping, to_dict
 from seisflow.errors import ConfigError, InputFileError, OutputPathError
 from seisflow.models import FractalFlow, build_flow
+from seisflow.train.config import RunConfig
 
 __all__ = [
     "BOOKKEEPING",

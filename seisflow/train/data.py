@@ -34,11 +34,11 @@ import zarr
 from torch import Tensor
 from torch.utils.data import DataLoader
 
-from seisflow.config import DataConfig
 from seisflow.errors import ConfigError, InputFileError
 from seisflow.images import IMAGE_SETS, load_images
 from seisflow.ingest.patches import PatchSpec
 from seisflow.ingest.stream import PatchStream, normalization
+from seisflow.train.config import DataConfig
 
 __all__ = [
     "EVAL_HOLDOUT",

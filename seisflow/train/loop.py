@@ -27,18 +27,9 @@ from torch import Tensor, nn
 from tqdm import tqdm
 
 from seisflow import presets
-from seisflow.config import (
-    DataConfig,
-    RunConfig,
-    TrainConfig,
-    apply_overrides,
-    from_mapping,
-    override_example,
-    to_dict,
-)
+from seisflow.config import apply_overrides, from_mapping, override_example, to_dict
 from seisflow.errors import ConfigError, TrainingError
 from seisflow.models import FractalFlow, build_flow
-from seisflow.models.priors import LdaPrior
 from seisflow.train import distributed, refit, rundir
 from seisflow.train.checkpoint import (
     CHECKPOINT,
@@ -49,6 +40,7 @@ from seisflow.train.checkpoint import (
     save_checkpoint,
     saved_config,
 )
+from seisflow.train.config import DataConfig, RunConfig, TrainConfig
 from seisflow.train.data import (
     Source,
     check_same_source,
@@ -348,7 +340,7 @@ def _run(
         distributed.barrier(context)
 
     # --- the steps -----------------------------------------------------------------------
-    refits = bool(cfg.topic_refit) and isinstance(flow.prior, LdaPrior)
+    refits = bool(cfg.topic_refit) and flow.prior.fittable
     refit_batch = None  # the patches the LDA topics are refitted to (rank 0 refits)
     if refits and context.main:
         refit_batch = data.first_batch(cfg.topic_refit_size).to(device)

@@ -15,7 +15,6 @@ import torch
 from torch import Tensor
 
 from seisflow.models import FractalFlow
-from seisflow.models.priors import LdaPrior
 from seisflow.train import distributed
 
 __all__ = ["refit_topics"]
@@ -47,7 +46,7 @@ def refit_topics(
         ValueError: When rank 0 has no ``batch`` or the prior is not ``lda``.
     """
     prior = flow.prior
-    if not isinstance(prior, LdaPrior):
+    if not prior.fittable:
         raise ValueError("only the lda prior has topics to refit")
     if context.main:
         if batch is None:

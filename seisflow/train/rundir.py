@@ -28,10 +28,11 @@ from pathlib import Path
 from typing import Any
 
 from seisflow._version import __version__
-from seisflow.config import RunConfig, TrainConfig, to_dict, to_toml
+from seisflow.config import to_dict, to_toml
 from seisflow.errors import InputFileError, OutputPathError
 from seisflow.outputs import refuse_links as links_refused
 from seisflow.train.checkpoint import CHECKPOINT, load_checkpoint, unwritable, write_atomically
+from seisflow.train.config import RunConfig, TrainConfig
 
 __all__ = [
     "CONFIG",

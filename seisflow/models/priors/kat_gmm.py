@@ -14,19 +14,23 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from seisflow.models.priors.base import Prior
 from seisflow.models.priors.grid import GridComponents
 
 __all__ = ["KatGmmPrior"]
 
 
-class KatGmmPrior(nn.Module):
-    """Mixture of ``Q`` grid Gaussians over each of ``n_words`` words.
+class KatGmmPrior(Prior):
+    """Mixture of ``Q`` grid Gaussians over each of ``n_words`` words; the components are
+    its "topics" (:meth:`proportions`).
 
     Args:
         n_words: Words per sample ``B``.
         dim: Word dimension ``D``.
         grid, grid_dims, grid_range: See :class:`GridComponents`.
     """
+
+    has_topics = True
 
     def __init__(
         self, n_words: int, dim: int, *, grid: int, grid_dims: int, grid_range: float
@@ -40,8 +44,8 @@ class KatGmmPrior(nn.Module):
     def log_weights(self) -> Tensor:
         return torch.log_softmax(self.logits.float(), dim=0)
 
-    def log_prob(self, words: Tensor) -> Tensor:
-        """``(N, B, D) -> (N,)``."""
+    def log_prob(self, words: Tensor, *, samples: int | None = None) -> Tensor:
+        """``(N, B, D) -> (N,)``, exact (``samples`` is ignored)."""
         joint = self.components.log_probs(words) + self.log_weights().to(words.dtype)
         return torch.logsumexp(joint, dim=-1).sum(-1)
 
@@ -49,6 +53,10 @@ class KatGmmPrior(nn.Module):
         """Posterior component probabilities of each word, ``(N, B, Q)``."""
         joint = self.components.log_probs(words) + self.log_weights().to(words.dtype)
         return torch.softmax(joint, dim=-1)
+
+    def proportions(self, words: Tensor) -> Tensor:
+        """Mean component responsibilities of each document's words: ``(N, Q)``."""
+        return self.responsibilities(words).mean(1)
 
     def sample(self, n: int, *, topic: int | None = None) -> Tensor:
         """``(n, B, D)``; ``topic`` selects one component for every word."""

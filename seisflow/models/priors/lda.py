@@ -30,6 +30,7 @@ import torch
 from torch import Tensor, nn
 from torch.distributions import Categorical, Dirichlet
 
+from seisflow.models.priors.base import Prior
 from seisflow.models.priors.grid import GridComponents
 
 __all__ = ["LdaPrior"]
@@ -37,7 +38,7 @@ __all__ = ["LdaPrior"]
 TINY = 1e-30
 
 
-class LdaPrior(nn.Module):
+class LdaPrior(Prior):
     """LDA over ``n_words`` words per sample, ``topics`` topics over the grid components.
 
     Whether the topics are initialised is the buffer ``initialized`` (saved with the
@@ -52,6 +53,9 @@ class LdaPrior(nn.Module):
         steps: Mean-field fixed-point steps.
         grid, grid_dims, grid_range: See :class:`GridComponents`.
     """
+
+    has_topics = True
+    fittable = True
 
     def __init__(
         self,
@@ -145,6 +149,23 @@ class LdaPrior(nn.Module):
         if self.training and not self.ready:
             self.initialize(words.detach())
         return self.elbo(words) if samples is None else self.importance_bound(words, samples)
+
+    def training_terms(self, words: Tensor) -> tuple[Tensor, Tensor, dict[str, Tensor]]:
+        """The ELBO ``(N,)``, ``KL(usage || uniform)`` ``()`` (:meth:`usage_kl`) and the
+        detached ``usage_kl`` and ``topics_used`` (topics that are the arg-max of at least
+        1/(4K) of the documents); initialises the topics from ``words`` first if need be."""
+        if not self.ready:
+            self.initialize(words.detach())
+        elbo, gamma = self.elbo_parts(words)
+        usage_kl = self.usage_kl(gamma)
+        share = self.argmax_share(gamma)
+        extra = {"usage_kl": usage_kl.detach(),
+                 "topics_used": (share >= 0.25 / self.topics).sum().float()}  # fmt: skip
+        return elbo, usage_kl, extra
+
+    def fit(self, words: Tensor, *, seed: int = 0) -> None:
+        """Refit the topics to ``words`` (:meth:`initialize` with ``seed``)."""
+        self.initialize(words, seed=seed)
 
     @torch.no_grad()
     def initialize(
