@@ -7,8 +7,7 @@ The names below are loaded when first used, so that importing a submodule (as
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from seisflow._lazy import lazy_names
 
 __all__ = ["TrainResult", "load_flow", "train"]
 
@@ -19,7 +18,4 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _WHERE:
-        raise AttributeError(f"module 'seisflow.train' has no attribute {name!r}")
-    return getattr(importlib.import_module(_WHERE[name]), name)
+__getattr__ = lazy_names(__name__, _WHERE)
