@@ -19,7 +19,7 @@ from clitools import run as run_cli
 from seisflow.commands.params import rate_text
 from seisflow.errors import ConfigError, SegyFormatError
 from seisflow.ingest import ByteLocations, open_survey, segy_to_zarr
-from seisflow.ingest.segy import FIELD_BYTES
+from seisflow.ingest.byte_locations import FIELD_BYTES
 from seisflow.ingest.segy_writer import SegyWriter, text_header
 
 TF = segyio.TraceField

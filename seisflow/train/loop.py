@@ -13,7 +13,6 @@ in :mod:`seisflow.train.rundir`.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import time
 import warnings
@@ -49,6 +48,7 @@ from seisflow.train.data import (
     rank_slice,
     source_record,
 )
+from seisflow.train.evaluation import autocast, evaluate
 
 __all__ = ["TrainResult", "evaluate", "resolve_config", "train"]
 
@@ -154,45 +154,6 @@ def _diverged(
     value, norm = float(loss.detach()), float(grad_norm)
     return rundir.diverged(step, value, run_dir, saved_step,
                            grad_norm=norm if math.isfinite(value) else None)  # fmt: skip
-
-
-def _autocast(device: torch.device, amp: bool) -> contextlib.AbstractContextManager[Any]:
-    """bf16 autocast on CUDA when ``amp``; nothing on CPU."""
-    if amp and device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
-
-
-@torch.no_grad()
-def evaluate(
-    flow: FractalFlow,
-    images: Tensor,
-    *,
-    batch_size: int,
-    seed: int,
-    amp: bool = True,
-    samples: int | None = None,
-) -> float:
-    """Mean bits/dim of uint8 ``images`` ``(N, C, H, W)``, with seeded dequantisation noise
-    (for the LDA prior the ELBO bound, or the importance-weighted one with ``samples``)."""
-    device = next(flow.parameters()).device
-    was_training = flow.training
-    flow.eval()
-    generator = torch.Generator(device=device)
-    generator.manual_seed(seed)
-    total = 0.0
-    forked = []
-    if device.type == "cuda":
-        forked = [device.index if device.index is not None else torch.cuda.current_device()]
-    with torch.random.fork_rng(devices=forked):
-        torch.manual_seed(seed)  # the importance samples
-        for chunk in images.split(batch_size):
-            x = chunk.to(device)
-            noise = torch.rand(x.shape, generator=generator, device=device)
-            with _autocast(device, amp):
-                total += float(flow.bits_per_dim(x, samples=samples, noise=noise).float().sum())
-    flow.train(was_training)
-    return total / len(images)
 
 
 def _optimizer(flow: FractalFlow, config: TrainConfig) -> torch.optim.Optimizer:
@@ -353,7 +314,7 @@ def _run(
         if refits and step and step % cfg.topic_refit == 0:
             refit.refit_topics(flow, refit_batch, optimizer, seed=cfg.seed, context=context)
         weight = torch.tensor(_anti_collapse(step, cfg), device=device)
-        with _autocast(device, cfg.amp):
+        with autocast(device, cfg.amp):
             loss, parts = model(x, noise, weight)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()

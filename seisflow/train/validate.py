@@ -29,7 +29,7 @@ from seisflow.outputs import refuse_links, remove, staging_path, writing
 from seisflow.scores import cluster_scores, kmeans
 from seisflow.train.checkpoint import load_flow
 from seisflow.train.distributed import pick_device
-from seisflow.train.loop import evaluate
+from seisflow.train.evaluation import evaluate
 from seisflow.viz import image_rows
 
 __all__ = ["validate"]
