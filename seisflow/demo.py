@@ -109,7 +109,8 @@ def run_demo(
     store = segy_to_zarr(survey.segy, out_dir / "demo.zarr", overwrite=overwrite).store
     cube = open_survey(store).amplitude.values
     figure = out_dir / "survey.png"
-    _draw(cube, truth, inline=inline, crossline=crossline, time_ms=time_ms, path=figure)
+    overview = viz.survey_overview(cube, truth, inline=inline, crossline=crossline, time_ms=time_ms)
+    overview.savefig(figure, dpi=72)
     if not train:
         return DemoResult(survey=survey, store=store, figure=figure)
     run = out_dir / "run"
@@ -123,91 +124,10 @@ def run_demo(
     export_segy(store, "facies", exports[0], overwrite=True)
     export_geotiff(store, "facies", exports[1], time=time_ms, overwrite=True)
     maps = out_dir / "maps.png"
-    _draw_maps(store, inline=inline, time_ms=time_ms, path=maps)
+    viz.map_overview(open_survey(store), inline=inline, time_ms=time_ms).savefig(maps, dpi=72)
     curves = out_dir / "training.png"
     figure_curves = Figure(figsize=(7, 4), layout="constrained")
     viz.training_curves(figure_curves.subplots(), run, lr=True, title="training (demo run)")
     figure_curves.savefig(curves, dpi=72)
     return DemoResult(survey=survey, store=store, figure=figure, run=run, maps=maps,
                       training=curves, exports=exports, scores=scores)  # fmt: skip
-
-
-def _draw_maps(store: Path, *, inline: int, time_ms: float, path: Path) -> None:
-    """The inline with the facies overlay, the facies and anomaly time slices in X/Y (the
-    anomaly map rings and numbers the five strongest anomalies of the slice)."""
-    dataset = open_survey(store)
-    il = int(np.searchsorted(dataset.inline.values, inline))
-    k = int(np.searchsorted(dataset.time.values, time_ms))
-    crosslines, times = dataset.crossline.values, dataset.time.values
-    facies = dataset.facies.values
-    names = dataset.facies.attrs["flag_meanings"].split()
-    fig = Figure(figsize=(18, 6), layout="constrained")
-    axes = fig.subplots(1, 3)
-    viz.section(axes[0], dataset.amplitude.values[il], traces=crosslines, times_ms=times,
-                title=f"inline {inline}: facies (topics) over the seismic")  # fmt: skip
-    viz.categorical(axes[0], facies[il].T, meanings=names,
-                    extent=viz.section_extent(crosslines, times), alpha=0.45)  # fmt: skip
-    viz.map_view(axes[1], dataset, facies[:, :, k], meanings=names,
-                 colours=dataset.facies.attrs.get("colors"),
-                 title=f"time slice {time_ms:g} ms: facies in X/Y")  # fmt: skip
-    viz.anomaly_map(axes[2], dataset, time=time_ms, n=5,
-                    title=f"time slice {time_ms:g} ms: anomaly, top 5 ranked")  # fmt: skip
-    fig.savefig(path, dpi=72)
-
-
-def _draw(
-    cube: np.ndarray, truth: xr.Dataset, *, inline: int, crossline: int, time_ms: float, path: Path
-) -> None:
-    """Sections and a slice of ``cube``, alone (top row) and with the truth (bottom row)."""
-    il = int(np.searchsorted(truth.inline.values, inline))
-    xl = int(np.searchsorted(truth.crossline.values, crossline))
-    k = int(np.searchsorted(truth.time.values, time_ms))
-    inlines, crosslines = truth.inline.values, truth.crossline.values
-    times = truth.time.values
-    facies = truth.facies.values
-    kinds = truth.anomaly_kind.values
-    facies_names = truth.facies.attrs["flag_meanings"].split()
-    kind_names = truth.anomaly_kind.attrs["flag_meanings"].split()
-    fig = Figure(figsize=(18, 10), layout="constrained")
-    axes = fig.subplots(2, 3)
-    viz.section(
-        axes[0, 1],
-        cube[:, xl],
-        traces=inlines,
-        times_ms=times,
-        trace_label="inline",
-        title=f"crossline {crossline}",
-    )
-    for row, column in ((0, 0), (1, 0), (1, 1)):
-        viz.section(
-            axes[row, column],
-            cube[il],
-            traces=crosslines,
-            times_ms=times,
-            title=f"inline {inline}",
-        )
-    for row in range(2):
-        viz.time_slice(
-            axes[row, 2],
-            cube[:, :, k],
-            inlines=inlines,
-            crosslines=crosslines,
-            title=f"time slice {time_ms:g} ms",
-        )
-    extent = viz.section_extent(crosslines, times)
-    viz.categorical(axes[1, 0], facies[il].T, meanings=facies_names, extent=extent)
-    viz.categorical(
-        axes[1, 1], kinds[il].T, meanings=kind_names, skip=[0], extent=extent, alpha=0.6
-    )
-    live = truth.live.values
-    viz.categorical(
-        axes[1, 2],
-        np.where(live, facies[:, :, k], -1),
-        meanings=facies_names,
-        extent=viz.slice_extent(inlines, crosslines),
-        origin="lower",
-    )
-    axes[1, 0].set_title(f"inline {inline}: true facies")
-    axes[1, 1].set_title(f"inline {inline}: true anomalies")
-    axes[1, 2].set_title(f"time slice {time_ms:g} ms: true facies (live traces)")
-    fig.savefig(path, dpi=72)

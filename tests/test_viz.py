@@ -9,6 +9,7 @@ import sys
 
 import numpy as np
 import pytest
+import xarray as xr
 from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 
@@ -149,6 +150,89 @@ def test_anomaly_map_marks_the_ranked_anomalies(ds):
     assert ax.get_title() == "anomaly: maximum over each trace"
     assert len(fig.axes) == 2  # colour bar
     viz.anomaly_map(Figure().subplots(), ds, time=(100.0, 200.0), n=0, colorbar=False)
+
+
+def tiny_truth() -> tuple[np.ndarray, xr.Dataset]:
+    """A 6 x 8 x 20 cube (amplitude i + 10 j + 100 k of the indices, so every section and
+    slice differs) and a truth of the synth layout: facies (i + j + k) % 4, one anomaly
+    body (kind 2) of 8 samples on inline index 2, a dead trace."""
+    inlines, crosslines, times = np.arange(100, 106), np.arange(10, 26, 2), np.arange(20) * 4.0
+    i, j, k = np.indices((6, 8, 20))
+    facies = ((i + j + k) % 4).astype(np.int16)
+    kinds = np.zeros((6, 8, 20), dtype=np.int16)
+    kinds[2, 3:5, 8:12] = 2
+    live = np.ones((6, 8), dtype=bool)
+    live[0, 0] = False
+    truth = xr.Dataset(
+        {
+            "facies": (("inline", "crossline", "time"), facies,
+                       {"flag_meanings": "shale sand salt carbonate"}),
+            "anomaly_kind": (("inline", "crossline", "time"), kinds,
+                             {"flag_meanings": "none bright_spot gas_chimney"}),
+            "live": (("inline", "crossline"), live),
+        },
+        coords={"inline": inlines, "crossline": crosslines, "time": times},
+    )  # fmt: skip
+    return (i + 10 * j + 100 * k).astype(np.float32), truth
+
+
+def test_survey_overview_draws_the_cube_and_its_truth():
+    cube, truth = tiny_truth()
+    fig = viz.survey_overview(cube, truth, inline=102, crossline=16, time_ms=40.0)
+    assert isinstance(fig, Figure)
+    assert tuple(fig.get_size_inches()) == (18, 10)
+    axes = fig.axes
+    assert [ax.get_title() for ax in axes] == [
+        "inline 102", "crossline 16", "time slice 40 ms",
+        "inline 102: true facies", "inline 102: true anomalies",
+        "time slice 40 ms: true facies (live traces)",
+    ]  # fmt: skip
+    assert [len(ax.images) for ax in axes] == [1, 1, 1, 2, 2, 2]
+    assert axes[1].get_xlabel() == "inline"  # the crossline section runs across the inlines
+    np.testing.assert_array_equal(axes[0].images[0].get_array(), cube[2].T)
+    np.testing.assert_array_equal(axes[1].images[0].get_array(), cube[:, 3].T)
+    np.testing.assert_array_equal(axes[2].images[0].get_array(), cube[:, :, 10])
+    facies = axes[3].images[1].get_array()
+    np.testing.assert_array_equal(facies, truth.facies.values[2].T)
+    assert [t.get_text() for t in axes[3].get_legend().get_texts()] == [
+        "shale", "sand", "salt", "carbonate"]  # fmt: skip
+    kinds = axes[4].images[1].get_array()
+    assert kinds.mask.sum() == kinds.size - 8  # "none" left transparent: only the body shows
+    assert [t.get_text() for t in axes[4].get_legend().get_texts()] == ["gas_chimney"]
+    slice_facies = axes[5].images[1].get_array()
+    assert slice_facies.mask[0, 0] and slice_facies.mask.sum() == 1  # the dead trace is blank
+    np.testing.assert_array_equal(slice_facies[1], truth.facies.values[1, :, 10])
+
+
+def test_map_overview_draws_the_facies_and_anomaly_layers(ds, planted):
+    i, j, k, _ = planted["C"]
+    inline, time_ms = int(ds.inline[6]), float(ds.time[k])
+    fig = viz.map_overview(ds, inline=inline, time_ms=time_ms)
+    assert isinstance(fig, Figure)
+    assert tuple(fig.get_size_inches()) == (18, 6)
+    assert len(fig.axes) == 4  # three panels and the anomaly map's colour bar
+    section, facies_map, anomaly = fig.axes[:3]
+    assert [ax.get_title() for ax in (section, facies_map, anomaly)] == [
+        f"inline {inline}: facies (topics) over the seismic",
+        f"time slice {time_ms:g} ms: facies in X/Y",
+        f"time slice {time_ms:g} ms: anomaly, top 5 ranked",
+    ]
+    assert len(section.images) == 2  # the seismic, then the facies overlay
+    np.testing.assert_array_equal(section.images[0].get_array(), ds.amplitude.values[6].T)
+    overlay = section.images[1]
+    np.testing.assert_array_equal(overlay.get_array(), ds.facies.values[6].T)
+    assert overlay.get_alpha() == 0.45
+    assert [t.get_text() for t in section.get_legend().get_texts()] == ["topic_1"]
+    assert facies_map.get_xlabel() == "X (m) EPSG:32631"
+    legend = [t.get_text() for t in facies_map.get_legend().get_texts()]
+    assert legend == [f"topic_{n}" for n in range(5)]
+    assert to_hex(facies_map.collections[0].get_cmap()(1)) == "#ee6677"  # the layer's colours
+    # the slice through C's peak: C is ranked first, and the map numbers at most five
+    labels = [t.get_text() for t in anomaly.texts]
+    assert labels[:2] == ["N", "1"] and len(labels) <= 1 + 5
+    assert anomaly.texts[1].xy == pytest.approx((float(ds.cdp_x[i, j]), float(ds.cdp_y[i, j])),
+                                                abs=0.1)  # fmt: skip
+    assert fig.axes[3].get_ylabel() == "anomaly (bits/dim)"
 
 
 def test_latent_scatter_pca_and_topic_legend():

@@ -8,11 +8,14 @@ works in scripts (``matplotlib.figure.Figure``), notebooks and the Agg backend a
 * :mod:`.maps`: map views in X/Y (m, survey CRS) with a north arrow; the top anomalies
   ranked with non-maximum suppression and marked on the anomaly map;
 * :mod:`.latent`: latent-space PCA scatter coloured by topic, sample mosaics per topic;
-* :mod:`.training`: training curves from a run's ``metrics.jsonl``.
+* :mod:`.training`: training curves from a run's ``metrics.jsonl``;
+* :mod:`.overview`: whole figures, returned for the caller to save: a survey's sections and
+  slice with its synthetic truth, its facies and anomaly maps.
 """
 
 from seisflow.viz.latent import image_rows, latent_scatter, pca_2d, topic_samples
 from seisflow.viz.maps import anomaly_map, map_view, mark_anomalies, north_arrow, top_anomalies
+from seisflow.viz.overview import map_overview, survey_overview
 from seisflow.viz.seismic import (
     CATEGORY_COLOURS,
     NO_TRACE_COLOUR,
@@ -38,6 +41,7 @@ __all__ = [
     "category_colours",
     "image_rows",
     "latent_scatter",
+    "map_overview",
     "map_view",
     "mark_anomalies",
     "north_arrow",
@@ -48,6 +52,7 @@ __all__ = [
     "section_extent",
     "seismic_cmap",
     "slice_extent",
+    "survey_overview",
     "symmetric_clip",
     "time_slice",
     "top_anomalies",
