@@ -21,7 +21,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
 import xarray as xr
 from sklearn.metrics import roc_auc_score
 
@@ -32,11 +31,12 @@ from seisflow.infer.maps import (
     score_patches,
     stitch,
 )
+from seisflow.ingest.normalize import fill_missing
 from seisflow.ingest.patches import PatchSpec
 from seisflow.ingest.store import open_survey
 from seisflow.ingest.stream import PatchStream
+from seisflow.runs import open_run
 from seisflow.synth.anomalies import ANOMALY_KINDS
-from seisflow.train.checkpoint import load_flow
 
 
 def _volume(
@@ -67,16 +67,17 @@ def main() -> None:
     parser.add_argument("--truth", type=Path, required=True)
     parser.add_argument("--stride", type=int, default=None)
     args = parser.parse_args()
-    flow, config, _ = load_flow(args.run, device=torch.device("cpu"))
-    data = config.data
+    run = open_run(args.run, device="cpu")
+    flow, data = run.flow, run.config.data
+    normalization = run.normalization(args.store)
     spec = PatchSpec(size=data.size, axis=data.axis, stride=args.stride or data.stride,
                      time_window=data.time_window, depth3d=data.depth3d)  # fmt: skip
     began = time.perf_counter()
-    table = score_patches(flow, args.store, spec, percentile=data.percentile)
+    table = score_patches(flow, args.store, spec, normalization=normalization)
     seconds = time.perf_counter() - began
     stream = PatchStream(args.store, spec, shuffle=False, return_positions=True,
-                         batch_size=1024, percentile=data.percentile)  # fmt: skip
-    zlib = np.concatenate([compressor_bits_per_dim(x.numpy()) for x, _ in stream])
+                         batch_size=1024, normalization=normalization)  # fmt: skip
+    zlib = np.concatenate([compressor_bits_per_dim(fill_missing(x.numpy())) for x, _ in stream])
     bits = table.anomaly + zlib
     survey = open_survey(args.store)
     truth = xr.open_zarr(args.truth)

@@ -6,10 +6,13 @@ prior at fractal level 1 with cnn subnets, the anti-collapse term and the L2 str
 every other row changes one thing: the prior (``standard``: k-means on its latents;
 ``kat_gmm``: the arg-max grid component), the fractal level (0, 2), the subnet (``kan``),
 no anti-collapse (neither the usage penalty nor the topic refits: topics from the first
-batch only), no usage penalty (refits kept), no L2 term, and the ``word`` read-out instead
-of ``patch`` (same run). Each
-survey x seed also scores the same-run baselines: k-means and a Gaussian mixture on PCA of
-the windows, k-means on window RMS.
+batch only), no usage penalty (refits kept), no L2 term, the ``word`` read-out instead
+of ``patch`` (same run), the old hard ``clip`` at the scale instead of asinh companding
+(``clip``), and no held-out chunk columns (``no_holdout``). Each survey x seed also scores
+the same-run baselines: k-means and a Gaussian mixture on PCA of the windows, k-means on
+window RMS, each on windows quantised with the hard clip (``baseline:NAME``, as before
+companding) and with asinh companding (``baseline:NAME@asinh``); the best of all six is the
+margin's reference.
 
 Prints one JSON line per (survey, seed, row) with ARI, NMI, matched accuracy, topics in use,
 the rate of third units at boundaries (``boundary_third``: a sample within 8 samples of a
@@ -48,12 +51,13 @@ from seisflow.infer.evaluate import (
 )
 from seisflow.infer.seeds import facies_volume, latent_clusters, patch_spec, used_topics
 from seisflow.ingest import segy_to_zarr
+from seisflow.ingest.normalize import measure
 from seisflow.ingest.store import open_survey
+from seisflow.runs import open_run
 from seisflow.scores import cluster_scores, third_label_rate
 from seisflow.synth import synthesize
 from seisflow.synth.config import SynthConfig
 from seisflow.train import train
-from seisflow.train.checkpoint import load_flow
 from seisflow.train.config import RunConfig
 
 SURVEYS: list[dict[str, Any]] = [
@@ -84,6 +88,8 @@ ROWS: dict[str, tuple[list[str], str | None]] = {
     "subnet_kan": (["model.subnet=kan"], "patch"),
     "kat_gmm": (["model.prior=kat_gmm"], "patch"),
     "standard": (["model.prior=standard"], None),
+    "clip": (["data.companding=clip"], "patch"),
+    "no_holdout": (["data.holdout=0.0"], "patch"),
 }
 #: Rows that reuse another row's run (same training, another read-out).
 SAME_RUN = {"word_readout": "reference"}
@@ -109,14 +115,14 @@ def _scores(units: np.ndarray, facies: np.ndarray, pick: tuple[np.ndarray, ...])
 def _row(store: Path, run: Path, readout: str | None, k: int, seed: int,
          pick: tuple[np.ndarray, ...], units: np.ndarray) -> dict[str, Any]:  # fmt: skip
     """Scores of one trained run's facies."""
-    flow, config, _ = load_flow(run, device=torch.device("cpu"))
+    trained = open_run(run, device="cpu")
     if readout is None:
-        spec = patch_spec(config)
-        patches, where = load_windows(store, spec, config.data.percentile)
-        labels = latent_clusters(flow, patches, k, seed)
+        spec = patch_spec(trained.config)
+        patches, where = load_windows(store, spec, trained.normalization(store))
+        labels = latent_clusters(trained.flow, patches, k, seed)
         facies = stitch_labels(labels, where, k, spec, open_survey(store))
     else:
-        facies = facies_volume(flow, config, store, readout=readout)  # type: ignore[arg-type]
+        facies = facies_volume(trained, store, readout=readout)  # type: ignore[arg-type]
     used = used_topics(facies[pick], int(facies.max()) + 1)
     return {**_scores(units, facies, pick), "used_topics": used}
 
@@ -216,11 +222,17 @@ def main() -> None:
             units = np.where(survey.trace_mask.values[..., None], facies, -1)
             for seed in range(args.seeds):
                 base = {"survey": index, "seed": seed, "shape": list(SURVEYS[index]["shape"])}
-                if (index, seed, "baseline:kmeans_pca") not in done:
-                    patches, where = load_windows(store, spec, reference.data.percentile)
+                for companding, suffix in (("clip", ""), ("asinh", "@asinh")):
+                    if (index, seed, f"baseline:kmeans_pca{suffix}") in done:
+                        continue
+                    data = reference.data
+                    view = measure(store, percentile=data.percentile, companding=companding,
+                                   headroom=data.headroom)  # fmt: skip
+                    patches, where = load_windows(store, spec, view)
                     for name, labels in window_clusters(patches, k, seed).items():
                         scores = _scores(units, stitch_labels(labels, where, k, spec, survey), pick)
-                        _emit({**base, "row": f"baseline:{name}", **scores}, args.out, records)
+                        _emit({**base, "row": f"baseline:{name}{suffix}", **scores}, args.out,
+                              records)  # fmt: skip
                 for name in rows:
                     if (index, seed, name) not in done:
                         record = _run_row(store, root, index, seed, name, args, k, pick, units)

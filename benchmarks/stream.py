@@ -27,8 +27,9 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from seisflow.ingest import segy_to_zarr
-from seisflow.ingest.patches import PatchSpec, quantize, starts
-from seisflow.ingest.stream import PatchStream, normalization
+from seisflow.ingest.normalize import Normalization, measure
+from seisflow.ingest.patches import PatchSpec, starts
+from seisflow.ingest.stream import PatchStream
 
 SHAPE = (120, 300, 750)
 SPEC = PatchSpec(size=32, axis="inline", stride=16)
@@ -54,14 +55,14 @@ def stream_rate(store: Path, workers: int, n_patches: int, batched: bool) -> flo
     return count / (time.perf_counter() - start)
 
 
-def numpy_rate(store: Path, clip: float) -> float:
+def numpy_rate(store: Path, normalization: Normalization) -> float:
     """Chunk by chunk with zarr; every 32 x 32 stride-16 patch inside the chunk, in numpy."""
     array = zarr.open_array(str(store), path="amplitude", mode="r")
     grid = [int(np.ceil(n / c)) for n, c in zip(array.shape, array.chunks, strict=True)]
     count = 0
     start = time.perf_counter()
     for index in np.ndindex(*grid):
-        block = quantize(array.blocks[index], clip)
+        block = normalization.quantize(array.blocks[index])
         along = starts(block.shape[1], SPEC.size, SPEC.stride)
         times = starts(block.shape[2], SPEC.size, SPEC.stride)
         for section in block:
@@ -111,10 +112,10 @@ def main() -> None:
         subprocess.run([sys.executable, "-m", "seisflow", "synth", str(segy), "--shape",
                         ",".join(map(str, SHAPE))], check=True, capture_output=True)  # fmt: skip
         store = segy_to_zarr(segy, root / "s.zarr").store
-        clip = normalization(store)["clip"]
+        normalization = measure(store)
         figures = {"benchmark": "stream", "shape": SHAPE, "patch": 32, "stride": 16,
                    "chunks": [64, 64, 256]}  # fmt: skip
-        figures["numpy_patches_per_s"] = round(numpy_rate(store, clip))
+        figures["numpy_patches_per_s"] = round(numpy_rate(store, normalization))
         for mode in ("single", "batched"):
             for workers in (0, 1, 2):
                 rate = stream_rate(store, workers, args.patches, batched=mode == "batched")

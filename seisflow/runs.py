@@ -7,12 +7,14 @@ loop. A run is a folder written by ``seisflow train`` (or its ``checkpoint.pt``)
 from __future__ import annotations
 
 import hashlib
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from seisflow.ingest.normalize import Normalization, measure
 from seisflow.models import FractalFlow
 from seisflow.train.checkpoint import CHECKPOINT, load_flow
 from seisflow.train.config import RunConfig
@@ -48,6 +50,30 @@ class Run:
             while piece := handle.read(1 << 20):
                 digest.update(piece)
         return digest.hexdigest()
+
+    def normalization(self, store: str | Path) -> Normalization:
+        """How to turn ``store``'s amplitudes into the bytes this run was trained on: the
+        normalisation saved in the checkpoint (``source.normalization``), with a warning when
+        the store's own (its scale at the run's percentile) differs by more than 5 %. A
+        checkpoint from before normalisations were saved was trained on its store's own
+        scale: that of ``store`` is used."""
+        data = self.config.data
+        own = measure(store, percentile=data.percentile, companding=data.companding,
+                      headroom=data.headroom)  # fmt: skip
+        record = (self.content.get("source") or {}).get("normalization")
+        if record is None:
+            return own
+        trained = Normalization.from_dict(record)
+        problem = trained.mismatch(own)
+        if problem is not None:
+            warnings.warn(
+                f"{store}: its amplitudes are not scaled like those {self.path} was trained "
+                f"on ({problem}); the run's normalisation is used: train on this survey if "
+                "its amplitudes differ on purpose",
+                UserWarning,
+                stacklevel=2,
+            )
+        return trained
 
 
 def checkpoint_path(path: str | Path) -> Path:

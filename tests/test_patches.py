@@ -13,8 +13,9 @@ from torch.utils.data import DataLoader
 from seisflow.errors import ConfigError, InputFileError
 from seisflow.images import ImageStream, load_images
 from seisflow.ingest import open_survey, segy_to_zarr
-from seisflow.ingest.patches import PatchSpec, cut, positions, quantize, starts
-from seisflow.ingest.stream import PatchStream, normalization, tile
+from seisflow.ingest.normalize import measure
+from seisflow.ingest.patches import PatchSpec, cut, positions, starts
+from seisflow.ingest.stream import PatchStream, tile
 
 
 @pytest.fixture(scope="module")
@@ -57,13 +58,6 @@ def test_patches_equal_normalize_of_the_raw_slice(store, spec):
         k = stream.positions[:, 3]
         times = open_survey(store).time.values
         assert times[k].min() >= 40.0 and times[k + spec.size - 1].max() <= 300.0
-
-
-def test_quantize_maps_clip_and_nan():
-    raw = np.array([-5.0, -2.0, -1.0, 0.0, 1.0, 2.0, np.nan, 0.5])
-    q = quantize(raw, 2.0)
-    assert q.dtype == np.uint8
-    assert q.tolist() == [0, 0, 64, 128, 191, 255, 128, 159]
 
 
 @settings(max_examples=40, deadline=None)
@@ -173,15 +167,15 @@ def test_normalization_reads_a_sample_of_chunks(store, tmp_path):
 
     try:
         zarr.Array.blocks = property(counting)  # count chunk reads
-        result = normalization(copy, percentile=99.0, max_chunks=5)
+        result = measure(copy, percentile=99.0, max_chunks=5)
     finally:
         zarr.Array.blocks = property(original)
-    assert result["chunks_read"] == len(reads) == 5 < result["chunks_total"]
+    assert len(reads) == 5 < zarr.open_array(str(copy), path="amplitude").nchunks
     volume = open_survey(copy).amplitude.values
     full = np.percentile(np.abs(volume[np.isfinite(volume)]), 99.0)
-    assert 0.7 * full < result["clip"] < 1.3 * full  # a sample estimates the whole
+    assert 0.7 * full < result.scale < 1.3 * full  # a sample estimates the whole
     before = {p: p.read_bytes() for p in copy.rglob("*") if p.is_file()}
-    again = normalization(copy, percentile=99.0, max_chunks=5)
+    again = measure(copy, percentile=99.0, max_chunks=5)
     assert again == result  # the same chunks again: seeded
     assert {p: p.read_bytes() for p in copy.rglob("*") if p.is_file()} == before  # read only
 

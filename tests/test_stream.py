@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import seisflow.ingest.stream as module
+from seisflow.errors import ConfigError
 from seisflow.ingest import segy_to_zarr
 from seisflow.ingest.patches import PatchSpec
 from seisflow.ingest.stream import PatchStream, tile
@@ -149,3 +150,15 @@ def test_survey_source_evaluates_on_held_out_columns_only(stores):
     assert source_record(source, None)["holdout"] == record
     again = SurveySource(stores["small"], data=data, seed=2)
     assert again.holdout == record
+
+
+def test_survey_source_without_holdout_trains_on_every_column(stores):
+    data = DataConfig(size=16, stride=8, axis="both", buffer=128, holdout=0.0)
+    source = SurveySource(stores["small"], data=data, seed=2)
+    assert source.holdout["columns"] == [] and source.holdout["fraction"] == 0.0
+    every = {tuple(p) for p in tile(stores["small"], MIXED, complete=True).tolist()}
+    stream = source._stream(batch_size=len(every), positions=True)
+    assert {tuple(p) for p in next(iter(stream))[1].tolist()} == every  # nothing held out
+    np.testing.assert_array_equal(source.eval_set(32), source.sample(32)[0])  # training's
+    with pytest.raises(ConfigError, match=r"data holdout 0\.6 must be between 0 and 0\.5"):
+        DataConfig(holdout=0.6)

@@ -5,7 +5,9 @@ samples (seeded) -> facies: ARI, NMI and matched accuracy of ``facies`` -> anoma
 average precision of ``anomaly`` -> baselines on the same patch tiling, stitched to samples
 the same way as the layers: k-means and a Gaussian mixture on PCA of the patch windows and
 k-means on the windows' RMS amplitude (as many clusters as the layer has topics), and an
-IsolationForest on patch features (PCA, RMS, zlib bits/dim) for the anomalies.
+IsolationForest on patch features (PCA, RMS, zlib bits/dim) for the anomalies. The
+baselines' windows are quantised with the layer's own input normalisation: they see the
+bytes the flow saw.
 
 References:
     Liu, Ting, Zhou. Isolation forest. ICDM 2008.
@@ -14,6 +16,7 @@ References:
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +31,7 @@ from tqdm import tqdm
 from seisflow.errors import InputFileError
 from seisflow.infer.score import PatchTable, compressor_bits_per_dim
 from seisflow.infer.stitch import reduce_argmax, reduce_first, stitch
+from seisflow.ingest.normalize import Normalization, fill_missing, measure
 from seisflow.ingest.patches import PatchSpec
 from seisflow.ingest.store import open_survey
 from seisflow.ingest.stream import PatchStream
@@ -36,6 +40,7 @@ from seisflow.scores import cluster_scores, kmeans
 __all__ = [
     "FACIES_BASELINES",
     "evaluate_layers",
+    "layer_normalization",
     "live_sample",
     "load_windows",
     "open_truth",
@@ -109,14 +114,26 @@ def _anomaly_scores(labels: np.ndarray, scores: np.ndarray) -> dict[str, float] 
 
 
 def load_windows(
-    store: str | Path, spec: PatchSpec, percentile: float
+    store: str | Path, spec: PatchSpec, normalization: Normalization
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Every patch of the mapping tiling: uint8 ``(n, C, H, W)`` and positions ``(n, 4)``."""
+    """Every patch of the mapping tiling: uint8 ``(n, C, H, W)`` and positions ``(n, 4)``;
+    missing samples are filled with zero amplitude, as :func:`score_patches` does."""
     stream = PatchStream(store, spec, shuffle=False, return_positions=True, batch_size=4096,
-                         percentile=percentile)  # fmt: skip
-    batches = [(x.numpy(), w.numpy()) for x, w in stream]
+                         normalization=normalization)  # fmt: skip
+    batches = [(fill_missing(x.numpy()), w.numpy()) for x, w in stream]
     patches, where = (np.concatenate(part) for part in zip(*batches, strict=True))
     return patches, where
+
+
+def layer_normalization(store: str | Path, attrs: Mapping[str, Any]) -> Normalization:
+    """The input normalisation a layer was mapped with (its ``seisflow:normalization``
+    attribute); for a layer mapped before it was recorded, the store's own at the run's
+    percentile with the clip those runs used."""
+    record = attrs.get("seisflow:normalization")
+    if isinstance(record, Mapping):
+        return Normalization.from_dict(record)
+    percentile = attrs["seisflow:config"]["data"]["percentile"]
+    return measure(store, percentile=percentile, companding="clip")
 
 
 def window_features(patches: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -153,11 +170,11 @@ def stitch_labels(labels: np.ndarray, where: np.ndarray, k: int, spec: PatchSpec
     return np.asarray(layer.compute())
 
 
-def _baselines(store: str | Path, spec: PatchSpec, percentile: float, k: int, seed: int,
-               survey: xr.Dataset, bar: tqdm) -> dict[str, np.ndarray]:  # fmt: skip
+def _baselines(store: str | Path, spec: PatchSpec, normalization: Normalization, k: int,
+               seed: int, survey: xr.Dataset, bar: tqdm) -> dict[str, np.ndarray]:  # fmt: skip
     """Baseline facies (window clusters) and anomaly (IsolationForest) maps; ``bar``
     advances by one per step (:data:`STEPS` in all with the scores)."""
-    patches, where = load_windows(store, spec, percentile)
+    patches, where = load_windows(store, spec, normalization)
     _done(bar, "patch windows")
     features, rms = window_features(patches, seed)
     maps: dict[str, np.ndarray] = {}
@@ -210,10 +227,10 @@ def evaluate_layers(
     patch = first["seisflow:patch"]
     spec = PatchSpec(size=patch["size"], axis=patch["axis"], stride=patch["stride"],
                      time_window=patch["time_window"], depth3d=patch["depth3d"])  # fmt: skip
-    percentile = first["seisflow:config"]["data"]["percentile"]
+    normalization = layer_normalization(store, first)
     k = len(survey.facies.attrs["flag_values"]) if "facies" in survey else 2
     with tqdm(total=STEPS, desc="evaluate", unit="step", disable=not progress) as bar:
-        maps = _baselines(store, spec, percentile, k, seed, survey, bar)
+        maps = _baselines(store, spec, normalization, k, seed, survey, bar)
         report = _report(store, truth, survey, reference, pick, maps)
         _done(bar, "scores")
     return report

@@ -274,13 +274,15 @@ def map_survey(
         lock = stack.enter_context(StoreLock(store, purpose="seisflow map"))
         survey = open_survey(store)  # as it is now that no other writer can change it
         _check_free(store, survey, layers, overwrite)
-        table = score_patches(flow, store, spec, percentile=data.percentile,
+        normalization = run.normalization(store)
+        table = score_patches(flow, store, spec, normalization=normalization,
                               batch_size=batch_size, topics=set(layers) != {"anomaly"},
                               words=readout == "word" and "facies" in layers,
                               progress=progress)  # fmt: skip
         shape = tuple(int(n) for n in survey.amplitude.shape)
         live = survey.trace_mask.values
-        provenance = _provenance(run, to_dict(config), spec)
+        provenance = {**_provenance(run, to_dict(config), spec),
+                      "seisflow:normalization": normalization.as_dict()}  # fmt: skip
         plan = _plan(table, layers, readout)
         if "topic_proportions" in layers:
             write_grid(store, "topic_proportions", *_proportions_grid(table, survey, shape, live),

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from seisflow.ingest.normalize import Normalization, fill_missing
 from seisflow.ingest.patches import PatchSpec
 from seisflow.ingest.stream import PatchStream
 from seisflow.models import FractalFlow
@@ -63,7 +64,7 @@ def score_patches(
     store: str | Path,
     spec: PatchSpec,
     *,
-    percentile: float,
+    normalization: Normalization,
     batch_size: int = 256,
     words: bool = False,
     topics: bool = True,
@@ -76,7 +77,10 @@ def score_patches(
         flow: A trained flow.
         store: A survey store.
         spec: The mapping tiling.
-        percentile: The run's amplitude clip percentile (its input normalisation).
+        normalization: The run's input normalisation (:meth:`seisflow.runs.Run.normalization`).
+            Missing samples (in patches next to missing traces, which no training patch
+            touched) are scored as zero amplitude; :func:`~seisflow.infer.stitch.stitch`
+            uses such patches only where no complete patch covers a sample.
         batch_size: Patches per forward pass.
         words: Also keep the word responsibilities (LDA prior only).
         topics: Ask the prior for topic proportions; False (the only choice for the
@@ -88,13 +92,14 @@ def score_patches(
         raise ValueError("word responsibilities need topics: pass topics=True")
     device = next(flow.parameters()).device
     stream = PatchStream(store, spec, shuffle=False, return_positions=True,
-                         batch_size=batch_size, percentile=percentile)  # fmt: skip
+                         batch_size=batch_size, normalization=normalization)  # fmt: skip
     flow.eval()
     parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     fields: list[np.ndarray] = []
     bar = tqdm(total=len(stream), disable=not progress, desc="map: score", unit="patch")
     dims = math.prod(spec.shape)
-    for patches, where in stream:
+    for codes, where in stream:
+        patches = torch.from_numpy(fill_missing(codes.numpy()))
         x = flow.bin_centres(patches.to(device))
         if words:
             log_p, proportions, field = flow.score_words(x)

@@ -38,6 +38,7 @@ from seisflow.infer.stitch import stitch
 from seisflow.ingest.patches import PatchSpec
 from seisflow.ingest.store import open_survey
 from seisflow.models import FractalFlow
+from seisflow.runs import Run, open_run
 from seisflow.scores import cluster_scores, kmeans, third_label_rate
 from seisflow.train.config import DataConfig, RunConfig
 
@@ -55,8 +56,7 @@ def patch_spec(config: RunConfig) -> PatchSpec:
 
 
 def facies_volume(
-    flow: FractalFlow,
-    config: RunConfig,
+    run: Run,
     store: str | Path,
     *,
     readout: Readout = "patch",
@@ -68,13 +68,14 @@ def facies_volume(
     Raises:
         ConfigError: When the run has the standard prior (no topics).
     """
+    config = run.config
     if config.model.prior == "standard":
         raise ConfigError("a standard-prior run has no topics: train with model.prior=lda")
     if readout == "word" and config.model.prior != "lda":
         raise ConfigError(f"readout word needs model.prior=lda, not {config.model.prior}")
     survey = open_survey(store)
     spec = patch_spec(config)
-    table = score_patches(flow, store, spec, percentile=config.data.percentile,
+    table = score_patches(run.flow, store, spec, normalization=run.normalization(store),
                           batch_size=batch_size, words=readout == "word")  # fmt: skip
     values, reduce = facies_values(table, readout)
     shape = tuple(int(n) for n in survey.amplitude.shape)
@@ -187,19 +188,17 @@ def _trained(
     overrides: list[str],
     device: str,
     progress: bool,
-) -> tuple[FractalFlow, RunConfig]:
+) -> Run:
     """Train ``run_dir`` with ``settings`` (the preset and the config file), or finish it
-    when a checkpoint is there (resume); load it."""
+    when a checkpoint is there (resume); open it."""
     from seisflow.train import train
-    from seisflow.train.checkpoint import CHECKPOINT, load_flow
-    from seisflow.train.distributed import pick_device
+    from seisflow.train.checkpoint import CHECKPOINT
 
     resume = (run_dir / CHECKPOINT).is_file()
     preset, config_file = settings
     train(str(store), run_dir, preset=preset, config_file=config_file, overrides=overrides,
           device=device, resume=resume, progress=progress)  # fmt: skip
-    flow, config, _ = load_flow(run_dir, device=pick_device(device))
-    return flow, config
+    return open_run(run_dir, device=device)
 
 
 def evaluate_seeds(
@@ -256,20 +255,20 @@ def evaluate_seeds(
     for seed in range(seeds):
         seeded = [*extra, f"train.seed={seed}"]
         say(f"seed {seed + 1}/{seeds}: training (or reusing) {runs_dir / f'seed-{seed}'}")
-        flow, config = _trained(store, runs_dir / f"seed-{seed}", (preset, config_file),
-                                seeded, device, progress)  # fmt: skip
-        k = config.model.topics
-        facies = facies_volume(flow, config, store, readout=readout)
+        run = _trained(store, runs_dir / f"seed-{seed}", (preset, config_file), seeded,
+                       device, progress)  # fmt: skip
+        config, k = run.config, run.config.model.topics
+        facies = facies_volume(run, store, readout=readout)
         used = used_topics(facies[pick], k)
         row: dict[str, Any] = {"seed": seed, "flow": {**scores(facies), "used_topics": used}}
         spec = patch_spec(config)
-        patches, where = load_windows(store, spec, config.data.percentile)
+        patches, where = load_windows(store, spec, run.normalization(store))
         labels = window_clusters(patches, k, seed)
         if flow_baseline:
-            standard, _ = _trained(store, runs_dir / f"standard-seed-{seed}",
-                                   (preset, config_file), [*seeded, "model.prior=standard"],
-                                   device, progress)  # fmt: skip
-            labels["kmeans_standard_latents"] = latent_clusters(standard, patches, k, seed)
+            standard = _trained(store, runs_dir / f"standard-seed-{seed}",
+                                (preset, config_file), [*seeded, "model.prior=standard"],
+                                device, progress)  # fmt: skip
+            labels["kmeans_standard_latents"] = latent_clusters(standard.flow, patches, k, seed)
         for name, label in labels.items():
             row[name] = scores(stitch_labels(label, where, k, spec, survey))
         rows.append(row)

@@ -18,9 +18,7 @@ For evaluation, a seeded fraction of the chunk columns is held out (:func:`holdo
 :func:`holdout_columns`, :func:`in_columns`): a patch belongs to the column of its first
 sample. :func:`spread` orders chunk columns so a stream spans the survey from its start.
 
-Amplitudes become bytes like an 8-bit image: clipped at +/- a robust percentile ``clip`` of
-``|amplitude|``, scaled to [0, 1] (zero amplitude at 0.5) and rounded to 0..255; NaN (no
-trace) becomes 128, the code of zero amplitude.
+How amplitudes become bytes is :mod:`seisflow.ingest.normalize`.
 """
 
 from __future__ import annotations
@@ -40,8 +38,6 @@ __all__ = [
     "holdout_columns",
     "in_columns",
     "positions",
-    "quantize",
-    "robust_clip",
     "sample_range",
     "spread",
 ]
@@ -182,32 +178,6 @@ def cut(
     else:
         window = block[i : i + size, j : j + depth, k : k + size].transpose(1, 0, 2)
     return window.transpose(0, 2, 1)
-
-
-def quantize(raw: np.ndarray, clip: float) -> np.ndarray:
-    """Map amplitudes to bytes: ``round(255 * (clip(raw / clip, -1, 1) + 1) / 2)``, NaN -> 128.
-
-    Args:
-        raw: Amplitudes of any shape.
-        clip: Positive clip level (the robust percentile of ``|amplitude|``).
-
-    Returns:
-        uint8 array of the same shape.
-    """
-    scaled = np.asarray(raw, dtype=np.float32) * np.float32(127.5 / clip)
-    np.clip(scaled, -127.5, 127.5, out=scaled)
-    scaled += np.float32(127.5)
-    out = np.rint(scaled, out=scaled)
-    return np.nan_to_num(out, nan=128.0).astype(np.uint8)
-
-
-def robust_clip(values: np.ndarray, percentile: float) -> float:
-    """The ``percentile`` of ``|values|`` over finite values (1.0 if none or all zero)."""
-    finite = np.abs(values[np.isfinite(values)])
-    if finite.size == 0:
-        return 1.0
-    clip = float(np.percentile(finite, percentile))
-    return clip if clip > 0 else float(finite.max()) or 1.0
 
 
 def sample_range(vertical: np.ndarray, window: tuple[float, float] | None) -> tuple[int, int]:

@@ -28,23 +28,20 @@ import zarr
 from torch.utils.data import IterableDataset, get_worker_info
 
 from seisflow.errors import InputFileError
+from seisflow.ingest.normalize import Normalization, measure
 from seisflow.ingest.patches import (
     PatchSpec,
     holdout_block,
     holdout_columns,
     in_columns,
     positions,
-    quantize,
-    robust_clip,
     sample_range,
     spread,
 )
 from seisflow.ingest.store import open_survey
 
-__all__ = ["PatchStream", "normalization", "shard", "tile"]
+__all__ = ["PatchStream", "shard", "tile"]
 
-NORMALIZATION_KEY = "seisflow:normalization"
-#: Names that moved to :mod:`seisflow.images`, still importable from here for now.
 Unit = tuple[int, int, int]  # (axis, inline chunk index, crossline chunk index)
 
 
@@ -62,43 +59,6 @@ def _split(n_items: int, index: int, count: int) -> slice:
     """The ``index``-th of ``count`` contiguous, near-equal parts of ``range(n_items)``."""
     bounds = np.linspace(0, n_items, count + 1).round().astype(int)
     return slice(int(bounds[index]), int(bounds[index + 1]))
-
-
-def normalization(
-    store: str | Path, *, percentile: float = 99.5, max_chunks: int = 24, seed: int = 0
-) -> dict[str, Any]:
-    """The clip level of a store: the ``percentile`` of ``|amplitude|`` over a chunk sample.
-
-    Reads at most ``max_chunks`` whole chunks of ``amplitude``, spread at random (seeded) over
-    the chunk grid, never the whole volume; the same store always gives the same result.
-    Reading never writes: nothing is cached in the store (a reader that wrote attributes
-    would race the store's one writer). A value cached in the store's attributes
-    (``seisflow:normalization``) by an earlier version is reused while the percentile
-    matches.
-
-    Returns:
-        ``{"percentile", "clip", "chunks_read", "chunks_total"}``.
-    """
-    group = zarr.open_group(str(store), mode="r")
-    cached = group.attrs.get(NORMALIZATION_KEY)
-    if cached and cached.get("percentile") == percentile:
-        return dict(cached)
-    array = group["amplitude"]
-    grid = [int(np.ceil(n / c)) for n, c in zip(array.shape, array.chunks, strict=True)]
-    total = int(np.prod(grid))
-    rng = np.random.default_rng(seed)
-    chosen = rng.choice(total, size=min(max_chunks, total), replace=False)
-    values = []
-    for flat in np.sort(chosen):
-        block = array.blocks[np.unravel_index(flat, grid)]
-        finite = block[np.isfinite(block)]
-        values.append(rng.choice(finite, size=min(finite.size, 200_000), replace=False))
-    return {
-        "percentile": percentile,
-        "clip": robust_clip(np.concatenate(values), percentile),
-        "chunks_read": int(chosen.size),
-        "chunks_total": total,
-    }
 
 
 def tile(store: str | Path, spec: PatchSpec, *, complete: bool = False) -> np.ndarray:
@@ -127,7 +87,9 @@ class PatchStream(IterableDataset):
             trace, in unit order within each consumer).
         return_positions: Yield ``(patch, position)`` with ``position`` int64 ``(4,)``.
         buffer: Size of the shuffle buffer (patches).
-        percentile: Clip percentile of ``|amplitude|`` (see :func:`normalization`).
+        normalization: How amplitudes become bytes (the run's, when scoring with a trained
+            model); None: the store's own (:func:`~seisflow.ingest.normalize.measure`).
+            Missing samples take :data:`~seisflow.ingest.normalize.MISSING`.
         batch_size: Yield batches ``(B, C, size, size)`` instead of single patches (use
             ``DataLoader(stream, batch_size=None)``): far less per-patch Python work.
         holdout: Fraction of the chunk columns held out for evaluation, chosen by ``seed``
@@ -149,7 +111,7 @@ class PatchStream(IterableDataset):
         shuffle: bool = True,
         return_positions: bool = False,
         buffer: int = 8192,
-        percentile: float = 99.5,
+        normalization: Normalization | None = None,
         batch_size: int | None = None,
         holdout: float = 0.0,
         split: Literal["train", "eval"] = "train",
@@ -169,7 +131,7 @@ class PatchStream(IterableDataset):
         self.samples = sample_range(vertical, spec.time_window)
         self.live = dataset.trace_mask.values
         self._check_fits(spec)
-        self.clip = normalization(store, percentile=percentile)["clip"]
+        self.normalization = normalization or measure(store)
         every = positions(spec, self.live, samples=self.samples, complete=shuffle)
         self.holdout = self._holdout(every, holdout)
         block, columns = tuple(self.holdout["block"]), np.array(self.holdout["columns"])
@@ -216,7 +178,7 @@ class PatchStream(IterableDataset):
 
     def normalize(self, raw: np.ndarray) -> np.ndarray:
         """Exactly the stream's normalisation of any raw slice: uint8 of the same shape."""
-        return quantize(raw, self.clip)
+        return self.normalization.quantize(raw)
 
     def __len__(self) -> int:
         """Patches in one pass (all consumers together)."""
@@ -310,7 +272,7 @@ class PatchStream(IterableDataset):
             if key not in tiles:
                 r, c = key
                 raw = array[r * c0 : (r + 1) * c0, c * c1 : (c + 1) * c1, slice(*self.samples)]
-                tiles[key] = quantize(raw, self.clip)
+                tiles[key] = self.normalization.quantize(raw)
             tiles.move_to_end(key)
         whole = np.concatenate(
             [np.concatenate([tiles[(r, c)] for c in cols], axis=1) for r in rows], axis=0

@@ -182,8 +182,12 @@ def saved_config(content: Mapping[str, Any], path: Path) -> RunConfig:
     Raises:
         InputFileError: When this version refuses it (the message names ``path``).
     """
+    raw = content["config"]
+    data = raw.get("data") if isinstance(raw, Mapping) else None
+    if isinstance(data, Mapping) and "companding" not in data:  # saved before companding:
+        raw = {**raw, "data": {**data, "companding": "clip"}}  # those runs clipped
     try:
-        return from_mapping(RunConfig, content["config"])
+        return from_mapping(RunConfig, raw)
     except ConfigError as exc:
         raise InputFileError(f"{path} holds a configuration this version refuses ({exc}); "
                              f"{FIX}") from None  # fmt: skip

@@ -27,7 +27,14 @@ class DataConfig:
         stride: Step between patch starts (<= size).
         time_window: Optional ``(first, last)`` of the vertical axis (ms or m).
         depth3d: Optional number of adjacent sections stacked as channels.
-        percentile: Clip percentile of ``|amplitude|`` for the 8-bit quantisation.
+        percentile: Percentile of ``|amplitude|`` that sets the amplitude scale of the 8-bit
+            quantisation (see :mod:`seisflow.ingest.normalize`).
+        companding: ``asinh`` (amplitudes up to ``headroom`` x the scale keep distinct
+            codes) or ``clip`` (everything beyond the scale takes the end code).
+        headroom: ``asinh`` only: the largest amplitude kept distinct, in scales (>= 1).
+        holdout: Fraction of the store's chunk columns held out of training for the
+            evaluation figure (0: none, the evaluation figure then comes from training
+            patches).
         buffer: Shuffle buffer of the patch stream (patches).
         workers: DataLoader worker processes (0: read in the training process, the fastest
             on two cores).
@@ -39,6 +46,9 @@ class DataConfig:
     time_window: tuple[float, float] | None = None
     depth3d: int | None = None
     percentile: float = 99.5
+    companding: Literal["asinh", "clip"] = "asinh"
+    headroom: float = 4.0
+    holdout: float = 0.1
     buffer: int = 8192
     workers: int = 0
 
@@ -47,6 +57,10 @@ class DataConfig:
     def __post_init__(self) -> None:
         if not 50.0 <= self.percentile <= 100.0:
             raise ConfigError(f"data percentile {self.percentile} must be between 50 and 100")
+        if not self.headroom >= 1.0:
+            raise ConfigError(f"data headroom {self.headroom} must be >= 1 (in amplitude scales)")
+        if not 0.0 <= self.holdout <= 0.5:
+            raise ConfigError(f"data holdout {self.holdout} must be between 0 and 0.5")
         _require("data", ("buffer", self.buffer, self.buffer >= 1, ">= 1"),
                  ("workers", self.workers, self.workers >= 0, ">= 0"))  # fmt: skip
 

@@ -9,9 +9,9 @@ process's share of the global batch, plus a fixed evaluation set:
 * :class:`SurveySource` streams patches of a store with
   :class:`~seisflow.ingest.stream.PatchStream`, sharded by rank; a resumed run skips the
   batches already consumed (reading is far faster than training, so this costs little).
-  A seeded :data:`EVAL_HOLDOUT` of the store's chunk columns is held out: the evaluation
-  set comes only from them, training batches never (:attr:`SurveySource.holdout` says which;
-  :func:`source_record` records it in the run).
+  A seeded fraction ``data.holdout`` (default 0.1) of the store's chunk columns is held
+  out: the evaluation set comes only from them, training batches never
+  (:attr:`SurveySource.holdout` says which; :func:`source_record` records it in the run).
 
 A store with nothing to learn (no finite amplitude, or one value throughout, by the
 statistics written at ingest) is refused before training, and so is a first batch whose
@@ -36,12 +36,12 @@ from torch.utils.data import DataLoader
 
 from seisflow.errors import ConfigError, InputFileError
 from seisflow.images import IMAGE_SETS, load_images
+from seisflow.ingest.normalize import Normalization, measure
 from seisflow.ingest.patches import PatchSpec
-from seisflow.ingest.stream import PatchStream, normalization
+from seisflow.ingest.stream import PatchStream
 from seisflow.train.config import DataConfig
 
 __all__ = [
-    "EVAL_HOLDOUT",
     "ImageSource",
     "Source",
     "SurveySource",
@@ -52,9 +52,6 @@ __all__ = [
     "rank_slice",
     "source_record",
 ]
-
-#: Fraction of a store's chunk columns held out for evaluation (see ``PatchStream``).
-EVAL_HOLDOUT = 0.1
 
 
 def rank_slice(batch_size: int, rank: int, world: int) -> slice:
@@ -150,6 +147,7 @@ class SurveySource:
         self.spec = PatchSpec(size=data.size, axis=data.axis, stride=data.stride,
                               time_window=data.time_window, depth3d=data.depth3d)  # fmt: skip
         self._holdout: dict[str, Any] | None = None
+        self._normalization: Normalization | None = None
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -157,15 +155,25 @@ class SurveySource:
         return self.spec.shape
 
     def prepare(self) -> None:
-        """Compute (and cache in the store) the normalisation, once, before any stream."""
-        normalization(self.name, percentile=self.data.percentile)
+        """Measure the normalisation once, before any stream (it never writes the store)."""
+        _ = self.normalization
+
+    @property
+    def normalization(self) -> Normalization:
+        """How this store's amplitudes become bytes for training: its scale at
+        ``data.percentile``, ``data.companding``, ``data.headroom`` (recorded in the run)."""
+        if self._normalization is None:
+            self._normalization = measure(self.name, percentile=self.data.percentile,
+                                          companding=self.data.companding,
+                                          headroom=self.data.headroom)  # fmt: skip
+        return self._normalization
 
     def _stream(
         self, *, batch_size: int, split: str = "train", positions: bool = False
     ) -> PatchStream:
         return PatchStream(self.name, self.spec, seed=self.seed, shuffle=True,
                            batch_size=batch_size, buffer=self.data.buffer,
-                           percentile=self.data.percentile, holdout=EVAL_HOLDOUT,
+                           normalization=self.normalization, holdout=self.data.holdout,
                            split="eval" if split == "eval" else "train",
                            return_positions=positions)  # fmt: skip
 
@@ -209,8 +217,9 @@ class SurveySource:
 
     def eval_set(self, size: int) -> Tensor:
         """A fixed sample of at most ``size`` patches from the held-out chunk columns only
-        (see :attr:`holdout`): never a training patch."""
-        return self.sample(size, "eval")[0]
+        (see :attr:`holdout`): never a training patch. With ``data.holdout = 0`` nothing is
+        held out and the first ``size`` training patches stand in (a training figure)."""
+        return self.sample(size, "eval" if self.data.holdout else "train")[0]
 
 
 Source = ImageSource | SurveySource
@@ -267,15 +276,17 @@ def check_signal(data: Source, first: Tensor, *, sample: int = 256) -> None:
 
 def source_record(data: Source, data_dir: str | Path | None) -> dict[str, Any]:
     """What a checkpoint records of its training data: kind and name, and for a store its
-    absolute path, the SEG-Y source it was ingested from (path and CRC-32) and the chunk
-    columns held out for evaluation (``holdout``, see :attr:`SurveySource.holdout`)."""
+    absolute path, the SEG-Y source it was ingested from (path and CRC-32), the chunk
+    columns held out for evaluation (``holdout``, see :attr:`SurveySource.holdout`) and the
+    input normalisation (``normalization``, see :attr:`SurveySource.normalization`)."""
     folder = str(data_dir) if data_dir is not None else None
     record: dict[str, Any] = {"kind": data.kind, "name": data.name, "data_dir": folder}
     if isinstance(data, SurveySource):
         origin = data.attrs.get("source")
         origin = origin if isinstance(origin, Mapping) else {}
         record.update(path=str(Path(data.name).resolve()), segy=origin.get("path"),
-                      crc32=origin.get("crc32"), holdout=data.holdout)  # fmt: skip
+                      crc32=origin.get("crc32"), holdout=data.holdout,
+                      normalization=data.normalization.as_dict())  # fmt: skip
     return record
 
 
