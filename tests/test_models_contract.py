@@ -87,6 +87,11 @@ def test_layer_contract(name, tmp_path):
     y, logdet = layer(x, cond)
     assert y.shape[0] == x.shape[0] and logdet.shape == (x.shape[0],)
     torch.testing.assert_close(layer.inverse(y, cond), x, atol=1e-10, rtol=0)
+    # the log-det map: laid out like y, summing to the log-det
+    y_map, field = layer.forward_map(x, cond)
+    torch.testing.assert_close(y_map, y, atol=1e-12, rtol=0)
+    assert field.shape == y.shape and field.dtype == logdet.dtype
+    torch.testing.assert_close(field.flatten(1).sum(1), logdet, atol=1e-10, rtol=1e-10)
     # log-det against the autograd Jacobian, one sample at a time
     for k in range(2):
         c = None if cond is None else cond[k : k + 1]
@@ -153,6 +158,10 @@ def test_every_model_combination(prior, subnet, levels, shape, dtype):
     tolerance = 1e-9 if dtype == torch.float64 else 2e-4
     torch.testing.assert_close(flow.decode(z), x, atol=tolerance, rtol=0)
     assert torch.isfinite(flow.bits_per_dim(x8)).all()
+    maps = flow.density_maps(x)  # position by position, adding up to log p(x)
+    assert all(m.shape == (2, *shape[1:]) for m in maps.values())
+    total = sum(m.flatten(1).sum(1) for m in maps.values())
+    torch.testing.assert_close(total, flow.log_prob(x), atol=tolerance * 1e3, rtol=1e-6)
     samples = flow.sample(2, topic=1 if prior != "standard" else None)
     assert samples.shape == (2, *shape) and samples.dtype == dtype
     if prior != "standard":
@@ -267,3 +276,36 @@ def test_whole_model_density_integrates_to_one(prior):
     integral, error = weights.mean(), weights.std() / np.sqrt(m)
     assert error < 0.025
     assert abs(integral - 1.0) < 5 * error, (integral, error)
+
+
+def test_log_det_maps_land_where_their_elements_are():
+    """A squeeze inside a stack moves the earlier map with the elements; a fractal
+    quadrant's map lands on that quadrant."""
+    from seisflow.models.fractal import quadrant_codes
+    from seisflow.models.layers import Sequential
+
+    first, second = ActNorm(1), ActNorm(4)
+    with torch.no_grad():
+        first.log_scale.fill_(0.3)
+        second.log_scale.copy_(torch.tensor([0.1, 0.2, 0.4, 0.8]).reshape(1, 4, 1, 1))
+    first.ready = second.ready = True
+    stack = Sequential(first, Squeeze(), second)
+    _, field = stack.forward_map(torch.rand(2, 1, 4, 4))
+    expected = -0.3 - torch.tensor([0.1, 0.2, 0.4, 0.8]).reshape(1, 4, 1, 1)
+    torch.testing.assert_close(field, expected.expand(2, 4, 2, 2))
+
+    torch.manual_seed(3)
+    layer = FractalCoupling(1, 1, (8, 8), depth=2, subnet="cnn", width=4).double()
+    x = torch.rand(3, 1, 8, 8, dtype=torch.float64)
+    layer.train()
+    layer(x)
+    perturb(layer.inner)
+    with torch.no_grad():  # the global coupling: the identity, a zero map
+        for p in layer.outer.parameters():
+            p.zero_()
+    layer.eval()
+    _, field = layer.forward_map(x)
+    codes = quadrant_codes(3, (4, 4), x)[:3]  # quadrant 0 (top left)
+    _, alone = layer.inner.forward_map(x[:, :, :4, :4], codes)
+    torch.testing.assert_close(field[:, :, :4, :4], alone)
+    assert field[:, :, 4:, 4:].abs().sum() > 0 and not torch.allclose(field[:, :, 4:, 4:], alone)

@@ -202,9 +202,12 @@ def test_score_is_log_prob_and_topic_posterior_in_one_pass():
         flow = build_flow(FlowConfig(in_shape=(1, 8, 8), prior=prior, width=8, depth=1),
                           dtype=torch.float64).eval()  # fmt: skip
         x = torch.rand(5, 1, 8, 8, dtype=torch.float64)
-        log_p, proportions = flow.score(x)
+        log_p, proportions, density, words = flow.score(x)
         torch.testing.assert_close(log_p, flow.log_prob(x))
         torch.testing.assert_close(proportions, flow.topic_posterior(x)[0])
+        assert words is None and set(density) == {"logdet", "factored", "prior"}
+        if prior == "lda":
+            torch.testing.assert_close(flow.score(x, words=True).words, flow.word_topics(x))
 
 
 def _lda(topics: int = 3) -> LdaPrior:

@@ -71,7 +71,7 @@ def score_patches(
     progress: bool = False,
 ) -> PatchTable:
     """Topic proportions and anomaly scores of every patch of the mapping tiling, and with
-    ``words`` the topic responsibilities of every word (:meth:`FractalFlow.score_words`).
+    ``words`` the topic responsibilities of every word (:meth:`FractalFlow.score`).
 
     Args:
         flow: A trained flow.
@@ -100,14 +100,12 @@ def score_patches(
     dims = math.prod(spec.shape)
     for codes, where in stream:
         patches = torch.from_numpy(fill_missing(codes.numpy()))
-        x = flow.bin_centres(patches.to(device))
+        scores = flow.score(flow.bin_centres(patches.to(device)), words=words)
+        log_p, proportions = scores.log_prob, scores.proportions
         if words:
-            log_p, proportions, field = flow.score_words(x)
-            fields.append(field.to(torch.float16).cpu().numpy())
-        elif topics:
-            log_p, proportions = flow.score(x)
-        else:
-            log_p, proportions = flow.log_prob(x), torch.zeros(len(x), 0)
+            fields.append(scores.words.to(torch.float16).cpu().numpy())  # type: ignore[union-attr]
+        if not topics:
+            proportions = proportions[:, :0]
         bits = (-(log_p - dims * math.log(256.0)) / (dims * math.log(2.0))).float().cpu().numpy()
         score = bits - compressor_bits_per_dim(patches.numpy())
         parts.append((where.numpy(), proportions.float().cpu().numpy(), score.astype(np.float32)))

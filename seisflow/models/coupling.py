@@ -89,6 +89,18 @@ class AffineCoupling(FlowLayer):
             logdet = log_s.flatten(1).to(_wide(x)).sum(1)
         return y, logdet
 
+    def forward_map(self, x: Tensor, cond: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """``(y, log-scale on each moved element, 0 on the kept ones)``."""
+        if self.mask_kind == "checkerboard":
+            mask = self.mask.to(x.dtype)
+            log_s, shift = self._params(x * mask, cond)
+            y = x * mask + (1 - mask) * (x * torch.exp(log_s) + shift)
+            return y, ((1 - mask) * log_s).to(_wide(x))
+        kept, moved = x[:, : self.split], x[:, self.split :]
+        log_s, shift = self._params(kept, cond)
+        field = torch.cat([torch.zeros_like(kept), log_s.expand_as(moved)], dim=1)
+        return torch.cat([kept, moved * torch.exp(log_s) + shift], dim=1), field.to(_wide(x))
+
     def inverse(self, y: Tensor, cond: Tensor | None = None) -> Tensor:
         if self.mask_kind == "checkerboard":
             mask = self.mask.to(y.dtype)

@@ -17,6 +17,7 @@ References:
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import torch
 from torch import Tensor, nn
@@ -28,7 +29,25 @@ from seisflow.models.layers import Logit, squeeze, unsqueeze
 from seisflow.models.priors import KatGmmPrior, LdaPrior, Prior, StandardPrior
 from seisflow.models.priors.standard import standard_normal_log_prob
 
-__all__ = ["FractalFlow"]
+__all__ = ["FractalFlow", "Scores"]
+
+
+class Scores(NamedTuple):
+    """What one pass of the flow says about each of ``N`` inputs (:meth:`FractalFlow.score`).
+
+    Attributes:
+        log_prob: ``(N,)`` nats (for LDA the ELBO), the sum of every ``density`` map.
+        proportions: ``(N, K)`` topic proportions, ``(N, 0)`` for a prior without topics.
+        density: ``{"logdet", "factored", "prior"}`` -> ``(N, H, W)`` maps in nats (see
+            :meth:`FractalFlow.density_maps`).
+        words: ``(N, K, H / (2 word), W / (2 word))`` word topic responsibilities when asked
+            for, else None.
+    """
+
+    log_prob: Tensor
+    proportions: Tensor
+    density: dict[str, Tensor]
+    words: Tensor | None = None
 
 
 class FractalFlow(nn.Module):
@@ -214,17 +233,55 @@ class FractalFlow(nn.Module):
         return proportions, proportions.max(-1).values
 
     @torch.no_grad()
-    def score(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        """``log p(x)`` ``(N,)`` (as :meth:`log_prob`) and the topic proportions ``(N, K)``
-        (as :meth:`topic_posterior`) of ``x`` in [0, 1], from one pass of the flow."""
-        log_p, words = self._score(x)
-        return log_p, self.prior.proportions(words)
+    def score(self, x: Tensor, *, words: bool = False) -> Scores:
+        """``log p(x)`` (as :meth:`log_prob`), its maps (:meth:`density_maps`), the topic
+        proportions (as :meth:`topic_posterior`; none for a prior without topics) and with
+        ``words`` the word topics (as :meth:`word_topics`) of ``x`` in [0, 1] ``(N, C, H,
+        W)``, from one pass of the flow."""
+        density, coded = self._density(x)
+        log_p = sum(part.flatten(1).sum(1) for part in density.values())
+        if self.prior.has_topics:
+            proportions = self.prior.proportions(coded)
+        else:
+            proportions = torch.zeros(len(x), 0, device=x.device)
+        field = self._word_field(coded) if words else None
+        return Scores(log_p, proportions, density, field)  # type: ignore[arg-type]
 
     @torch.no_grad()
-    def score_words(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        """:meth:`score` and :meth:`word_topics` of ``x`` from one pass of the flow."""
-        log_p, words = self._score(x)
-        return log_p, self.prior.proportions(words), self._word_field(words)
+    def density_maps(self, x: Tensor) -> dict[str, Tensor]:
+        """``log p(x)`` position by position, in three parts, each ``(N, H, W)`` nats summed
+        over the channels, that add up over the positions to :meth:`log_prob` (for LDA the
+        ELBO):
+
+        * ``logdet``: the log-det of the whole bijection where it arises (the logit's per
+          pixel, each coupling's log-scale on the elements it moves, actnorm and 1x1
+          convolutions spread evenly over their positions), un-squeezed to pixels;
+        * ``factored``: the standard-normal log-density of the factored-out latent;
+        * ``prior``: each word's term (:meth:`Prior.word_log_prob`), shared evenly among
+          the ``2 word x 2 word`` pixels it covers.
+        """
+        return self._density(x)[0]
+
+    def _density(self, x: Tensor) -> tuple[dict[str, Tensor], Tensor]:
+        """The density maps and the words of ``x``."""
+        y, outer = self.logit.forward_map(x)
+        h, fractal = self.fractal.forward_map(y)
+        h, mid = self.mid.forward_map(squeeze(h))
+        factored, kept = h.chunk(2, dim=1)
+        coarse, last = self.coarse.forward_map(kept)
+        words = self.to_words(coarse)
+        wide = mid.dtype
+        gauss = -0.5 * factored.to(wide).square() - 0.5 * math.log(2 * math.pi)
+        per_word = self.prior.word_log_prob(words).to(wide) / self.word_dim  # (N, B)
+        prior = self.from_words(per_word.unsqueeze(-1).expand(-1, -1, self.word_dim))
+        nothing = torch.zeros_like(gauss)
+        density = {
+            "logdet": (outer + fractal).sum(1)
+            + unsqueeze(mid + torch.cat([nothing, last], dim=1)).sum(1),
+            "factored": unsqueeze(torch.cat([gauss, nothing], dim=1)).sum(1),
+            "prior": unsqueeze(torch.cat([nothing, prior], dim=1)).sum(1),
+        }
+        return density, words
 
     @torch.no_grad()
     def word_topics(self, x: Tensor) -> Tensor:
@@ -233,11 +290,6 @@ class FractalFlow(nn.Module):
         covers ``2 word x 2 word`` input pixels."""
         _, _, coarse, _ = self._forward(x)
         return self._word_field(self.to_words(coarse))
-
-    def _score(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        _, factored, coarse, logdet = self._forward(x)
-        words = self.to_words(coarse)
-        return standard_normal_log_prob(factored) + self.prior.log_prob(words) + logdet, words
 
     def _word_field(self, words: Tensor) -> Tensor:
         phi = self.prior.word_topics(words)  # (N, B, K)

@@ -101,6 +101,16 @@ class FractalCoupling(FlowLayer):
         x, outer = self.outer(x, cond)
         return x, logdet + outer
 
+    def forward_map(self, x: Tensor, cond: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """``(y, log-det map)``: each quadrant's map put back where the quadrant lies, plus
+        the global coupling's."""
+        total = torch.zeros_like(x, dtype=torch.promote_types(x.dtype, torch.float32))
+        if self.level > 0:
+            local, inner = self.inner.forward_map(fold(x), self._inner_cond(x, cond))
+            x, total = unfold(local), unfold(inner)
+        x, outer = self.outer.forward_map(x, cond)
+        return x, total + outer
+
     def inverse(self, y: Tensor, cond: Tensor | None = None) -> Tensor:
         x = self.outer.inverse(y, cond)
         if self.level > 0:

@@ -2,7 +2,11 @@
 the logit pre-processing of [0, 1] data, and sequential composition.
 
 Every layer maps ``x`` to ``(y, logdet)`` with ``logdet`` of shape ``(N,)`` (float32 or the
-input's dtype, whichever is wider) and inverts ``y`` back to ``x``. An optional ``cond``
+input's dtype, whichever is wider) and inverts ``y`` back to ``x``. :meth:`FlowLayer.forward_map`
+gives the log-det where it belongs instead: a map shaped like ``y`` whose sum over each
+sample is ``logdet`` (a coupling's log-scale on each element it moves, an actnorm's or a 1x1
+convolution's per-position term on every element at that position), so a density can be
+read position by position. An optional ``cond``
 tensor ``(N, c, H, W)`` is passed to layers that use it (the fractal quadrant position).
 
 References:
@@ -41,6 +45,16 @@ class FlowLayer(nn.Module):
         """``x`` such that ``forward(x)[0] == y``."""
         raise NotImplementedError
 
+    def forward_map(self, x: Tensor, cond: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """``(y, logdet_map)``: ``logdet_map`` shaped like ``y`` (float32 or wider), summing
+        over each sample to ``forward``'s ``logdet``."""
+        raise NotImplementedError
+
+    def relayout(self, field: Tensor) -> Tensor:
+        """A map shaped like this layer's input, laid out like its output (the identity but
+        for layers that move elements, e.g. :class:`Squeeze`)."""
+        return field
+
 
 def _zeros(x: Tensor) -> Tensor:
     """A ``(N,)`` log-det accumulator in at least float32 (safe under bf16 autocast)."""
@@ -67,6 +81,18 @@ class Sequential(FlowLayer):
         for layer in reversed(self.layers):
             y = layer.inverse(y, cond)
         return y
+
+    def forward_map(self, x: Tensor, cond: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        total = torch.zeros_like(x, dtype=_zeros(x).dtype)
+        for layer in self.layers:
+            x, field = layer.forward_map(x, cond)
+            total = layer.relayout(total) + field
+        return x, total
+
+    def relayout(self, field: Tensor) -> Tensor:
+        for layer in self.layers:
+            field = layer.relayout(field)
+        return field
 
 
 class ActNorm(FlowLayer):
@@ -111,6 +137,10 @@ class ActNorm(FlowLayer):
         logdet = -self.log_scale.sum() * x.shape[2] * x.shape[3]
         return y, _zeros(x) + logdet
 
+    def forward_map(self, x: Tensor, cond: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        y, _ = self.forward(x, cond)
+        return y, (-self.log_scale).to(_zeros(x).dtype).expand_as(x)
+
     def inverse(self, y: Tensor, cond: Tensor | None = None) -> Tensor:
         return y * torch.exp(self.log_scale) + self.shift
 
@@ -135,6 +165,13 @@ class Squeeze(FlowLayer):
 
     def forward(self, x: Tensor, cond: Tensor | None = None) -> tuple[Tensor, Tensor]:
         return squeeze(x), _zeros(x)
+
+    def forward_map(self, x: Tensor, cond: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        y = squeeze(x)
+        return y, torch.zeros_like(y, dtype=_zeros(x).dtype)
+
+    def relayout(self, field: Tensor) -> Tensor:
+        return squeeze(field)
 
     def inverse(self, y: Tensor, cond: Tensor | None = None) -> Tensor:
         return unsqueeze(y)
@@ -169,6 +206,11 @@ class InvConv1x1(FlowLayer):
         y = torch.einsum("ij,njhw->nihw", weight, x)
         return y, _zeros(x) + self.log_diag.sum() * x.shape[2] * x.shape[3]
 
+    def forward_map(self, x: Tensor, cond: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        y, _ = self.forward(x, cond)
+        per_element = self.log_diag.sum().to(_zeros(x).dtype) / x.shape[1]
+        return y, per_element.expand_as(y)
+
     def inverse(self, y: Tensor, cond: Tensor | None = None) -> Tensor:
         weight = torch.linalg.inv(self._weight().to(torch.float64)).to(y.dtype)
         return torch.einsum("ij,njhw->nihw", weight, y)
@@ -190,6 +232,12 @@ class Logit(FlowLayer):
         y = torch.log(p) - torch.log1p(-p)
         logdet = math.log(1 - 2 * self.alpha) - torch.log(p) - torch.log1p(-p)
         return y, logdet.flatten(1).sum(1).to(_zeros(x).dtype)
+
+    def forward_map(self, x: Tensor, cond: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        p = self.alpha + (1 - 2 * self.alpha) * x
+        y = torch.log(p) - torch.log1p(-p)
+        field = math.log(1 - 2 * self.alpha) - torch.log(p) - torch.log1p(-p)
+        return y, field.to(_zeros(x).dtype)
 
     def inverse(self, y: Tensor, cond: Tensor | None = None) -> Tensor:
         return (torch.sigmoid(y) - self.alpha) / (1 - 2 * self.alpha)

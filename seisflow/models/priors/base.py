@@ -34,6 +34,12 @@ class Prior(nn.Module):
         density is a bound for an importance-weighted one; exact priors ignore it."""
         raise NotImplementedError
 
+    def word_log_prob(self, words: Tensor) -> Tensor:
+        """``log_prob`` word by word: ``(N, B, D) -> (N, B)`` nats, summing over the words to
+        :meth:`log_prob` (a document-level term, like LDA's Dirichlet, is shared equally
+        among the document's words)."""
+        raise NotImplementedError
+
     def sample(self, n: int, *, topic: int | None = None) -> Tensor:
         """Words ``(n, B, D)``; ``topic`` draws every word from one topic."""
         raise NotImplementedError

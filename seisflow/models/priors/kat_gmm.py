@@ -46,8 +46,12 @@ class KatGmmPrior(Prior):
 
     def log_prob(self, words: Tensor, *, samples: int | None = None) -> Tensor:
         """``(N, B, D) -> (N,)``, exact (``samples`` is ignored)."""
+        return self.word_log_prob(words).sum(-1)
+
+    def word_log_prob(self, words: Tensor) -> Tensor:
+        """``(N, B, D) -> (N, B)``: each word's mixture density."""
         joint = self.components.log_probs(words) + self.log_weights().to(words.dtype)
-        return torch.logsumexp(joint, dim=-1).sum(-1)
+        return torch.logsumexp(joint, dim=-1)
 
     def responsibilities(self, words: Tensor) -> Tensor:
         """Posterior component probabilities of each word, ``(N, B, Q)``."""

@@ -119,6 +119,11 @@ class LdaPrior(Prior):
         return self._elbo(*self.posterior(words))
 
     def _elbo(self, gamma: Tensor, log_phi: Tensor, log_pk: Tensor) -> tuple[Tensor, Tensor]:
+        return self._word_elbo(gamma, log_phi, log_pk).sum(-1), gamma
+
+    def _word_elbo(self, gamma: Tensor, log_phi: Tensor, log_pk: Tensor) -> Tensor:
+        """The ELBO word by word ``(N, B)``: each word's expected log-likelihood and topic
+        entropy, plus an equal share of the document's ``E[log p(theta) - log q(theta)]``."""
         alpha = self.alpha.to(gamma.dtype)
         e_log_theta = torch.digamma(gamma) - torch.digamma(gamma.sum(-1, keepdim=True))
         log_p_theta = (torch.lgamma(alpha.sum()) - torch.lgamma(alpha).sum()
@@ -126,8 +131,12 @@ class LdaPrior(Prior):
         log_q_theta = (torch.lgamma(gamma.sum(-1)) - torch.lgamma(gamma).sum(-1)
                        + ((gamma - 1) * e_log_theta).sum(-1))  # fmt: skip
         phi = log_phi.exp()
-        words_term = (phi * (e_log_theta.unsqueeze(1) + log_pk - log_phi)).sum((1, 2))
-        return log_p_theta - log_q_theta + words_term, gamma
+        words_term = (phi * (e_log_theta.unsqueeze(1) + log_pk - log_phi)).sum(2)
+        return words_term + ((log_p_theta - log_q_theta) / log_pk.shape[1]).unsqueeze(1)
+
+    def word_log_prob(self, words: Tensor) -> Tensor:
+        """The ELBO word by word, ``(N, B)`` (see :meth:`_word_elbo`); sums to :meth:`elbo`."""
+        return self._word_elbo(*self.posterior(words))
 
     def importance_bound(self, words: Tensor, samples: int) -> Tensor:
         """``log (1/S) sum_s p(z, theta_s) / q(theta_s)``, ``theta_s ~ Dir(gamma)``: ``(N,)``."""

@@ -34,6 +34,11 @@ class StandardPrior(Prior):
         """``(N, B, D) -> (N,)``, exact (``samples`` is ignored)."""
         return standard_normal_log_prob(words)
 
+    def word_log_prob(self, words: Tensor) -> Tensor:
+        """``(N, B, D) -> (N, B)``."""
+        z = words.to(torch.promote_types(words.dtype, torch.float32))
+        return (-0.5 * z.square() - 0.5 * math.log(2 * math.pi)).sum(-1)
+
     def proportions(self, words: Tensor) -> Tensor:
         """Refused: this prior has no topics."""
         raise ValueError("the standard prior has no topics: use prior = lda or kat_gmm")
