@@ -7,12 +7,11 @@ every other row changes one thing: the prior (``standard``: k-means on its laten
 ``kat_gmm``: the arg-max grid component), the fractal level (0, 2), the subnet (``kan``),
 no anti-collapse (neither the usage penalty nor the topic refits: topics from the first
 batch only), no usage penalty (refits kept), no L2 term, the ``word`` read-out instead
-of ``patch`` (same run), the old hard ``clip`` at the scale instead of asinh companding
-(``clip``), and no held-out chunk columns (``no_holdout``). Each survey x seed also scores
+of ``patch`` (same run), asinh companding instead of the hard clip at the scale
+(``asinh``), and no held-out chunk columns (``no_holdout``). Each survey x seed also scores
 the same-run baselines: k-means and a Gaussian mixture on PCA of the windows, k-means on
-window RMS, each on windows quantised with the hard clip (``baseline:NAME``, as before
-companding) and with asinh companding (``baseline:NAME@asinh``); the best of all six is the
-margin's reference.
+window RMS, each on windows quantised with the hard clip (``baseline:NAME``) and with asinh
+companding (``baseline:NAME@asinh``); the best of all six is the margin's reference.
 
 Prints one JSON line per (survey, seed, row) with ARI, NMI, matched accuracy, topics in use,
 the rate of third units at boundaries (``boundary_third``: a sample within 8 samples of a
@@ -88,7 +87,7 @@ ROWS: dict[str, tuple[list[str], str | None]] = {
     "subnet_kan": (["model.subnet=kan"], "patch"),
     "kat_gmm": (["model.prior=kat_gmm"], "patch"),
     "standard": (["model.prior=standard"], None),
-    "clip": (["data.companding=clip"], "patch"),
+    "asinh": (["data.companding=asinh"], "patch"),
     "no_holdout": (["data.holdout=0.0"], "patch"),
 }
 #: Rows that reuse another row's run (same training, another read-out).
