@@ -1,63 +1,128 @@
 """Anomaly read-outs of a trained survey flow against a synthetic truth, kind by kind.
 
-Scores every patch of the mapping tiling once (``seisflow.infer.maps.score_patches``: flow
-bits/dim and zlib bits/dim), then stitches several per-patch scores to every live sample and
-prints one JSON line: AUROC over all anomalous samples and per kind (bright spot, gas
-chimney, noise burst, dead traces) for each read-out. The reference in the same run is the
-``anomaly`` layer's own read-out (``bits - zlib``, averaged over the covering patches);
-the others are the raw flow bits/dim (Nalisnick et al. 2019), the ratio ``bits / zlib``,
-and the minimum over the inline and the crossline patches through a sample instead of the
-mean (a sample is anomalous only if the sections in both directions say so).
+Scores every patch of the mapping tiling once (``seisflow.infer.score.score_patches`` with
+the density maps), stitches each read-out to every live sample (the mean over the covering
+patches, complete patches first, as the layers are) and prints one JSON line: AUROC over all
+anomalous samples and per kind (bright spot, gas chimney, noise burst, dead traces, each
+against the clean samples), average precision over all, the kinds' shares of the anomalous
+samples, and the seconds each read-out's own work took.
+
+Read-outs (issue 17). Per patch: ``patch bits-zlib`` (the ``anomaly`` layer today: flow
+bits/dim minus zlib bits/dim, Serrà et al. 2020: the same-run reference), ``patch bits``.
+Per position, from :meth:`FractalFlow.density_maps` (bits per pixel): ``position bits``
+(all terms), ``position latent`` (the latent energy, no log-det: FastFlow / PyramidFlow),
+``position prior`` (the prior's word terms only: Schirrmeister et al. 2020). Two-sided:
+``contrast(X)``, the robust lateral z-score of read-out X (:mod:`seisflow.infer.contrast`).
+Baselines in the same run: ``|amplitude|`` and ``isolation_forest``, an IsolationForest on
+the per-sample QC attributes of :mod:`seisflow.infer.attributes` (fitted on 100 000 live
+samples, seeded). ``untrained: contrast(position bits)``: the same read-out from a flow of
+the same configuration that never trained (actnorm and topics initialised on one batch), the
+control of what training adds.
 
 Usage: python benchmarks/anomaly.py --store S.zarr --run RUN_DIR --truth S.truth.zarr
-       [--stride 16]
+       [--stride 16] [--radius 4]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import time
 from pathlib import Path
 
 import numpy as np
+import torch
 import xarray as xr
-from sklearn.metrics import roc_auc_score
+from sklearn.ensemble import IsolationForest
+from sklearn.metrics import average_precision_score, roc_auc_score
 
-from seisflow.infer.maps import (
-    PatchTable,
-    compressor_bits_per_dim,
-    reduce_first,
-    score_patches,
-    stitch,
-)
-from seisflow.ingest.normalize import fill_missing
+from seisflow.infer.attributes import attributes
+from seisflow.infer.contrast import lateral_contrast
+from seisflow.infer.score import PatchTable, compressor_bits_per_dim, score_patches
+from seisflow.infer.stitch import reduce_first, stitch
+from seisflow.ingest.normalize import Normalization, fill_missing
 from seisflow.ingest.patches import PatchSpec
 from seisflow.ingest.store import open_survey
 from seisflow.ingest.stream import PatchStream
+from seisflow.models import FractalFlow, build_flow
 from seisflow.runs import open_run
 from seisflow.synth.anomalies import ANOMALY_KINDS
 
+LN2 = math.log(2.0)
 
-def _volume(
-    table: PatchTable, values: np.ndarray, survey: xr.Dataset, keep: np.ndarray
-) -> np.ndarray:
-    """``values`` of the patches in ``keep`` averaged at every sample they cover."""
-    part = PatchTable(table.positions[keep], table.proportions[keep], values[keep], table.spec)
+
+def _volume(table: PatchTable, values: np.ndarray, survey: xr.Dataset) -> np.ndarray:
+    """Per-patch ``(n,)`` or per-pixel ``(n, size, size)`` values averaged at every sample
+    the patches cover: float32 ``(inline, crossline, time)``."""
     shape = tuple(int(n) for n in survey.amplitude.shape)
-    chunks, live = survey.amplitude.data.chunks, survey.trace_mask.values
-    layer = stitch(part, shape, chunks, reduce_first, values=values[keep, None], live=live,
-                   dtype=np.float32)  # fmt: skip
+    layer = stitch(table, shape, survey.amplitude.data.chunks, reduce_first, values=values[:, None],
+                   live=survey.trace_mask.values, dtype=np.float32)  # fmt: skip
     return layer.compute()
 
 
-def _aurocs(kind: np.ndarray, score: np.ndarray) -> dict[str, float]:
-    out = {"all": float(roc_auc_score(kind > 0, score))}
+def _figures(kind: np.ndarray, score: np.ndarray) -> dict[str, float]:
+    """AUROC over all and per kind (against the clean samples), average precision over all."""
+    score = np.nan_to_num(score, nan=float(np.nanmin(score)))
+    out = {"all": round(float(roc_auc_score(kind > 0, score)), 4),
+           "ap_all": round(float(average_precision_score(kind > 0, score)), 4)}  # fmt: skip
     for code, name in enumerate(ANOMALY_KINDS[1:], start=1):
         pick = (kind == 0) | (kind == code)
         out[name] = round(float(roc_auc_score(kind[pick] == code, score[pick])), 4)
-    out["all"] = round(out["all"], 4)
     return out
+
+
+def _flow_volumes(flow: FractalFlow, store: Path, spec: PatchSpec, norm: Normalization,
+                  survey: xr.Dataset, prefix: str = "") -> tuple[dict, dict]:  # fmt: skip
+    """The flow's read-outs as sample volumes, and the seconds each took."""
+    began = time.perf_counter()
+    table = score_patches(flow, store, spec, normalization=norm, density=True,
+                          topics=flow.prior.has_topics)  # fmt: skip
+    stream = PatchStream(store, spec, shuffle=False, return_positions=True, batch_size=1024,
+                         normalization=norm)  # fmt: skip
+    zlib = np.concatenate([compressor_bits_per_dim(fill_missing(x.numpy())) for x, _ in stream])
+    scoring = time.perf_counter() - began
+    maps = {k: v.astype(np.float32) for k, v in table.density.items()}  # type: ignore[union-attr]
+    per_pixel_bits = 8.0 - (maps["logdet"] + maps["factored"] + maps["prior"]) / LN2
+    readouts = {
+        "patch bits-zlib": table.anomaly,
+        "patch bits": table.anomaly + zlib,
+        "position bits": per_pixel_bits,
+        "position latent": -(maps["factored"] + maps["prior"]) / LN2,
+        "position prior": -maps["prior"] / LN2,
+    }
+    volumes, seconds = {}, {}
+    for name, values in readouts.items():
+        start = time.perf_counter()
+        volumes[prefix + name] = _volume(table, values, survey)
+        seconds[prefix + name] = time.perf_counter() - start + scoring
+    return volumes, seconds
+
+
+def _untrained(run_flow: FractalFlow, store: Path, spec: PatchSpec, norm: Normalization,
+               seed: int = 0) -> FractalFlow:  # fmt: skip
+    """A flow of the same configuration that never trained: actnorm and the topics
+    initialised on one batch of the training stream, as the trainer's first step does."""
+    torch.manual_seed(seed)
+    flow = build_flow(run_flow.config)
+    batch = next(iter(PatchStream(store, spec, seed=seed, batch_size=256, normalization=norm)))
+    flow.train()
+    with torch.no_grad():
+        flow.loss(batch)
+    return flow.eval()
+
+
+def _isolation_forest(survey: xr.Dataset, live: np.ndarray, seed: int = 0) -> np.ndarray:
+    """IsolationForest on the per-sample QC attributes: higher is more anomalous."""
+    features = attributes(survey).to_array("attribute").transpose(..., "attribute").values
+    rows = features[live]
+    rows = np.nan_to_num(rows, nan=0.0)
+    rng = np.random.default_rng(seed)
+    fit = rows[rng.choice(len(rows), size=min(100_000, len(rows)), replace=False)]
+    forest = IsolationForest(n_estimators=200, random_state=seed).fit(fit)
+    score = np.full(live.shape, np.nan, dtype=np.float32)
+    score[live] = -forest.score_samples(rows)
+    return score
 
 
 def main() -> None:
@@ -66,39 +131,41 @@ def main() -> None:
     parser.add_argument("--run", type=Path, required=True)
     parser.add_argument("--truth", type=Path, required=True)
     parser.add_argument("--stride", type=int, default=None)
+    parser.add_argument("--radius", type=int, default=4, help="Lateral contrast radius.")
     args = parser.parse_args()
+    torch.set_num_threads(2)
     run = open_run(args.run, device="cpu")
-    flow, data = run.flow, run.config.data
-    normalization = run.normalization(args.store)
+    data = run.config.data
+    norm = run.normalization(args.store)
     spec = PatchSpec(size=data.size, axis=data.axis, stride=args.stride or data.stride,
                      time_window=data.time_window, depth3d=data.depth3d)  # fmt: skip
-    began = time.perf_counter()
-    table = score_patches(flow, args.store, spec, normalization=normalization)
-    seconds = time.perf_counter() - began
-    stream = PatchStream(args.store, spec, shuffle=False, return_positions=True,
-                         batch_size=1024, normalization=normalization)  # fmt: skip
-    zlib = np.concatenate([compressor_bits_per_dim(fill_missing(x.numpy())) for x, _ in stream])
-    bits = table.anomaly + zlib
     survey = open_survey(args.store)
-    truth = xr.open_zarr(args.truth)
-    live = np.broadcast_to(survey.trace_mask.values[..., None], survey.amplitude.shape)
-    kind = truth.anomaly_kind.values[live]
-    every = np.ones(len(bits), dtype=bool)
-    axis = table.positions[:, 0]
-    readouts: dict[str, dict[str, float]] = {}
-    for name, values in {
-        "bits-zlib": table.anomaly,
-        "bits": bits,
-        "bits/zlib": bits / zlib,
-    }.items():
-        readouts[f"{name} mean"] = _aurocs(kind, _volume(table, values, survey, every)[live])
-        if spec.axis == "both":
-            both = [_volume(table, values, survey, axis == a) for a in (0, 1)]
-            readouts[f"{name} min"] = _aurocs(kind, np.minimum(*both)[live])
+    mask = survey.trace_mask.values
+    live = np.broadcast_to(mask[..., None], survey.amplitude.shape)
+    kind = xr.open_zarr(args.truth).anomaly_kind.values[live]
+    volumes, seconds = _flow_volumes(run.flow, args.store, spec, norm, survey)
+    for name in ("patch bits-zlib", "position bits", "position latent"):
+        start = time.perf_counter()
+        volumes[f"contrast({name})"] = lateral_contrast(volumes[name], mask, radius=args.radius)
+        seconds[f"contrast({name})"] = seconds[name] + time.perf_counter() - start
+    untrained = _untrained(run.flow, args.store, spec, norm)
+    control, _ = _flow_volumes(untrained, args.store, spec, norm, survey, prefix="untrained: ")
+    volumes["untrained: contrast(position bits)"] = lateral_contrast(
+        control["untrained: position bits"], mask, radius=args.radius
+    )
+    start = time.perf_counter()
+    volumes["|amplitude|"] = np.abs(survey.amplitude.values)
+    seconds["|amplitude|"] = time.perf_counter() - start
+    start = time.perf_counter()
+    volumes["isolation_forest"] = _isolation_forest(survey, mask)
+    seconds["isolation_forest"] = time.perf_counter() - start
+    readouts = {name: _figures(kind, volume[live]) for name, volume in volumes.items()}
     counts = {n: int((kind == c).sum()) for c, n in enumerate(ANOMALY_KINDS)}
-    print(json.dumps({"bench": "anomaly", "store": str(args.store), "patches": len(bits),
-                      "score_s": round(seconds, 1), "samples": counts,
-                      "reference": "bits-zlib mean", "readouts": readouts}))  # fmt: skip
+    traces = int(mask.sum())
+    print(json.dumps({"bench": "anomaly", "store": str(args.store), "run": str(args.run),
+                      "samples": counts, "reference": "patch bits-zlib",
+                      "ms_per_trace": {k: round(1e3 * v / traces, 3) for k, v in seconds.items()},
+                      "readouts": readouts}))  # fmt: skip
 
 
 if __name__ == "__main__":

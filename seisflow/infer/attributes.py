@@ -61,7 +61,7 @@ from scipy.signal import hilbert
 
 from seisflow.errors import ConfigError
 
-__all__ = ["ATTRIBUTES", "attributes", "block_attributes"]
+__all__ = ["ATTRIBUTES", "attributes", "block_attributes", "lateral_median"]
 
 #: The attributes :func:`attributes` can compute, in the order they are returned.
 ATTRIBUTES: tuple[str, ...] = (
@@ -115,7 +115,7 @@ def _log_floor(rms: float) -> float:
     return floor if np.isfinite(floor) and floor > 0 else 1e-12
 
 
-def _lateral_median(values: np.ndarray, live: np.ndarray, radius: int) -> np.ndarray:
+def lateral_median(values: np.ndarray, live: np.ndarray, radius: int) -> np.ndarray:
     """NaN-ignoring median over the ``(2 radius + 1)^2`` traces around each live trace.
 
     ``values`` is ``(I, J, T)``, finite at live traces and NaN elsewhere; missing traces get
@@ -205,7 +205,7 @@ def _compute(
             floor = _log_floor(np.sqrt(np.mean(np.square(x[live]))) if live.any() else 0.0)
         log_env = np.where(missing, np.nan, np.log(np.abs(z) + floor))
         if "relative_envelope" in names:
-            rel = log_env - _lateral_median(log_env, live, lateral)
+            rel = log_env - lateral_median(log_env, live, lateral)
             out["relative_envelope"] = rel.astype(np.float32)
         out["log_envelope"] = log_env.astype(np.float32)
         del log_env

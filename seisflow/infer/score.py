@@ -43,6 +43,8 @@ class PatchTable:
         spec: How the patches were cut.
         words: float16 ``(n, K, rows, columns)`` topic responsibilities of each patch's words
             where they sit in the patch (rows: time, columns: traces), or None.
+        density: The flow's density maps (:meth:`FractalFlow.density_maps`), each float16
+            ``(n, size, size)`` nats per pixel (rows: time, columns: traces), or None.
     """
 
     positions: np.ndarray
@@ -50,6 +52,7 @@ class PatchTable:
     anomaly: np.ndarray
     spec: PatchSpec
     words: np.ndarray | None = None
+    density: dict[str, np.ndarray] | None = None
 
 
 def compressor_bits_per_dim(patches: np.ndarray) -> np.ndarray:
@@ -67,6 +70,7 @@ def score_patches(
     normalization: Normalization,
     batch_size: int = 256,
     words: bool = False,
+    density: bool = False,
     topics: bool = True,
     progress: bool = False,
 ) -> PatchTable:
@@ -83,6 +87,7 @@ def score_patches(
             uses such patches only where no complete patch covers a sample.
         batch_size: Patches per forward pass.
         words: Also keep the word responsibilities (LDA prior only).
+        density: Also keep the density maps (:attr:`PatchTable.density`).
         topics: Ask the prior for topic proportions; False (the only choice for the
             standard prior, which has none) scores the anomaly alone and leaves
             :attr:`PatchTable.proportions` with no columns.
@@ -96,6 +101,7 @@ def score_patches(
     flow.eval()
     parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     fields: list[np.ndarray] = []
+    maps: list[dict[str, np.ndarray]] = []
     bar = tqdm(total=len(stream), disable=not progress, desc="map: score", unit="patch")
     dims = math.prod(spec.shape)
     for codes, where in stream:
@@ -106,11 +112,14 @@ def score_patches(
             fields.append(scores.words.to(torch.float16).cpu().numpy())  # type: ignore[union-attr]
         if not topics:
             proportions = proportions[:, :0]
+        if density:
+            maps.append({k: v.to(torch.float16).cpu().numpy() for k, v in scores.density.items()})
         bits = (-(log_p - dims * math.log(256.0)) / (dims * math.log(2.0))).float().cpu().numpy()
         score = bits - compressor_bits_per_dim(patches.numpy())
         parts.append((where.numpy(), proportions.float().cpu().numpy(), score.astype(np.float32)))
         bar.update(len(patches))
     bar.close()
     positions, proportions, anomaly = (np.concatenate(p) for p in zip(*parts, strict=True))
+    kept = {k: np.concatenate([m[k] for m in maps]) for k in maps[0]} if density else None
     return PatchTable(positions, proportions, anomaly, spec,
-                      np.concatenate(fields) if words else None)  # fmt: skip
+                      np.concatenate(fields) if words else None, kept)  # fmt: skip
