@@ -14,8 +14,8 @@ Per position, from :meth:`FractalFlow.density_maps` (bits per pixel): ``position
 ``position prior`` (the prior's word terms only: Schirrmeister et al. 2020). Two-sided:
 ``contrast(X)``, the robust lateral z-score of read-out X (:mod:`seisflow.infer.contrast`).
 Baselines in the same run: ``|amplitude|`` and ``isolation_forest``, an IsolationForest on
-the per-sample QC attributes of :mod:`seisflow.infer.attributes` (fitted on 100 000 live
-samples, seeded). ``untrained: contrast(position bits)``: the same read-out from a flow of
+the per-sample QC attributes (:func:`seisflow.infer.qc.qc_isolation_forest`, as in
+``seisflow evaluate``). ``untrained: contrast(position bits)``: the same read-out from a flow of
 the same configuration that never trained (actnorm and topics initialised on one batch), the
 control of what training adds.
 
@@ -34,11 +34,10 @@ from pathlib import Path
 import numpy as np
 import torch
 import xarray as xr
-from sklearn.ensemble import IsolationForest
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from seisflow.infer.attributes import attributes
 from seisflow.infer.contrast import lateral_contrast
+from seisflow.infer.qc import qc_isolation_forest
 from seisflow.infer.score import PatchTable, compressor_bits_per_dim, score_patches
 from seisflow.infer.stitch import reduce_first, stitch
 from seisflow.ingest.normalize import Normalization, fill_missing
@@ -112,19 +111,6 @@ def _untrained(run_flow: FractalFlow, store: Path, spec: PatchSpec, norm: Normal
     return flow.eval()
 
 
-def _isolation_forest(survey: xr.Dataset, live: np.ndarray, seed: int = 0) -> np.ndarray:
-    """IsolationForest on the per-sample QC attributes: higher is more anomalous."""
-    features = attributes(survey).to_array("attribute").transpose(..., "attribute").values
-    rows = features[live]
-    rows = np.nan_to_num(rows, nan=0.0)
-    rng = np.random.default_rng(seed)
-    fit = rows[rng.choice(len(rows), size=min(100_000, len(rows)), replace=False)]
-    forest = IsolationForest(n_estimators=200, random_state=seed).fit(fit)
-    score = np.full(live.shape, np.nan, dtype=np.float32)
-    score[live] = -forest.score_samples(rows)
-    return score
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", type=Path, required=True)
@@ -157,7 +143,7 @@ def main() -> None:
     volumes["|amplitude|"] = np.abs(survey.amplitude.values)
     seconds["|amplitude|"] = time.perf_counter() - start
     start = time.perf_counter()
-    volumes["isolation_forest"] = _isolation_forest(survey, mask)
+    volumes["isolation_forest"] = qc_isolation_forest(survey, seed=0).compute()
     seconds["isolation_forest"] = time.perf_counter() - start
     readouts = {name: _figures(kind, volume[live]) for name, volume in volumes.items()}
     counts = {n: int((kind == c).sum()) for c, n in enumerate(ANOMALY_KINDS)}

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from seisflow.infer.evaluate import evaluate_layers
+from seisflow.infer.evaluate import evaluate_layers, live_sample
 from seisflow.infer.writeback import write_layer
 from seisflow.ingest import open_survey, segy_to_zarr
 
@@ -45,7 +45,37 @@ def test_the_truth_itself_scores_one(planted):
     store, truth, facies, anomaly = planted
     report = _score(store, truth, facies, anomaly)
     assert report["facies"] == {"ari": 1.0, "nmi": pytest.approx(1.0), "accuracy": 1.0}
-    assert report["anomaly"] == {"auroc": 1.0, "average_precision": 1.0}
+    perfect = {"auroc": 1.0, "average_precision": 1.0}
+    kinds = {"bright_spot", "gas_chimney", "noise_burst", "dead_trace"}
+    assert report["anomaly"] == {**perfect, "kinds": dict.fromkeys(kinds, perfect)}
+    assert set(report["anomaly_baselines"]) == {"isolation_forest_qc", "abs_amplitude",
+                                                "isolation_forest"}  # fmt: skip
+    qc = report["anomaly_baselines"]["isolation_forest_qc"]
+    assert qc["kinds"]["dead_trace"]["auroc"] > 0.95  # the QC attributes see dead traces
+
+
+def test_per_kind_figures_equal_hand_computed_values(planted):
+    """A layer that flags only bright spots and dead traces (1) and nothing else (0):
+    those kinds score AUROC 1, the other two 0.5 (a tie with every clean sample), and over
+    all anomalous samples a flagged share ``f`` scores ``f + (1 - f) / 2``; average
+    precision over all is the precision at the one threshold that flags anything,
+    weighted by the recall it reaches, plus the base rate for the rest."""
+    store, truth, facies, anomaly = planted
+    kind = xr.open_zarr(truth).anomaly_kind.values
+    live = np.isfinite(anomaly)
+    flagged = np.isin(kind, [1, 4])
+    layer = np.where(live, flagged, np.nan).astype(np.float32)
+    report = _score(store, truth, facies, layer)
+    per_kind = report["anomaly"]["kinds"]
+    assert per_kind["bright_spot"]["auroc"] == per_kind["dead_trace"]["auroc"] == 1.0
+    assert per_kind["gas_chimney"]["auroc"] == per_kind["noise_burst"]["auroc"] == 0.5
+    assert per_kind["bright_spot"]["average_precision"] == 1.0
+    pick = live_sample(open_survey(store), 20_000, seed=0)
+    sampled = kind[pick]
+    f = np.isin(sampled[sampled > 0], [1, 4]).mean()
+    assert report["anomaly"]["auroc"] == pytest.approx(f + (1 - f) / 2, abs=1e-12)
+    base = (sampled > 0).mean()  # AP: recall f at precision 1, then the rest at the base rate
+    assert report["anomaly"]["average_precision"] == pytest.approx(f + (1 - f) * base, abs=1e-12)
 
 
 def test_relabelled_facies_still_score_one_and_an_inverted_anomaly_zero(planted):
@@ -59,6 +89,7 @@ def test_relabelled_facies_still_score_one_and_an_inverted_anomaly_zero(planted)
     report = _score(store, truth, permuted, -anomaly)
     assert report["facies"] == {"ari": 1.0, "nmi": pytest.approx(1.0), "accuracy": 1.0}
     assert report["anomaly"]["auroc"] == 0.0
+    assert all(k["auroc"] == 0.0 for k in report["anomaly"]["kinds"].values())
 
 
 def test_a_layer_moved_off_its_samples_scores_far_below_one(planted):

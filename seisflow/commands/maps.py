@@ -162,6 +162,8 @@ def evaluate(
     for kind in ("facies", "anomaly"):
         if kind in report:
             lines.append(f"{kind:<10} {scores_text(report[kind])}")
+            per_kind = (report[kind] or {}).get("kinds", {})
+            lines += [f"    {name}: {scores_text(values)}" for name, values in per_kind.items()]
             baselines = report[f"{kind}_baselines"].items()
             lines += [f"  baseline {name}: {scores_text(values)}" for name, values in baselines]
     click.echo("\n".join(lines))

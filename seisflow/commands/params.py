@@ -46,11 +46,13 @@ def fractions(
         raise click.BadParameter(f"{value!r} is not a comma-separated list of numbers") from None
 
 
-def scores_text(values: dict[str, float] | None) -> str:
-    """``name 0.123, ...`` of a score table, or ``not scored``."""
+def scores_text(values: dict[str, Any] | None) -> str:
+    """``name 0.123, ...`` of a score table (nested tables, such as per-kind figures, left
+    out), or ``not scored``."""
     if not values:
         return "not scored"
-    return ", ".join(f"{name} {value:.3f}" for name, value in values.items())
+    return ", ".join(f"{name} {value:.3f}" for name, value in values.items()
+                     if not isinstance(value, dict))  # fmt: skip
 
 
 def rate_text(nbytes: float, seconds: float) -> str:

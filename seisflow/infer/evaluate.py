@@ -4,10 +4,12 @@ The recipe: open the store and the truth -> check they share a geometry -> sampl
 samples (seeded) -> facies: ARI, NMI and matched accuracy of ``facies`` -> anomaly: AUROC and
 average precision of ``anomaly`` -> baselines on the same patch tiling, stitched to samples
 the same way as the layers: k-means and a Gaussian mixture on PCA of the patch windows and
-k-means on the windows' RMS amplitude (as many clusters as the layer has topics), and an
-IsolationForest on patch features (PCA, RMS, zlib bits/dim) for the anomalies. The
-baselines' windows are quantised with the layer's own input normalisation: they see the
-bytes the flow saw.
+k-means on the windows' RMS amplitude (as many clusters as the layer has topics); for the
+anomalies ``|amplitude|``, an IsolationForest on per-sample QC attributes (the
+geoscientist's QC workflow, :func:`seisflow.infer.qc.qc_isolation_forest`) and one on patch
+features (PCA, RMS, zlib bits/dim). The baselines' windows are quantised with the layer's
+own input normalisation: they see the bytes the flow saw. Anomaly figures are given over
+all anomalous samples and per kind (each kind against the clean samples).
 
 References:
     Liu, Ting, Zhou. Isolation forest. ICDM 2008.
@@ -29,6 +31,7 @@ from sklearn.mixture import GaussianMixture
 from tqdm import tqdm
 
 from seisflow.errors import InputFileError
+from seisflow.infer.qc import qc_isolation_forest
 from seisflow.infer.score import PatchTable, compressor_bits_per_dim
 from seisflow.infer.stitch import reduce_argmax, reduce_first, stitch
 from seisflow.ingest.normalize import Normalization, fill_missing, measure
@@ -38,6 +41,7 @@ from seisflow.ingest.stream import PatchStream
 from seisflow.scores import cluster_scores, kmeans
 
 __all__ = [
+    "ANOMALY_BASELINES",
     "FACIES_BASELINES",
     "evaluate_layers",
     "layer_normalization",
@@ -51,9 +55,11 @@ __all__ = [
 
 #: The same-run facies baselines on the patch windows (see :func:`window_clusters`).
 FACIES_BASELINES: tuple[str, ...] = ("kmeans_pca", "gmm_pca", "kmeans_rms")
+#: The same-run anomaly baselines (see :func:`_baselines`).
+ANOMALY_BASELINES: tuple[str, ...] = ("isolation_forest_qc", "abs_amplitude", "isolation_forest")
 #: Steps of :func:`evaluate_layers` its progress bar counts: the windows, each facies
-#: baseline, the IsolationForest, the scores.
-STEPS = 3 + len(FACIES_BASELINES)
+#: baseline, the two IsolationForests, the scores.
+STEPS = 4 + len(FACIES_BASELINES)
 
 
 def open_truth(
@@ -106,11 +112,29 @@ def _check_same_segy(
     )
 
 
-def _anomaly_scores(labels: np.ndarray, scores: np.ndarray) -> dict[str, float] | None:
-    if labels.all() or not labels.any():
+def _anomaly_scores(
+    kinds: np.ndarray, scores: np.ndarray, names: list[str]
+) -> dict[str, Any] | None:
+    """AUROC and average precision over all anomalous samples (``kinds > 0``) and, under
+    ``"kinds"``, of each kind present against the clean samples (``kinds == 0``); None when
+    the samples are all clean or all anomalous. NaN scores rank lowest."""
+    scores = np.nan_to_num(scores, nan=-np.inf).clip(-np.finfo(np.float64).max)
+
+    def figures(labels: np.ndarray, values: np.ndarray) -> dict[str, float] | None:
+        if labels.all() or not labels.any():
+            return None
+        return {"auroc": float(roc_auc_score(labels, values)),
+                "average_precision": float(average_precision_score(labels, values))}  # fmt: skip
+
+    overall = figures(kinds > 0, scores)
+    if overall is None:
         return None
-    return {"auroc": float(roc_auc_score(labels, scores)),
-            "average_precision": float(average_precision_score(labels, scores))}  # fmt: skip
+    per_kind = {}
+    for code, name in enumerate(names):
+        pick = (kinds == 0) | (kinds == code)
+        if code and (kinds == code).any():
+            per_kind[name] = figures(kinds[pick] == code, scores[pick])
+    return {**overall, "kinds": per_kind}
 
 
 def load_windows(
@@ -189,6 +213,9 @@ def _baselines(store: str | Path, spec: PatchSpec, normalization: Normalization,
                    live=survey.trace_mask.values, dtype=np.float32)  # fmt: skip
     maps["isolation_forest"] = layer.compute()
     _done(bar, "isolation_forest")
+    maps["isolation_forest_qc"] = qc_isolation_forest(survey, seed=seed).compute()
+    _done(bar, "isolation_forest_qc")
+    maps["abs_amplitude"] = np.abs(survey.amplitude.values)
     return maps
 
 
@@ -252,7 +279,8 @@ def _report(
 ) -> dict[str, Any]:
     """The scores of the store's layers and of the baselines ``maps`` at ``pick``."""
     true_facies = reference.facies.values[pick]
-    true_anomaly = reference.anomaly.values[pick].astype(bool)
+    kinds = reference.anomaly_kind.values[pick]
+    names = reference.anomaly_kind.attrs["flag_meanings"].split()
     report: dict[str, Any] = {"store": str(store), "truth": str(truth),
                               "samples": int(pick[0].size)}  # fmt: skip
     if "facies" in survey:
@@ -260,8 +288,7 @@ def _report(
         report["facies_baselines"] = {name: cluster_scores(true_facies, maps[name][pick])
                                       for name in FACIES_BASELINES}  # fmt: skip
     if "anomaly" in survey:
-        report["anomaly"] = _anomaly_scores(true_anomaly, survey.anomaly.values[pick])
-        report["anomaly_baselines"] = {
-            "isolation_forest": _anomaly_scores(true_anomaly, maps["isolation_forest"][pick])
-        }
+        report["anomaly"] = _anomaly_scores(kinds, survey.anomaly.values[pick], names)
+        report["anomaly_baselines"] = {name: _anomaly_scores(kinds, maps[name][pick], names)
+                                       for name in ANOMALY_BASELINES}  # fmt: skip
     return report
