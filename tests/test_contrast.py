@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from seisflow.infer.contrast import lateral_contrast
+from seisflow.infer.contrast import lateral_contrast, lazy_lateral_contrast
 
 
 def _section(seed: int = 0) -> np.ndarray:
@@ -46,3 +46,17 @@ def test_missing_traces_are_ignored():
 def test_deterministic():
     volume, live = _section(2), np.ones((6, 20), dtype=bool)
     np.testing.assert_array_equal(lateral_contrast(volume, live), lateral_contrast(volume, live))
+
+
+def test_the_chunked_contrast_equals_the_whole_volume_one():
+    import dask.array as da
+
+    volume = _section(3)
+    volume[2, 11] *= 0.1
+    live = np.ones(volume.shape[:2], dtype=bool)
+    live[4, 3:6] = False
+    whole = lateral_contrast(volume, live, radius=3)
+    chunked = da.from_array(volume, chunks=(2, 7, 20))
+    lazy = lazy_lateral_contrast(chunked, live, radius=3, samples=10**9)  # every sample
+    assert lazy.chunks == chunked.chunks
+    np.testing.assert_allclose(lazy.compute(), whole, rtol=1e-5, equal_nan=True)

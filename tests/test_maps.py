@@ -263,3 +263,45 @@ def test_geotiff_slice_is_georeferenced_at_bin_centres(mapped, tmp_path):
             assert abs(gx - x[i, j]) < 0.05 and abs(gy - y[i, j]) < 0.05
     with pytest.raises(InputFileError, match="outside"):
         export_geotiff(store, "facies", tmp_path / "late.tif", time=1e6)
+
+
+def test_paeth_residuals_invert_png_filter_and_make_smooth_patches_cheap():
+    from seisflow.infer.score import paeth_residuals
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (2, 1, 8, 8)).astype(np.uint8)
+    residual = paeth_residuals(x).astype(np.int16)
+    # decode as PNG does, row by row, left to right: the original comes back exactly
+    out = np.zeros_like(x, dtype=np.int16)
+    for r in range(8):
+        for c in range(8):
+            a = out[..., r, c - 1] if c else 0
+            b = out[..., r - 1, c] if r else 0
+            d = out[..., r - 1, c - 1] if r and c else 0
+            p = a + b - d
+            pa, pb, pc = np.abs(p - a), np.abs(p - b), np.abs(p - d)
+            guess = np.where((pa <= pb) & (pa <= pc), a, np.where(pb <= pc, b, d))
+            out[..., r, c] = (residual[..., r, c] + guess) % 256
+    np.testing.assert_array_equal(out, x)
+    ramp = np.add.outer(np.arange(32), np.arange(32)).astype(np.uint8)[None, None]
+    plain, predicted = (compressor_bits_per_dim(ramp, predict=p)[0] for p in (False, True))
+    assert predicted < plain / 4  # a smooth ramp is nearly free once predicted
+
+
+def test_the_contrast_anomaly_is_the_lateral_z_score_of_the_patch_score(mapped, tmp_path):
+    from seisflow.infer.contrast import lateral_contrast
+    from seisflow.infer.maps import CONTRAST_RADIUS
+
+    store, run, _, _ = mapped
+    copy = tmp_path / "copy.zarr"
+    shutil.copytree(store, copy)
+    survey = open_survey(copy)
+    contrast = survey.anomaly.values
+    assert survey.anomaly.attrs["seisflow:anomaly_readout"] == "contrast"
+    map_survey(copy, run, batch_size=64, layers=("anomaly",), anomaly_readout="patch",
+               overwrite=True, progress=False)  # fmt: skip
+    again = open_survey(copy)
+    assert again.anomaly.attrs["seisflow:anomaly_readout"] == "patch"
+    live = again.trace_mask.values
+    expected = lateral_contrast(again.anomaly.values, live, radius=CONTRAST_RADIUS)
+    np.testing.assert_allclose(contrast, expected, rtol=1e-5, equal_nan=True)

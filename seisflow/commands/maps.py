@@ -34,6 +34,11 @@ __all__ = ["evaluate", "map_command"]
               help="Facies read-out: patch (mean topic proportions of the patches covering a "
                    "sample) or word (lda: of their two leading topics, the one its words "
                    "favour).")  # fmt: skip
+@click.option("--anomaly-readout", type=click.Choice(["contrast", "patch"]), default="contrast",
+              show_default=True,
+              help="Anomaly read-out: contrast (the robust lateral z-score of the patch score "
+                   "over +-8 traces: two-sided, a dead trace stands out) or patch (the patch "
+                   "score itself).")  # fmt: skip
 @click.option("--overwrite", is_flag=True, help="Replace layers the store already has.")
 @click.option("--quiet", is_flag=True,
               help="No progress bars (they are shown only when stderr is a terminal).")  # fmt: skip
@@ -46,15 +51,18 @@ def map_command(
     scheduler: str | None,
     layers: str,
     readout: str,
+    anomaly_readout: str,
     overwrite: bool,
     quiet: bool,
 ) -> None:
     """Write facies, facies_confidence and anomaly layers into STORE with the flow in RUN_DIR.
 
-    Every patch with a live trace is scored (topic proportions; anomaly = the flow's
+    Every patch with a live trace is scored (topic proportions; the patch score = the flow's
     bits/dim minus zlib's bits/dim of the patch), and the scores are averaged over
     overlapping patches at every live sample, chunk by chunk (with --readout word, the
-    words covering a sample choose between the two leading topics there). topic_proportions
+    words covering a sample choose between the two leading topics there); anomaly is then
+    how far a sample's patch score stands from the traces around it (--anomaly-readout
+    contrast, the default) or the patch score itself (patch). topic_proportions
     keeps the
     mean proportions at every stride-th sample of each axis. Each layer is written
     atomically beside amplitude, which is never modified. A run trained with the standard
@@ -69,7 +77,8 @@ def map_command(
     summary = map_survey(store, run_dir, stride=stride, batch_size=batch_size, device=device,
                          layers=tuple(p.strip() for p in layers.split(",") if p.strip()),
                          overwrite=overwrite, scheduler=scheduler,
-                         readout=readout, progress=False if quiet else None)  # fmt: skip
+                         readout=readout, anomaly_readout=anomaly_readout,
+                         progress=False if quiet else None)  # fmt: skip
     written = ", ".join(summary["layers"])
     click.echo(
         f"wrote {written} into {store}: {summary['patches']} patches in "

@@ -19,11 +19,12 @@ References:
 
 from __future__ import annotations
 
+import dask.array as da
 import numpy as np
 
 from seisflow.infer.attributes import lateral_median
 
-__all__ = ["lateral_contrast"]
+__all__ = ["lateral_contrast", "lazy_lateral_contrast"]
 
 
 def lateral_contrast(volume: np.ndarray, live: np.ndarray, *, radius: int = 4) -> np.ndarray:
@@ -41,3 +42,43 @@ def lateral_contrast(volume: np.ndarray, live: np.ndarray, *, radius: int = 4) -
     deviation = np.abs(values - lateral_median(values, live, radius))
     scale = 1.4826 * float(np.nanmedian(deviation[live])) if live.any() else 1.0
     return deviation / np.float32(scale if scale > 0 else 1.0)
+
+
+def lazy_lateral_contrast(
+    layer: da.Array, live: np.ndarray, *, radius: int = 8, samples: int = 200_000, seed: int = 0
+) -> da.Array:
+    """:func:`lateral_contrast` of a Dask array, chunk by chunk: each chunk reads a halo of
+    ``radius`` traces from its neighbours; the robust scale is the MAD of a seeded sample of
+    up to ``samples`` live deviations (computing the result reads ``layer`` twice).
+
+    Args:
+        layer: float ``(inline, crossline, time)``.
+        live: ``(inline, crossline)`` bool, True at recorded traces.
+        radius: Traces on each side of the neighbourhood.
+        samples: Live samples the scale is estimated from.
+        seed: Seed of that sample.
+
+    Returns:
+        A float32 Dask array on ``layer``'s chunks, NaN at missing traces.
+    """
+    mask = da.broadcast_to(
+        da.from_array(live[..., None], chunks=(*layer.chunks[:2], 1)), layer.shape,
+        chunks=layer.chunks,
+    )  # fmt: skip
+
+    def deviation(block: np.ndarray, alive: np.ndarray) -> np.ndarray:
+        values = np.where(alive, block, np.nan).astype(np.float32)
+        return np.abs(values - lateral_median(values, alive[..., 0], radius))
+
+    halo = {0: radius, 1: radius, 2: 0}
+    dev = da.map_overlap(deviation, layer, mask, depth=halo, boundary="none",
+                         dtype=np.float32, meta=np.empty((0, 0, 0), np.float32))  # fmt: skip
+    rows, cols = np.nonzero(live)
+    if rows.size == 0:
+        return dev.rechunk(layer.chunks)
+    rng = np.random.default_rng([seed, 0xC0])
+    n_time = layer.shape[2]
+    pick = rng.choice(rows.size * n_time, size=min(samples, rows.size * n_time), replace=False)
+    picked = dev.vindex[rows[pick // n_time], cols[pick // n_time], pick % n_time].compute()
+    scale = 1.4826 * float(np.nanmedian(picked)) if np.isfinite(picked).any() else 1.0
+    return (dev / np.float32(scale if scale > 0 else 1.0)).rechunk(layer.chunks)

@@ -22,6 +22,7 @@ from typing import Any, Literal
 import numpy as np
 
 from seisflow.errors import ConfigError, InputFileError, OutputPathError
+from seisflow.infer.contrast import lazy_lateral_contrast
 from seisflow.infer.score import PatchTable, compressor_bits_per_dim, score_patches
 from seisflow.infer.stitch import (
     Reduce,
@@ -39,6 +40,7 @@ from seisflow.runs import Run, open_run
 
 __all__ = [
     "LAYERS",
+    "AnomalyReadout",
     "PatchTable",
     "Readout",
     "compressor_bits_per_dim",
@@ -63,6 +65,13 @@ LAYERS: tuple[str, ...] = ("facies", "anomaly", "topic_proportions")
 #: sample favour (mean topic responsibilities), so a sample between two units takes one of
 #: their two topics, never a third, and the boundary follows the words, not the patch grid.
 Readout = Literal["patch", "word"]
+#: Anomaly read-outs. ``contrast`` (the default): the robust lateral z-score
+#: (:mod:`seisflow.infer.contrast`, over +-:data:`CONTRAST_RADIUS` traces) of the patch score,
+#: two-sided, so a trace simpler than its neighbours (a dead one) stands out as much as a
+#: more complex one; ``patch``: the patch score itself (flow bits/dim minus zlib bits/dim,
+#: averaged over the covering patches). Chosen on two tuning surveys (benchmarks/RESULTS.md).
+AnomalyReadout = Literal["contrast", "patch"]
+CONTRAST_RADIUS = 8
 
 
 def check_fits(
@@ -176,7 +185,9 @@ def _writing(name: str, progress: bool, client: Any) -> contextlib.AbstractConte
 Plan = tuple[str, np.ndarray, Reduce, Any, dict[str, Any]]
 
 
-def _plan(table: PatchTable, layers: tuple[str, ...], readout: Readout) -> list[Plan]:
+def _plan(
+    table: PatchTable, layers: tuple[str, ...], readout: Readout, anomaly: AnomalyReadout
+) -> list[Plan]:
     """The layers on the amplitude grid to stitch from ``table``, in the order written."""
     from seisflow.infer.palette import cycled_colours
 
@@ -196,7 +207,13 @@ def _plan(table: PatchTable, layers: tuple[str, ...], readout: Readout) -> list[
                      confidence_attrs))  # fmt: skip
     if "anomaly" in layers:
         anomaly_attrs = {"long_name": "anomaly score: flow bits/dim minus zlib bits/dim",
-                         "units": "bit"}  # fmt: skip
+                         "units": "bit", "seisflow:anomaly_readout": anomaly}  # fmt: skip
+        if anomaly == "contrast":
+            anomaly_attrs.update(
+                long_name="anomaly: robust lateral z-score of the patch score (flow bits/dim "
+                f"minus zlib bits/dim) over +-{CONTRAST_RADIUS} traces", units="1",
+                **{"seisflow:contrast_radius": CONTRAST_RADIUS},
+            )  # fmt: skip
         plan.append(("anomaly", table.anomaly[:, None], reduce_first, np.float32, anomaly_attrs))
     return plan
 
@@ -212,6 +229,7 @@ def map_survey(
     overwrite: bool = False,
     scheduler: str | None = None,
     readout: Readout = "patch",
+    anomaly_readout: AnomalyReadout = "contrast",
     progress: bool | None = None,
 ) -> dict[str, Any]:
     """Write ``facies`` + ``facies_confidence``, ``anomaly`` and/or ``topic_proportions``
@@ -230,6 +248,7 @@ def map_survey(
         scheduler: Address of a Dask distributed scheduler that stitches and writes the
             layers (None: local threads).
         readout: How ``facies`` is read out (see :data:`Readout`).
+        anomaly_readout: How ``anomaly`` is read out (see :data:`AnomalyReadout`).
         progress: Progress bars on stderr for the scoring and for the stitching and writing
             of each layer; None shows them when stderr is a terminal.
 
@@ -283,7 +302,7 @@ def map_survey(
         live = survey.trace_mask.values
         provenance = {**_provenance(run, to_dict(config), spec),
                       "seisflow:normalization": normalization.as_dict()}  # fmt: skip
-        plan = _plan(table, layers, readout)
+        plan = _plan(table, layers, readout, anomaly_readout)
         if "topic_proportions" in layers:
             write_grid(store, "topic_proportions", *_proportions_grid(table, survey, shape, live),
                        attrs={"long_name": "mean topic proportions on the patch grid",
@@ -292,6 +311,8 @@ def map_survey(
         for name, values, reduce, dtype, attrs in plan:
             layer = stitch(table, shape, survey.amplitude.data.chunks, reduce, values=values,
                            live=live, dtype=dtype)  # fmt: skip
+            if name == "anomaly" and anomaly_readout == "contrast":
+                layer = lazy_lateral_contrast(layer, live, radius=CONTRAST_RADIUS)
             with _writing(name, progress, client):
                 write_layer(store, name, layer, attrs={**attrs, **provenance},
                             overwrite=overwrite, scheduler=client, lock=lock)  # fmt: skip

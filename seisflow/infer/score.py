@@ -28,7 +28,7 @@ from seisflow.ingest.patches import PatchSpec
 from seisflow.ingest.stream import PatchStream
 from seisflow.models import FractalFlow
 
-__all__ = ["PatchTable", "compressor_bits_per_dim", "score_patches"]
+__all__ = ["PatchTable", "compressor_bits_per_dim", "paeth_residuals", "score_patches"]
 
 
 @dataclass(frozen=True)
@@ -55,10 +55,35 @@ class PatchTable:
     density: dict[str, np.ndarray] | None = None
 
 
-def compressor_bits_per_dim(patches: np.ndarray) -> np.ndarray:
-    """zlib (level 9) bits per value of each uint8 patch ``(n, C, H, W)``: ``(n,)``."""
+def compressor_bits_per_dim(patches: np.ndarray, *, predict: bool = False) -> np.ndarray:
+    """zlib (level 9) bits per value of each uint8 patch ``(n, C, H, W)``: ``(n,)``.
+
+    With ``predict`` the patch is first replaced by its residuals under PNG's Paeth
+    predictor (each value predicted from its neighbours above, left and above-left, the
+    residual taken modulo 256), as PNG does before deflating: a compressor that predicts,
+    so smooth reflectors cost little and only what breaks them costs bits.
+    """
+    if predict:
+        patches = paeth_residuals(patches)
     size = patches[0].size
     return np.array([8.0 * len(zlib.compress(p.tobytes(), 9)) / size for p in patches])
+
+
+def paeth_residuals(patches: np.ndarray) -> np.ndarray:
+    """``x - paeth(left, above, above_left)`` modulo 256 of uint8 ``(..., H, W)`` (zero
+    beyond the edges, as PNG's filter type 4)."""
+    x = patches.astype(np.int16)
+    left = np.zeros_like(x)
+    left[..., :, 1:] = x[..., :, :-1]
+    above = np.zeros_like(x)
+    above[..., 1:, :] = x[..., :-1, :]
+    corner = np.zeros_like(x)
+    corner[..., 1:, 1:] = x[..., :-1, :-1]
+    guess = left + above - corner
+    to_left, to_above, to_corner = (np.abs(guess - v) for v in (left, above, corner))
+    pick = np.where((to_left <= to_above) & (to_left <= to_corner), left,
+                    np.where(to_above <= to_corner, above, corner))  # fmt: skip
+    return ((x - pick) % 256).astype(np.uint8)
 
 
 @torch.no_grad()
