@@ -232,7 +232,7 @@ def train(
         if context.main:
             if saved is None:
                 rundir.create_run_dir(run_dir)
-            data.prepare()  # one process writes shared caches before the others read them
+            data.prepare()  # read the normalisation once, before the other ranks start
         distributed.barrier(context)
         return _run(data, config, run_dir, context, saved, progress, data_dir)
     finally:
