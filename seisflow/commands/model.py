@@ -183,7 +183,9 @@ def demo(
     if result.scores is not None:
         facies, anomaly = result.scores["facies"], result.scores["anomaly"]
         best = max(v["ari"] for v in result.scores["facies_baselines"].values())
-        forest = result.scores["anomaly_baselines"]["isolation_forest"]["auroc"]
+        baselines = result.scores["anomaly_baselines"]
+        name, forest = max(((n, v["auroc"]) for n, v in baselines.items() if v),
+                           key=lambda item: item[1])  # fmt: skip
         lines += [
             f"run        {result.run} ({steps} steps)",
             f"maps       facies, facies_confidence, anomaly in {result.store}; {result.maps}",
@@ -191,7 +193,7 @@ def demo(
             f"exports    {', '.join(str(p) for p in result.exports)}",
             f"facies     ARI {facies['ari']:.3f} (best baseline {best:.3f}), NMI "
             f"{facies['nmi']:.3f}, accuracy {facies['accuracy']:.3f}",
-            f"anomaly    AUROC {anomaly['auroc']:.3f} (IsolationForest {forest:.3f}), "
+            f"anomaly    AUROC {anomaly['auroc']:.3f} (best baseline {forest:.3f}, {name}), "
             f"average precision {anomaly['average_precision']:.3f}",
         ]
     click.echo("\n".join(lines))

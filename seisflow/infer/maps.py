@@ -210,8 +210,9 @@ def _plan(
                          "units": "bit", "seisflow:anomaly_readout": anomaly}  # fmt: skip
         if anomaly == "contrast":
             anomaly_attrs.update(
-                long_name="anomaly: robust lateral z-score of the patch score (flow bits/dim "
-                f"minus zlib bits/dim) over +-{CONTRAST_RADIUS} traces", units="1",
+                long_name="anomaly: lateral z-score of the patch score", units="1",
+                description=f"robust lateral z-score over +-{CONTRAST_RADIUS} traces of the "
+                "patch score (flow bits/dim minus zlib bits/dim)",
                 **{"seisflow:contrast_radius": CONTRAST_RADIUS},
             )  # fmt: skip
         plan.append(("anomaly", table.anomaly[:, None], reduce_first, np.float32, anomaly_attrs))
