@@ -16,7 +16,8 @@ Per position, from :meth:`FractalFlow.density_maps` (bits per pixel): ``position
 ``position prior`` (the prior's word terms only: Schirrmeister et al. 2020). Two-sided:
 ``contrast(X)``, the robust lateral z-score of read-out X (:mod:`seisflow.infer.contrast`)
 over +-``--radius`` traces (default 8: of 2, 4 and 8, the best on two tuning surveys,
-synth seeds 707 and 808, never on the reported ones).
+synth seeds 707 and 808, never on the reported ones), samples that only patches holding
+fill values cover taking 0, as in the ``anomaly`` layer.
 Baselines in the same run: ``|amplitude|`` and ``isolation_forest``, an IsolationForest on
 the per-sample QC attributes (:func:`seisflow.infer.qc.qc_isolation_forest`, as in
 ``seisflow evaluate``). ``untrained: contrast(position bits)``: the same read-out from a flow of
@@ -43,7 +44,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 from seisflow.infer.contrast import lateral_contrast
 from seisflow.infer.qc import qc_isolation_forest
 from seisflow.infer.score import PatchTable, compressor_bits_per_dim, score_patches
-from seisflow.infer.stitch import reduce_first, stitch
+from seisflow.infer.stitch import complete_coverage, reduce_first, stitch
 from seisflow.ingest.normalize import Normalization, fill_missing
 from seisflow.ingest.patches import PatchSpec
 from seisflow.ingest.store import open_survey
@@ -105,6 +106,10 @@ def _flow_volumes(flow: FractalFlow, store: Path, spec: PatchSpec, norm: Normali
         start = time.perf_counter()
         volumes[prefix + name] = _volume(table, values, survey)
         seconds[prefix + name] = time.perf_counter() - start + scoring
+    shape = tuple(int(n) for n in survey.amplitude.shape)
+    volumes[prefix + "trusted"] = complete_coverage(
+        table, shape, survey.amplitude.data.chunks, survey.trace_mask.values
+    ).compute()
     return volumes, seconds
 
 
@@ -140,20 +145,18 @@ def main() -> None:
     live = np.broadcast_to(mask[..., None], survey.amplitude.shape)
     kind = xr.open_zarr(args.truth).anomaly_kind.values[live]
     volumes, seconds = _flow_volumes(run.flow, args.store, spec, norm, survey)
-    for name in (
-        "patch bits-zlib",
-        "patch bits-png",
-        "patch bits",
-        "position bits",
-        "position latent",
-    ):
+    trusted = volumes.pop("trusted")
+    for name in ("patch bits-zlib", "patch bits-png", "patch bits", "position bits",
+                 "position latent"):  # fmt: skip
         start = time.perf_counter()
-        volumes[f"contrast({name})"] = lateral_contrast(volumes[name], mask, radius=args.radius)
+        volumes[f"contrast({name})"] = lateral_contrast(volumes[name], mask, radius=args.radius,
+                                                        trusted=trusted)  # fmt: skip
         seconds[f"contrast({name})"] = seconds[name] + time.perf_counter() - start
     untrained = _untrained(run.flow, args.store, spec, norm)
     control, _ = _flow_volumes(untrained, args.store, spec, norm, survey, prefix="untrained: ")
+    control.pop("untrained: trusted")
     volumes["untrained: contrast(position bits)"] = lateral_contrast(
-        control["untrained: position bits"], mask, radius=args.radius
+        control["untrained: position bits"], mask, radius=args.radius, trusted=trusted
     )
     start = time.perf_counter()
     volumes["|amplitude|"] = np.abs(survey.amplitude.values)

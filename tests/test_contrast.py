@@ -60,3 +60,10 @@ def test_the_chunked_contrast_equals_the_whole_volume_one():
     lazy = lazy_lateral_contrast(chunked, live, radius=3, samples=10**9)  # every sample
     assert lazy.chunks == chunked.chunks
     np.testing.assert_allclose(lazy.compute(), whole, rtol=1e-5, equal_nan=True)
+    trusted = np.ones(volume.shape, dtype=bool)
+    trusted[2, 11, :30] = False  # e.g. samples only patches with fill values cover
+    whole = lateral_contrast(volume, live, radius=3, trusted=trusted)
+    assert (whole[2, 11, :30] == 0).all() and whole[2, 11, 30:].min() > 0
+    lazy = lazy_lateral_contrast(chunked, live, radius=3, samples=10**9,
+                                 trusted=da.from_array(trusted, chunks=(3, 5, 16)))  # fmt: skip
+    np.testing.assert_allclose(lazy.compute(), whole, rtol=1e-5, equal_nan=True)

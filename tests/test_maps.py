@@ -291,6 +291,8 @@ def test_paeth_residuals_invert_png_filter_and_make_smooth_patches_cheap():
 def test_the_contrast_anomaly_is_the_lateral_z_score_of_the_patch_score(mapped, tmp_path):
     from seisflow.infer.contrast import lateral_contrast
     from seisflow.infer.maps import CONTRAST_RADIUS
+    from seisflow.infer.stitch import complete_coverage
+    from seisflow.ingest.stream import tile
 
     store, run, _, _ = mapped
     copy = tmp_path / "copy.zarr"
@@ -303,5 +305,14 @@ def test_the_contrast_anomaly_is_the_lateral_z_score_of_the_patch_score(mapped, 
     again = open_survey(copy)
     assert again.anomaly.attrs["seisflow:anomaly_readout"] == "patch"
     live = again.trace_mask.values
-    expected = lateral_contrast(again.anomaly.values, live, radius=CONTRAST_RADIUS)
+    spec = PatchSpec(size=16, axis="inline", stride=8)
+    where = tile(copy, spec)
+    table = PatchTable(where, np.zeros((len(where), 0)), np.zeros(len(where)), spec)
+    trusted = complete_coverage(table, again.amplitude.shape, again.amplitude.data.chunks, live)
+    trusted = trusted.compute()
+    # only samples next to the missing corner lack a complete patch, and they take 0
+    assert (~trusted[live]).any() and trusted[live].mean() > 0.8 and not trusted[~live].any()
+    assert (contrast[live[..., None] & ~trusted] == 0).all()
+    expected = lateral_contrast(again.anomaly.values, live, radius=CONTRAST_RADIUS,
+                                trusted=trusted)  # fmt: skip
     np.testing.assert_allclose(contrast, expected, rtol=1e-5, equal_nan=True)

@@ -27,25 +27,38 @@ from seisflow.infer.attributes import lateral_median
 __all__ = ["lateral_contrast", "lazy_lateral_contrast"]
 
 
-def lateral_contrast(volume: np.ndarray, live: np.ndarray, *, radius: int = 4) -> np.ndarray:
+def lateral_contrast(
+    volume: np.ndarray, live: np.ndarray, *, radius: int = 4, trusted: np.ndarray | None = None
+) -> np.ndarray:
     """The two-sided robust lateral z-score of ``volume``.
 
     Args:
         volume: ``(inline, crossline, time)`` values (NaN or anything at missing traces).
         live: ``(inline, crossline)`` bool, True at recorded traces.
         radius: Traces on each side of the neighbourhood (inline and crossline).
+        trusted: Optional bool ``(inline, crossline, time)``: live samples where it is False
+            are left out of the medians and take 0 (see :func:`lazy_lateral_contrast`).
 
     Returns:
         float32 ``(inline, crossline, time)``, NaN at missing traces.
     """
-    values = np.where(live[..., None], volume, np.nan).astype(np.float32)
+    alive = np.broadcast_to(live[..., None], volume.shape)
+    sure = alive if trusted is None else alive & trusted
+    values = np.where(sure, volume, np.nan).astype(np.float32)
     deviation = np.abs(values - lateral_median(values, live, radius))
-    scale = 1.4826 * float(np.nanmedian(deviation[live])) if live.any() else 1.0
-    return deviation / np.float32(scale if scale > 0 else 1.0)
+    scale = 1.4826 * float(np.nanmedian(deviation[sure])) if sure.any() else 1.0
+    out = deviation / np.float32(scale if scale > 0 else 1.0)
+    return np.where(alive & ~sure, np.float32(0.0), out)
 
 
 def lazy_lateral_contrast(
-    layer: da.Array, live: np.ndarray, *, radius: int = 8, samples: int = 200_000, seed: int = 0
+    layer: da.Array,
+    live: np.ndarray,
+    *,
+    radius: int = 8,
+    trusted: da.Array | None = None,
+    samples: int = 200_000,
+    seed: int = 0,
 ) -> da.Array:
     """:func:`lateral_contrast` of a Dask array, chunk by chunk: each chunk reads a halo of
     ``radius`` traces from its neighbours; the robust scale is the MAD of a seeded sample of
@@ -55,6 +68,10 @@ def lazy_lateral_contrast(
         layer: float ``(inline, crossline, time)``.
         live: ``(inline, crossline)`` bool, True at recorded traces.
         radius: Traces on each side of the neighbourhood.
+        trusted: Optional bool ``(inline, crossline, time)``, False at live samples whose
+            value is not to be trusted (e.g. scored only from patches holding fill values,
+            :func:`~seisflow.infer.stitch.complete_coverage`): they are left out of their
+            neighbours' medians and take 0 (no evidence), not a contrast.
         samples: Live samples the scale is estimated from.
         seed: Seed of that sample.
 
@@ -65,20 +82,25 @@ def lazy_lateral_contrast(
         da.from_array(live[..., None], chunks=(*layer.chunks[:2], 1)), layer.shape,
         chunks=layer.chunks,
     )  # fmt: skip
+    if trusted is None:
+        trusted = mask
 
-    def deviation(block: np.ndarray, alive: np.ndarray) -> np.ndarray:
-        values = np.where(alive, block, np.nan).astype(np.float32)
-        return np.abs(values - lateral_median(values, alive[..., 0], radius))
+    def deviation(block: np.ndarray, alive: np.ndarray, sure: np.ndarray) -> np.ndarray:
+        values = np.where(alive & sure, block, np.nan).astype(np.float32)
+        out = np.abs(values - lateral_median(values, alive[..., 0], radius))
+        return np.where(alive & ~sure, np.float32(0.0), out)
 
     halo = {0: radius, 1: radius, 2: 0}
-    dev = da.map_overlap(deviation, layer, mask, depth=halo, boundary="none",
-                         dtype=np.float32, meta=np.empty((0, 0, 0), np.float32))  # fmt: skip
+    dev = da.map_overlap(deviation, layer, mask, trusted.rechunk(layer.chunks), depth=halo,
+                         boundary="none", dtype=np.float32,
+                         meta=np.empty((0, 0, 0), np.float32))  # fmt: skip
     rows, cols = np.nonzero(live)
     if rows.size == 0:
         return dev.rechunk(layer.chunks)
     rng = np.random.default_rng([seed, 0xC0])
     n_time = layer.shape[2]
     pick = rng.choice(rows.size * n_time, size=min(samples, rows.size * n_time), replace=False)
-    picked = dev.vindex[rows[pick // n_time], cols[pick // n_time], pick % n_time].compute()
+    where = (rows[pick // n_time], cols[pick // n_time], pick % n_time)
+    picked = dev.vindex[where].compute()[trusted.vindex[where].compute()]
     scale = 1.4826 * float(np.nanmedian(picked)) if np.isfinite(picked).any() else 1.0
     return (dev / np.float32(scale if scale > 0 else 1.0)).rechunk(layer.chunks)

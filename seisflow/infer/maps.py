@@ -26,6 +26,7 @@ from seisflow.infer.contrast import lazy_lateral_contrast
 from seisflow.infer.score import PatchTable, compressor_bits_per_dim, score_patches
 from seisflow.infer.stitch import (
     Reduce,
+    complete_coverage,
     patch_grid,
     reduce_argmax,
     reduce_first,
@@ -68,8 +69,10 @@ Readout = Literal["patch", "word"]
 #: Anomaly read-outs. ``contrast`` (the default): the robust lateral z-score
 #: (:mod:`seisflow.infer.contrast`, over +-:data:`CONTRAST_RADIUS` traces) of the patch score,
 #: two-sided, so a trace simpler than its neighbours (a dead one) stands out as much as a
-#: more complex one; ``patch``: the patch score itself (flow bits/dim minus zlib bits/dim,
-#: averaged over the covering patches). Chosen on two tuning surveys (benchmarks/RESULTS.md).
+#: more complex one; samples only patches holding fill values cover (next to missing
+#: traces) take 0 and stay out of their neighbours' medians; ``patch``: the patch score
+#: itself (flow bits/dim minus zlib bits/dim, averaged over the covering patches). Chosen on
+#: two tuning surveys (benchmarks/RESULTS.md).
 AnomalyReadout = Literal["contrast", "patch"]
 CONTRAST_RADIUS = 8
 
@@ -313,7 +316,9 @@ def map_survey(
             layer = stitch(table, shape, survey.amplitude.data.chunks, reduce, values=values,
                            live=live, dtype=dtype)  # fmt: skip
             if name == "anomaly" and anomaly_readout == "contrast":
-                layer = lazy_lateral_contrast(layer, live, radius=CONTRAST_RADIUS)
+                trusted = complete_coverage(table, shape, survey.amplitude.data.chunks, live)
+                layer = lazy_lateral_contrast(layer, live, radius=CONTRAST_RADIUS,
+                                              trusted=trusted)  # fmt: skip
             with _writing(name, progress, client):
                 write_layer(store, name, layer, attrs={**attrs, **provenance},
                             overwrite=overwrite, scheduler=client, lock=lock)  # fmt: skip

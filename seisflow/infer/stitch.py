@@ -19,6 +19,7 @@ from seisflow.infer.score import PatchTable
 
 __all__ = [
     "Reduce",
+    "complete_coverage",
     "patch_grid",
     "reduce_argmax",
     "reduce_first",
@@ -165,6 +166,20 @@ def reduce_words(mean: np.ndarray, covered: np.ndarray) -> np.ndarray:
 def reduce_max(mean: np.ndarray, covered: np.ndarray) -> np.ndarray:
     """The largest proportion at covered samples, NaN elsewhere."""
     return np.where(covered, mean.max(-1), np.nan)
+
+
+def complete_coverage(
+    table: PatchTable, shape: tuple[int, int, int], chunks: tuple[tuple[int, ...], ...],
+    live: np.ndarray,
+) -> da.Array:  # fmt: skip
+    """Bool Dask array on the amplitude grid: True where a complete patch (one that touches
+    no missing trace, as training patches are) covers the sample; False at live samples
+    only patches holding fill values cover (next to missing traces) and off the live
+    traces. :func:`stitch` of the patches' completeness, complete patches first."""
+    complete = _complete(_footprints(table), live).astype(np.float32)[:, None]
+    layer = stitch(table, shape, chunks, reduce_first, values=complete, live=live,
+                   dtype=np.float32)  # fmt: skip
+    return layer == 1.0
 
 
 def reduce_first(mean: np.ndarray, covered: np.ndarray) -> np.ndarray:
