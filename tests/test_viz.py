@@ -288,3 +288,22 @@ def test_training_curves_from_metrics(tmp_path):
     assert (ax.get_xlabel(), ax.get_ylabel()) == ("step", "loss, bits/dim")
     with pytest.raises(FileNotFoundError, match=r"metrics\.jsonl"):
         viz.read_metrics(tmp_path / "nowhere")
+
+
+def test_anomaly_section_rings_the_planted_anomalies_of_the_inline(ds, planted):
+    from seisflow.viz import anomaly_section
+
+    a, b = planted["A"], planted["B"]  # both on one trace of one inline, far apart in time
+    inline = int(ds.inline.values[a[0]])
+    fig = Figure()
+    ax = fig.subplots()
+    table = anomaly_section(ax, ds, inline=inline, n=2, min_separation_ms=40.0)
+    assert list(table.index) == [1, 2]
+    for rank, (_, j, k, _) in zip((1, 2), (a, b), strict=True):
+        row = table.loc[rank]
+        assert (row["inline"], row["crossline"]) == (inline, int(ds.crossline.values[j]))
+        assert row["time"] == float(ds.time.values[k])
+    assert table.loc[1, "score"] > table.loc[2, "score"]
+    assert ax.get_title() == f"inline {inline}: anomaly, top 2 ranked"
+    assert len(ax.get_images()) == 2  # the seismic and the anomaly over it
+    assert [t.get_text() for t in ax.texts] == ["1", "2"]

@@ -9,10 +9,12 @@ works in scripts (``matplotlib.figure.Figure``), notebooks and the Agg backend a
   ranked with non-maximum suppression and marked on the anomaly map;
 * :mod:`.latent`: latent-space PCA scatter coloured by topic, sample mosaics per topic;
 * :mod:`.training`: training curves from a run's ``metrics.jsonl``;
+* :mod:`.anomaly_section`: an anomaly layer on a section, its top anomalies ringed;
 * :mod:`.overview`: whole figures, returned for the caller to save: a survey's sections and
   slice with its synthetic truth, its facies and anomaly maps.
 """
 
+from seisflow.viz.anomaly_section import anomaly_section
 from seisflow.viz.latent import image_rows, latent_scatter, pca_2d, topic_samples
 from seisflow.viz.maps import anomaly_map, map_view, mark_anomalies, north_arrow, top_anomalies
 from seisflow.viz.overview import map_overview, survey_overview
@@ -37,6 +39,7 @@ __all__ = [
     "NO_TRACE_COLOUR",
     "add_legend",
     "anomaly_map",
+    "anomaly_section",
     "categorical",
     "category_colours",
     "image_rows",
