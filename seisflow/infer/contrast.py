@@ -44,10 +44,16 @@ def lateral_contrast(
     """
     alive = np.broadcast_to(live[..., None], volume.shape)
     sure = alive if trusted is None else alive & trusted
-    values = np.where(sure, volume, np.nan).astype(np.float32)
-    deviation = np.abs(values - lateral_median(values, live, radius))
+    deviation = _deviation(volume, alive, sure, radius)
     scale = 1.4826 * float(np.nanmedian(deviation[sure])) if sure.any() else 1.0
-    out = deviation / np.float32(scale if scale > 0 else 1.0)
+    return deviation / np.float32(scale if scale > 0 else 1.0)
+
+
+def _deviation(values: np.ndarray, alive: np.ndarray, sure: np.ndarray, radius: int) -> np.ndarray:
+    """``|v - median_N(v)|`` over the trusted live samples ``sure``; 0 at live samples that
+    are not trusted, NaN off the live traces. ``alive``, ``sure``: bool like ``values``."""
+    kept = np.where(sure, values, np.nan).astype(np.float32)
+    out = np.abs(kept - lateral_median(kept, alive[..., 0], radius))
     return np.where(alive & ~sure, np.float32(0.0), out)
 
 
@@ -86,9 +92,7 @@ def lazy_lateral_contrast(
         trusted = mask
 
     def deviation(block: np.ndarray, alive: np.ndarray, sure: np.ndarray) -> np.ndarray:
-        values = np.where(alive & sure, block, np.nan).astype(np.float32)
-        out = np.abs(values - lateral_median(values, alive[..., 0], radius))
-        return np.where(alive & ~sure, np.float32(0.0), out)
+        return _deviation(block, alive, alive & sure, radius)
 
     halo = {0: radius, 1: radius, 2: 0}
     dev = da.map_overlap(deviation, layer, mask, trusted.rechunk(layer.chunks), depth=halo,

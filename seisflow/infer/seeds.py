@@ -35,6 +35,7 @@ from seisflow.infer.evaluate import (
 from seisflow.infer.maps import Readout, facies_values
 from seisflow.infer.score import score_patches
 from seisflow.infer.stitch import stitch
+from seisflow.ingest.normalize import Normalization
 from seisflow.ingest.patches import PatchSpec
 from seisflow.ingest.store import open_survey
 from seisflow.models import FractalFlow
@@ -61,9 +62,11 @@ def facies_volume(
     *,
     readout: Readout = "patch",
     batch_size: int = 256,
+    normalization: Normalization | None = None,
 ) -> np.ndarray:
     """The facies of every sample (int16, -1 off the live traces), as ``seisflow map``
-    would write them, computed in memory.
+    would write them, computed in memory; ``normalization`` is the run's for ``store``
+    (:meth:`Run.normalization`, measured when not given).
 
     Raises:
         ConfigError: When the run has the standard prior (no topics).
@@ -75,7 +78,8 @@ def facies_volume(
         raise ConfigError(f"readout word needs model.prior=lda, not {config.model.prior}")
     survey = open_survey(store)
     spec = patch_spec(config)
-    table = score_patches(run.flow, store, spec, normalization=run.normalization(store),
+    normalization = normalization or run.normalization(store)
+    table = score_patches(run.flow, store, spec, normalization=normalization,
                           batch_size=batch_size, words=readout == "word")  # fmt: skip
     values, reduce = facies_values(table, readout)
     shape = tuple(int(n) for n in survey.amplitude.shape)
@@ -258,11 +262,12 @@ def evaluate_seeds(
         run = _trained(store, runs_dir / f"seed-{seed}", (preset, config_file), seeded,
                        device, progress)  # fmt: skip
         config, k = run.config, run.config.model.topics
-        facies = facies_volume(run, store, readout=readout)
+        normalization = run.normalization(store)  # measured once per run
+        facies = facies_volume(run, store, readout=readout, normalization=normalization)
         used = used_topics(facies[pick], k)
         row: dict[str, Any] = {"seed": seed, "flow": {**scores(facies), "used_topics": used}}
         spec = patch_spec(config)
-        patches, where = load_windows(store, spec, run.normalization(store))
+        patches, where = load_windows(store, spec, normalization)
         labels = window_clusters(patches, k, seed)
         if flow_baseline:
             standard = _trained(store, runs_dir / f"standard-seed-{seed}",

@@ -58,11 +58,10 @@ class DataConfig:
     def __post_init__(self) -> None:
         if not 50.0 <= self.percentile <= 100.0:
             raise ConfigError(f"data percentile {self.percentile} must be between 50 and 100")
-        if not self.headroom >= 1.0:
-            raise ConfigError(f"data headroom {self.headroom} must be >= 1 (in amplitude scales)")
-        if not 0.0 <= self.holdout <= 0.5:
-            raise ConfigError(f"data holdout {self.holdout} must be between 0 and 0.5")
-        _require("data", ("buffer", self.buffer, self.buffer >= 1, ">= 1"),
+        _require("data",
+                 ("headroom", self.headroom, self.headroom >= 1.0, ">= 1 (in amplitude scales)"),
+                 ("holdout", self.holdout, 0.0 <= self.holdout <= 0.5, "between 0 and 0.5"),
+                 ("buffer", self.buffer, self.buffer >= 1, ">= 1"),
                  ("workers", self.workers, self.workers >= 0, ">= 0"))  # fmt: skip
 
 
