@@ -18,14 +18,23 @@ Per position, from :meth:`FractalFlow.density_maps` (bits per pixel): ``position
 over +-``--radius`` traces (default 8: of 2, 4 and 8, the best on two tuning surveys,
 synth seeds 707 and 808, never on the reported ones), samples that only patches holding
 fill values cover taking 0, as in the ``anomaly`` layer.
-Baselines in the same run: ``|amplitude|`` and ``isolation_forest``, an IsolationForest on
+``fused``: the ``anomaly`` layer's default read-out (:mod:`seisflow.infer.fused`),
+``|e| + w f`` with ``e`` the signed lateral contrast of the log envelope and ``f`` that of
+``patch bits-zlib``, both over +-``--fusion-radius`` traces (16; ``w`` = ``--flow-weight``
+0.5, both chosen on the tuning surveys); ``hints`` gives, per true kind, the share of its
+samples each :func:`~seisflow.infer.fused.anomaly_hint` code takes.
+Baselines in the same run: ``|amplitude|``; ``isolation_forest``, an IsolationForest on
 the per-sample QC attributes (:func:`seisflow.infer.qc.qc_isolation_forest`, as in
-``seisflow evaluate``). ``untrained: contrast(position bits)``: the same read-out from a flow of
-the same configuration that never trained (actnorm and topics initialised on one batch), the
-control of what training adds.
+``seisflow evaluate``); ``contrast(log envelope)``, ``|e|`` alone (the attributes without
+the flow: ``envelope_contrast`` in ``seisflow evaluate``); ``attributes: |e| + w
+contrast(frequency)``, the fused form with the instantaneous frequency's lateral contrast in
+the flow's place (0 where the frequency is undefined).
+``untrained: contrast(position bits)`` and ``untrained: fused``: the same read-outs from a
+flow of the same configuration that never trained (actnorm and topics initialised on one
+batch), the control of what training adds.
 
 Usage: python benchmarks/anomaly.py --store S.zarr --run RUN_DIR --truth S.truth.zarr
-       [--stride 16] [--radius 8]
+       [--stride 16] [--radius 8] [--fusion-radius 16] [--flow-weight 0.5]
 """
 
 from __future__ import annotations
@@ -36,12 +45,15 @@ import math
 import time
 from pathlib import Path
 
+import dask.array as da
 import numpy as np
 import torch
 import xarray as xr
 from sklearn.metrics import average_precision_score, roc_auc_score
 
+from seisflow.infer.attributes import attributes
 from seisflow.infer.contrast import lateral_contrast
+from seisflow.infer.fused import FLOW_WEIGHT, FUSION_RADIUS, HINTS, anomaly_hint
 from seisflow.infer.qc import qc_isolation_forest
 from seisflow.infer.score import PatchTable, compressor_bits_per_dim, score_patches
 from seisflow.infer.stitch import complete_coverage, reduce_first, stitch
@@ -133,6 +145,10 @@ def main() -> None:
     parser.add_argument("--truth", type=Path, required=True)
     parser.add_argument("--stride", type=int, default=None)
     parser.add_argument("--radius", type=int, default=8, help="Lateral contrast radius.")
+    parser.add_argument("--fusion-radius", type=int, default=FUSION_RADIUS,
+                        help="Lateral contrast radius of the fused rows.")  # fmt: skip
+    parser.add_argument("--flow-weight", type=float, default=FLOW_WEIGHT,
+                        help="Weight of the flow's contrast in the fused rows.")  # fmt: skip
     args = parser.parse_args()
     torch.set_num_threads(2)
     run = open_run(args.run, device="cpu")
@@ -159,6 +175,23 @@ def main() -> None:
         control["untrained: position bits"], mask, radius=args.radius, trusted=trusted
     )
     start = time.perf_counter()
+    signed = lateral_contrast(attributes(survey, names=("log_envelope",)).log_envelope.values,
+                              mask, radius=args.fusion_radius, signed=True)  # fmt: skip
+    volumes["contrast(log envelope)"] = np.abs(signed)
+    seconds["contrast(log envelope)"] = time.perf_counter() - start
+    frequency = attributes(survey, names=("frequency",)).frequency.values
+    texture = np.nan_to_num(lateral_contrast(frequency, mask, radius=args.fusion_radius))
+    volumes["attributes: |e| + w contrast(frequency)"] = np.abs(signed) + args.flow_weight * texture
+    for prefix, source in (("", volumes), ("untrained: ", control)):
+        flow_part = lateral_contrast(source[prefix + "patch bits-zlib"], mask,
+                                     radius=args.fusion_radius, trusted=trusted)  # fmt: skip
+        if not prefix:
+            volumes[f"contrast r{args.fusion_radius}(patch bits-zlib)"] = flow_part
+            hints = anomaly_hint(da.from_array(flow_part), da.from_array(signed),
+                                 flow_weight=args.flow_weight).compute()  # fmt: skip
+        volumes[prefix + "fused"] = np.abs(signed) + args.flow_weight * flow_part
+    seconds["fused"] = seconds["contrast(log envelope)"] + seconds["contrast(patch bits-zlib)"]
+    start = time.perf_counter()
     volumes["|amplitude|"] = np.abs(survey.amplitude.values)
     seconds["|amplitude|"] = time.perf_counter() - start
     start = time.perf_counter()
@@ -166,11 +199,14 @@ def main() -> None:
     seconds["isolation_forest"] = time.perf_counter() - start
     readouts = {name: _figures(kind, volume[live]) for name, volume in volumes.items()}
     counts = {n: int((kind == c).sum()) for c, n in enumerate(ANOMALY_KINDS)}
+    hinted = {n: {h: round(float(np.mean(hints[live][kind == c] == code)), 4)
+                  for code, h in enumerate(HINTS)}
+              for c, n in enumerate(ANOMALY_KINDS)}  # fmt: skip
     traces = int(mask.sum())
     print(json.dumps({"bench": "anomaly", "store": str(args.store), "run": str(args.run),
                       "samples": counts, "reference": "patch bits-zlib",
                       "ms_per_trace": {k: round(1e3 * v / traces, 3) for k, v in seconds.items()},
-                      "readouts": readouts}))  # fmt: skip
+                      "readouts": readouts, "hints": hinted}))  # fmt: skip
 
 
 if __name__ == "__main__":

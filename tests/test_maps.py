@@ -41,7 +41,7 @@ def mapped(make_survey, tmp_path_factory):
 
 def test_layers_cover_every_live_sample(mapped):
     store, run, summary, _ = mapped
-    assert summary["layers"] == ["facies", "facies_confidence", "anomaly"]
+    assert summary["layers"] == ["facies", "facies_confidence", "anomaly", "anomaly_hint"]
     survey = open_survey(store)
     live = np.broadcast_to(survey.trace_mask.values[..., None], survey.amplitude.shape)
     facies = survey.facies.values
@@ -288,8 +288,10 @@ def test_paeth_residuals_invert_png_filter_and_make_smooth_patches_cheap():
     assert predicted < plain / 4  # a smooth ramp is nearly free once predicted
 
 
-def test_the_contrast_anomaly_is_the_lateral_z_score_of_the_patch_score(mapped, tmp_path):
+def test_the_anomaly_read_outs_and_the_hint(mapped, tmp_path):
+    from seisflow.infer.attributes import attributes
     from seisflow.infer.contrast import lateral_contrast
+    from seisflow.infer.fused import FLOW_WEIGHT, FUSION_RADIUS, HINT_THRESHOLD
     from seisflow.infer.maps import CONTRAST_RADIUS
     from seisflow.infer.stitch import complete_coverage
     from seisflow.ingest.stream import tile
@@ -298,12 +300,16 @@ def test_the_contrast_anomaly_is_the_lateral_z_score_of_the_patch_score(mapped, 
     copy = tmp_path / "copy.zarr"
     shutil.copytree(store, copy)
     survey = open_survey(copy)
-    contrast = survey.anomaly.values
-    assert survey.anomaly.attrs["seisflow:anomaly_readout"] == "contrast"
+    fused, hint = survey.anomaly.values, survey.anomaly_hint.values
+    assert survey.anomaly.attrs["seisflow:anomaly_readout"] == "fused"  # the default
+    map_survey(copy, run, batch_size=64, layers=("anomaly",), anomaly_readout="contrast",
+               overwrite=True, progress=False)  # fmt: skip
+    contrast = open_survey(copy).anomaly.values
     map_survey(copy, run, batch_size=64, layers=("anomaly",), anomaly_readout="patch",
                overwrite=True, progress=False)  # fmt: skip
     again = open_survey(copy)
     assert again.anomaly.attrs["seisflow:anomaly_readout"] == "patch"
+    np.testing.assert_array_equal(again.anomaly_hint.values, hint)  # the same for every read-out
     live = again.trace_mask.values
     spec = PatchSpec(size=16, axis="inline", stride=8)
     where = tile(copy, spec)
@@ -313,6 +319,17 @@ def test_the_contrast_anomaly_is_the_lateral_z_score_of_the_patch_score(mapped, 
     # only samples next to the missing corner lack a complete patch, and they take 0
     assert (~trusted[live]).any() and trusted[live].mean() > 0.8 and not trusted[~live].any()
     assert (contrast[live[..., None] & ~trusted] == 0).all()
-    expected = lateral_contrast(again.anomaly.values, live, radius=CONTRAST_RADIUS,
-                                trusted=trusted)  # fmt: skip
+    patch = again.anomaly.values
+    expected = lateral_contrast(patch, live, radius=CONTRAST_RADIUS, trusted=trusted)
     np.testing.assert_allclose(contrast, expected, rtol=1e-5, equal_nan=True)
+    # fused = |e| + w f, both over the fusion radius; e from the amplitude's log envelope
+    f = lateral_contrast(patch, live, radius=FUSION_RADIUS, trusted=trusted)
+    envelope = attributes(again, names=("log_envelope",)).log_envelope.values
+    e = lateral_contrast(envelope, live, radius=FUSION_RADIUS, signed=True)
+    np.testing.assert_allclose(fused, np.abs(e) + FLOW_WEIGHT * f, rtol=1e-4, atol=1e-5,
+                               equal_nan=True)  # fmt: skip
+    strong = live[..., None] & (fused >= HINT_THRESHOLD + 1e-3)
+    assert strong.any() and (hint[strong] > 0).all() and (hint[~live] == -1).all()
+    amplitude_led = strong & (np.abs(e) > FLOW_WEIGHT * f + 1e-3)
+    np.testing.assert_array_equal(hint[amplitude_led], np.where(e[amplitude_led] > 0, 1, 2))
+    assert (hint[live[..., None] & (fused < HINT_THRESHOLD - 1e-3)] == 0).all()

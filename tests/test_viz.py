@@ -128,6 +128,17 @@ def test_top_anomalies_finds_and_separates_planted_maxima(ds, planted):
     assert list(stacked.loc[3, place]) == list(stacked.loc[1, place])
 
 
+def test_top_anomalies_name_the_hint_of_each_anomaly(ds, planted):
+    codes = np.ones(ds.anomaly.shape, dtype=np.int16)  # amplitude_high everywhere ...
+    i, j, k, _ = planted["C"]
+    codes[i, j, k] = 3  # ... but incoherent at C
+    meanings = "none amplitude_high amplitude_low incoherent"
+    hinted = ds.assign(anomaly_hint=(ds.anomaly.dims, codes, {"flag_meanings": meanings}))
+    table = viz.top_anomalies(hinted, 2)
+    assert list(table.hint) == ["amplitude_high", "incoherent"]  # A, then C
+    assert "hint" not in viz.top_anomalies(hinted, 2, layer="facies").columns
+
+
 def test_top_anomalies_in_a_slice_or_window(ds, planted):
     i, _, k, _ = planted["C"]
     one = viz.top_anomalies(ds, 1, time=float(ds.time[k]))

@@ -34,11 +34,14 @@ __all__ = ["evaluate", "map_command"]
               help="Facies read-out: patch (mean topic proportions of the patches covering a "
                    "sample) or word (lda: of their two leading topics, the one its words "
                    "favour).")  # fmt: skip
-@click.option("--anomaly-readout", type=click.Choice(["contrast", "patch"]), default="contrast",
-              show_default=True,
-              help="Anomaly read-out: contrast (the robust lateral z-score of the patch score "
-                   "over +-8 traces: two-sided, a dead trace stands out) or patch (the patch "
-                   "score itself).")  # fmt: skip
+@click.option("--anomaly-readout", type=click.Choice(["fused", "contrast", "patch"]),
+              default="fused", show_default=True,
+              help="Anomaly read-out: fused (the robust lateral z-score of the log envelope "
+                   "plus half that of the patch score, over +-16 traces), contrast (the "
+                   "lateral z-score of the patch score alone, over +-8 traces: two-sided, a "
+                   "dead trace stands out) or patch (the patch score itself). Every read-out "
+                   "also writes anomaly_hint: amplitude_high, amplitude_low or incoherent, "
+                   "from the term that dominates.")  # fmt: skip
 @click.option("--overwrite", is_flag=True, help="Replace layers the store already has.")
 @click.option("--quiet", is_flag=True,
               help="No progress bars (they are shown only when stderr is a terminal).")  # fmt: skip
@@ -61,10 +64,11 @@ def map_command(
     bits/dim minus zlib's bits/dim of the patch), and the scores are averaged over
     overlapping patches at every live sample, chunk by chunk (with --readout word, the
     words covering a sample choose between the two leading topics there); anomaly is then
-    how far a sample's patch score stands from the traces around it (--anomaly-readout
-    contrast, the default) or the patch score itself (patch). topic_proportions
-    keeps the
-    mean proportions at every stride-th sample of each axis. Each layer is written
+    how far a sample's log envelope and patch score stand from the traces around it
+    (--anomaly-readout fused, the default), the patch score's part alone (contrast) or the
+    patch score itself (patch), and anomaly_hint names the term that dominates where the
+    fused score is 3 or more. topic_proportions keeps the mean proportions at every
+    stride-th sample of each axis. Each layer is written
     atomically beside amplitude, which is never modified. A run trained with the standard
     prior has no topics: map it with --layers anomaly.
 

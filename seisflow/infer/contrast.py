@@ -28,7 +28,12 @@ __all__ = ["lateral_contrast", "lazy_lateral_contrast"]
 
 
 def lateral_contrast(
-    volume: np.ndarray, live: np.ndarray, *, radius: int = 4, trusted: np.ndarray | None = None
+    volume: np.ndarray,
+    live: np.ndarray,
+    *,
+    radius: int = 4,
+    trusted: np.ndarray | None = None,
+    signed: bool = False,
 ) -> np.ndarray:
     """The two-sided robust lateral z-score of ``volume``.
 
@@ -38,23 +43,27 @@ def lateral_contrast(
         radius: Traces on each side of the neighbourhood (inline and crossline).
         trusted: Optional bool ``(inline, crossline, time)``: live samples where it is False
             are left out of the medians and take 0 (see :func:`lazy_lateral_contrast`).
+        signed: Keep the sign of ``v - median_N(v)``; the scale is the same.
 
     Returns:
         float32 ``(inline, crossline, time)``, NaN at missing traces.
     """
     alive = np.broadcast_to(live[..., None], volume.shape)
     sure = alive if trusted is None else alive & trusted
-    deviation = _deviation(volume, alive, sure, radius)
-    scale = 1.4826 * float(np.nanmedian(deviation[sure])) if sure.any() else 1.0
+    deviation = _deviation(volume, alive, sure, radius, signed)
+    scale = 1.4826 * float(np.nanmedian(np.abs(deviation[sure]))) if sure.any() else 1.0
     return deviation / np.float32(scale if scale > 0 else 1.0)
 
 
-def _deviation(values: np.ndarray, alive: np.ndarray, sure: np.ndarray, radius: int) -> np.ndarray:
-    """``|v - median_N(v)|`` over the trusted live samples ``sure``; 0 at live samples that
-    are not trusted, NaN off the live traces. ``alive``, ``sure``: bool like ``values``."""
+def _deviation(
+    values: np.ndarray, alive: np.ndarray, sure: np.ndarray, radius: int, signed: bool = False
+) -> np.ndarray:
+    """``|v - median_N(v)|`` (``v - median_N(v)`` if ``signed``) over the trusted live
+    samples ``sure``; 0 at live samples that are not trusted, NaN off the live traces.
+    ``alive``, ``sure``: bool like ``values``."""
     kept = np.where(sure, values, np.nan).astype(np.float32)
-    out = np.abs(kept - lateral_median(kept, alive[..., 0], radius))
-    return np.where(alive & ~sure, np.float32(0.0), out)
+    out = kept - lateral_median(kept, alive[..., 0], radius)
+    return np.where(alive & ~sure, np.float32(0.0), out if signed else np.abs(out))
 
 
 def lazy_lateral_contrast(
@@ -65,6 +74,7 @@ def lazy_lateral_contrast(
     trusted: da.Array | None = None,
     samples: int = 200_000,
     seed: int = 0,
+    signed: bool = False,
 ) -> da.Array:
     """:func:`lateral_contrast` of a Dask array, chunk by chunk: each chunk reads a halo of
     ``radius`` traces from its neighbours; the robust scale is the MAD of a seeded sample of
@@ -80,6 +90,8 @@ def lazy_lateral_contrast(
             neighbours' medians and take 0 (no evidence), not a contrast.
         samples: Live samples the scale is estimated from.
         seed: Seed of that sample.
+        signed: Keep the sign of ``v - median_N(v)`` (above or below the neighbours); the
+            scale is the same.
 
     Returns:
         A float32 Dask array on ``layer``'s chunks, NaN at missing traces.
@@ -92,7 +104,7 @@ def lazy_lateral_contrast(
         trusted = mask
 
     def deviation(block: np.ndarray, alive: np.ndarray, sure: np.ndarray) -> np.ndarray:
-        return _deviation(block, alive, alive & sure, radius)
+        return _deviation(block, alive, alive & sure, radius, signed)
 
     halo = {0: radius, 1: radius, 2: 0}
     dev = da.map_overlap(deviation, layer, mask, trusted.rechunk(layer.chunks), depth=halo,
@@ -105,6 +117,6 @@ def lazy_lateral_contrast(
     n_time = layer.shape[2]
     pick = rng.choice(rows.size * n_time, size=min(samples, rows.size * n_time), replace=False)
     where = (rows[pick // n_time], cols[pick // n_time], pick % n_time)
-    picked = dev.vindex[where].compute()[trusted.vindex[where].compute()]
+    picked = np.abs(dev.vindex[where].compute()[trusted.vindex[where].compute()])
     scale = 1.4826 * float(np.nanmedian(picked)) if np.isfinite(picked).any() else 1.0
     return (dev / np.float32(scale if scale > 0 else 1.0)).rechunk(layer.chunks)

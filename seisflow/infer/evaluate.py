@@ -31,6 +31,7 @@ from sklearn.mixture import GaussianMixture
 from tqdm import tqdm
 
 from seisflow.errors import InputFileError
+from seisflow.infer.fused import envelope_contrast
 from seisflow.infer.qc import qc_isolation_forest
 from seisflow.infer.score import PatchTable, compressor_bits_per_dim
 from seisflow.infer.stitch import reduce_argmax, reduce_first, stitch
@@ -56,10 +57,12 @@ __all__ = [
 #: The same-run facies baselines on the patch windows (see :func:`window_clusters`).
 FACIES_BASELINES: tuple[str, ...] = ("kmeans_pca", "gmm_pca", "kmeans_rms")
 #: The same-run anomaly baselines (see :func:`_baselines`).
-ANOMALY_BASELINES: tuple[str, ...] = ("isolation_forest_qc", "abs_amplitude", "isolation_forest")
+ANOMALY_BASELINES: tuple[str, ...] = (
+    "envelope_contrast", "isolation_forest_qc", "abs_amplitude", "isolation_forest",
+)  # fmt: skip
 #: Steps of :func:`evaluate_layers` its progress bar counts: the windows, each facies
-#: baseline, the two IsolationForests, the scores.
-STEPS = 4 + len(FACIES_BASELINES)
+#: baseline, the two IsolationForests, the envelope contrast, the scores.
+STEPS = 5 + len(FACIES_BASELINES)
 
 
 def open_truth(
@@ -196,8 +199,8 @@ def stitch_labels(labels: np.ndarray, where: np.ndarray, k: int, spec: PatchSpec
 
 def _baselines(store: str | Path, spec: PatchSpec, normalization: Normalization, k: int,
                seed: int, survey: xr.Dataset, bar: tqdm) -> dict[str, np.ndarray]:  # fmt: skip
-    """Baseline facies (window clusters) and anomaly (IsolationForest) maps; ``bar``
-    advances by one per step (:data:`STEPS` in all with the scores)."""
+    """Baseline facies (window clusters) and anomaly (IsolationForests, envelope contrast)
+    maps; ``bar`` advances by one per step (:data:`STEPS` in all with the scores)."""
     patches, where = load_windows(store, spec, normalization)
     _done(bar, "patch windows")
     features, rms = window_features(patches, seed)
@@ -215,6 +218,8 @@ def _baselines(store: str | Path, spec: PatchSpec, normalization: Normalization,
     _done(bar, "isolation_forest")
     maps["isolation_forest_qc"] = qc_isolation_forest(survey, seed=seed).compute()
     _done(bar, "isolation_forest_qc")
+    maps["envelope_contrast"] = abs(envelope_contrast(survey)).compute()
+    _done(bar, "envelope_contrast")
     maps["abs_amplitude"] = np.abs(survey.amplitude.values)
     return maps
 

@@ -23,6 +23,15 @@ import numpy as np
 
 from seisflow.errors import ConfigError, InputFileError, OutputPathError
 from seisflow.infer.contrast import lazy_lateral_contrast
+from seisflow.infer.fused import (
+    FLOW_WEIGHT,
+    FUSION_RADIUS,
+    HINT_THRESHOLD,
+    HINTS,
+    anomaly_hint,
+    envelope_contrast,
+    fuse,
+)
 from seisflow.infer.score import PatchTable, compressor_bits_per_dim, score_patches
 from seisflow.infer.stitch import (
     Reduce,
@@ -66,14 +75,16 @@ LAYERS: tuple[str, ...] = ("facies", "anomaly", "topic_proportions")
 #: sample favour (mean topic responsibilities), so a sample between two units takes one of
 #: their two topics, never a third, and the boundary follows the words, not the patch grid.
 Readout = Literal["patch", "word"]
-#: Anomaly read-outs. ``contrast`` (the default): the robust lateral z-score
-#: (:mod:`seisflow.infer.contrast`, over +-:data:`CONTRAST_RADIUS` traces) of the patch score,
-#: two-sided, so a trace simpler than its neighbours (a dead one) stands out as much as a
-#: more complex one; samples only patches holding fill values cover (next to missing
+#: Anomaly read-outs. ``fused`` (the default): the envelope's lateral contrast plus half the
+#: flow's (:mod:`seisflow.infer.fused`, over +-16 traces), the best read-out measured on
+#: surveys never tuned on; ``contrast``: the robust lateral z-score
+#: (:mod:`seisflow.infer.contrast`, over +-:data:`CONTRAST_RADIUS` traces) of the patch score
+#: alone, two-sided, so a trace simpler than its neighbours (a dead one) stands out as much
+#: as a more complex one; samples only patches holding fill values cover (next to missing
 #: traces) take 0 and stay out of their neighbours' medians; ``patch``: the patch score
-#: itself (flow bits/dim minus zlib bits/dim, averaged over the covering patches). Chosen on
-#: two tuning surveys (benchmarks/RESULTS.md).
-AnomalyReadout = Literal["contrast", "patch"]
+#: itself (flow bits/dim minus zlib bits/dim, averaged over the covering patches). Every
+#: read-out writes ``anomaly_hint`` beside ``anomaly`` (:func:`seisflow.infer.fused.anomaly_hint`).
+AnomalyReadout = Literal["fused", "contrast", "patch"]
 CONTRAST_RADIUS = 8
 
 
@@ -142,13 +153,14 @@ def _proportions_grid(
 
 def layer_names(layers: tuple[str, ...], survey: Any) -> list[str]:
     """Every array that mapping ``layers`` writes into the store (opened: ``survey``):
-    ``facies`` brings ``facies_confidence``; ``topic_proportions`` brings its coordinate
+    ``facies`` brings ``facies_confidence``, ``anomaly`` brings ``anomaly_hint``;
+    ``topic_proportions`` brings its coordinate
     arrays (``patch_<axis>`` of each axis and ``topic``)."""
     names: list[str] = []
     if "facies" in layers:
         names += ["facies", "facies_confidence"]
     if "anomaly" in layers:
-        names.append("anomaly")
+        names += ["anomaly", "anomaly_hint"]
     if "topic_proportions" in layers:
         names += ["topic_proportions", *(f"patch_{d}" for d in survey.amplitude.dims), "topic"]
     return names
@@ -171,6 +183,31 @@ def _check_free(store: str | Path, survey: Any, layers: tuple[str, ...], overwri
         f"{'it' if len(taken) == 1 else 'them'}, or leave {'it' if len(taken) == 1 else 'them'} "
         "out of --layers"
     )
+
+
+def _anomaly_layers(
+    table: PatchTable, patch: Any, survey: Any, readout: AnomalyReadout, attrs: dict[str, Any]
+) -> dict[str, tuple[Any, dict[str, Any]]]:
+    """``anomaly`` by ``readout`` and ``anomaly_hint`` from the stitched patch score ``patch``
+    (lazy), each with its attributes."""
+    shape = tuple(int(n) for n in survey.amplitude.shape)
+    live = survey.trace_mask.values
+    trusted = complete_coverage(table, shape, survey.amplitude.data.chunks, live)
+    flow = lazy_lateral_contrast(patch, live, radius=FUSION_RADIUS, trusted=trusted)
+    envelope = envelope_contrast(survey, radius=FUSION_RADIUS)
+    layer = {"patch": patch, "fused": fuse(flow, envelope)}.get(readout)
+    if layer is None:
+        layer = lazy_lateral_contrast(patch, live, radius=CONTRAST_RADIUS, trusted=trusted)
+    hint_attrs = {
+        "long_name": "anomaly hint: which lateral z-score dominates",
+        "flag_values": list(range(len(HINTS))),
+        "flag_meanings": " ".join(HINTS),
+        "description": f"where |e| + {FLOW_WEIGHT} f >= {HINT_THRESHOLD} (e, f: the lateral "
+        f"z-scores over +-{FUSION_RADIUS} traces of the log envelope and of the patch score): "
+        "amplitude_high / amplitude_low where |e| dominates (e above / below the neighbours), "
+        "incoherent where the flow's term does; none elsewhere; -1 where no trace",
+    }
+    return {"anomaly": (layer, attrs), "anomaly_hint": (anomaly_hint(flow, envelope), hint_attrs)}
 
 
 def _writing(name: str, progress: bool, client: Any) -> contextlib.AbstractContextManager[Any]:
@@ -218,6 +255,14 @@ def _plan(
                 "patch score (flow bits/dim minus zlib bits/dim)",
                 **{"seisflow:contrast_radius": CONTRAST_RADIUS},
             )  # fmt: skip
+        if anomaly == "fused":
+            anomaly_attrs.update(
+                long_name="anomaly: envelope and flow lateral z-scores fused", units="1",
+                description=f"|e| + {FLOW_WEIGHT} f: e, f the robust lateral z-scores over "
+                f"+-{FUSION_RADIUS} traces of the log envelope and of the patch score (flow "
+                "bits/dim minus zlib bits/dim)",
+                **{"seisflow:contrast_radius": FUSION_RADIUS, "seisflow:flow_weight": FLOW_WEIGHT},
+            )  # fmt: skip
         plan.append(("anomaly", table.anomaly[:, None], reduce_first, np.float32, anomaly_attrs))
     return plan
 
@@ -233,7 +278,7 @@ def map_survey(
     overwrite: bool = False,
     scheduler: str | None = None,
     readout: Readout = "patch",
-    anomaly_readout: AnomalyReadout = "contrast",
+    anomaly_readout: AnomalyReadout = "fused",
     progress: bool | None = None,
 ) -> dict[str, Any]:
     """Write ``facies`` + ``facies_confidence``, ``anomaly`` and/or ``topic_proportions``
@@ -307,6 +352,7 @@ def map_survey(
         provenance = {**_provenance(run, to_dict(config), spec),
                       "seisflow:normalization": normalization.as_dict()}  # fmt: skip
         plan = _plan(table, layers, readout, anomaly_readout)
+        written: list[str] = []
         if "topic_proportions" in layers:
             write_grid(store, "topic_proportions", *_proportions_grid(table, survey, shape, live),
                        attrs={"long_name": "mean topic proportions on the patch grid",
@@ -315,15 +361,16 @@ def map_survey(
         for name, values, reduce, dtype, attrs in plan:
             layer = stitch(table, shape, survey.amplitude.data.chunks, reduce, values=values,
                            live=live, dtype=dtype)  # fmt: skip
-            if name == "anomaly" and anomaly_readout == "contrast":
-                trusted = complete_coverage(table, shape, survey.amplitude.data.chunks, live)
-                layer = lazy_lateral_contrast(layer, live, radius=CONTRAST_RADIUS,
-                                              trusted=trusted)  # fmt: skip
-            with _writing(name, progress, client):
-                write_layer(store, name, layer, attrs={**attrs, **provenance},
-                            overwrite=overwrite, scheduler=client, lock=lock)  # fmt: skip
+            outputs = {name: (layer, attrs)}
+            if name == "anomaly":
+                outputs = _anomaly_layers(table, layer, survey, anomaly_readout, attrs)
+            for out, (values, out_attrs) in outputs.items():
+                written.append(out)
+                with _writing(out, progress, client):
+                    write_layer(store, out, values, attrs={**out_attrs, **provenance},
+                                overwrite=overwrite, scheduler=client, lock=lock)  # fmt: skip
     seconds = time.perf_counter() - began
     traces = int(survey.trace_mask.values.sum())
-    written = [p[0] for p in plan] + [n for n in layers if n == "topic_proportions"]
+    written += [n for n in layers if n == "topic_proportions"]
     return {"store": str(store), "layers": written, "patches": len(table.positions),
             "seconds": seconds, "traces_per_s": traces / seconds}  # fmt: skip

@@ -207,12 +207,14 @@ def top_anomalies(
     Returns:
         A DataFrame indexed by ``rank`` (1 = strongest) with columns ``inline``,
         ``crossline``, ``time`` (``depth`` for a depth survey), ``x``, ``y`` (m, in the
-        store's CRS) and ``score``.
+        store's CRS), ``score`` and, ranking an ``anomaly`` layer mapped with its
+        ``anomaly_hint``, ``hint`` (``amplitude_high``, ``amplitude_low``, ``incoherent``).
 
     Raises:
         ValueError: When the layer is missing or ``time`` is outside the survey.
     """
     import pandas as pd
+    import xarray as xr
 
     values = _layer(ds, layer)
     dim = vertical_dim(ds)
@@ -258,6 +260,10 @@ def top_anomalies(
                      "score": float(scores[i, j, k])})  # fmt: skip
     table = pd.DataFrame(rows, columns=["inline", "crossline", dim, "x", "y", "score"])
     table.index = pd.RangeIndex(1, len(table) + 1, name="rank")
+    if layer == "anomaly" and "anomaly_hint" in ds.data_vars:
+        at = {name: xr.DataArray(table[name].to_numpy()) for name in ("inline", "crossline", dim)}
+        meanings = ds.anomaly_hint.attrs["flag_meanings"].split()
+        table["hint"] = [meanings[c] for c in ds.anomaly_hint.sel(at).values.astype(int)]
     return table
 
 
