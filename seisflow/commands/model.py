@@ -188,7 +188,8 @@ def demo(
                            key=lambda item: item[1])  # fmt: skip
         lines += [
             f"run        {result.run} ({steps} steps)",
-            f"maps       facies, facies_confidence, anomaly in {result.store}; {result.maps}",
+            f"maps       facies, facies_confidence, anomaly, anomaly_hint in {result.store}; "
+            f"{result.maps}",
             f"training   {result.training}",
             f"exports    {', '.join(str(p) for p in result.exports)}",
             f"facies     ARI {facies['ari']:.3f} (best baseline {best:.3f}), NMI "

@@ -19,6 +19,7 @@ References:
 
 from __future__ import annotations
 
+import dask
 import dask.array as da
 import numpy as np
 
@@ -77,8 +78,10 @@ def lazy_lateral_contrast(
     signed: bool = False,
 ) -> da.Array:
     """:func:`lateral_contrast` of a Dask array, chunk by chunk: each chunk reads a halo of
-    ``radius`` traces from its neighbours; the robust scale is the MAD of a seeded sample of
-    up to ``samples`` live deviations (computing the result reads ``layer`` twice).
+    ``radius`` traces from its neighbours; the robust scale is the MAD of the trusted live
+    deviations of seeded random chunks that hold at least ``samples`` samples together
+    (every chunk of a smaller volume): computing the result reads those chunks twice, not
+    the whole layer.
 
     Args:
         layer: float ``(inline, crossline, time)``.
@@ -88,8 +91,8 @@ def lazy_lateral_contrast(
             value is not to be trusted (e.g. scored only from patches holding fill values,
             :func:`~seisflow.infer.stitch.complete_coverage`): they are left out of their
             neighbours' medians and take 0 (no evidence), not a contrast.
-        samples: Live samples the scale is estimated from.
-        seed: Seed of that sample.
+        samples: Samples (of whole chunks) the scale is estimated from.
+        seed: Seed of the choice of chunks.
         signed: Keep the sign of ``v - median_N(v)`` (above or below the neighbours); the
             scale is the same.
 
@@ -110,13 +113,17 @@ def lazy_lateral_contrast(
     dev = da.map_overlap(deviation, layer, mask, trusted.rechunk(layer.chunks), depth=halo,
                          boundary="none", dtype=np.float32,
                          meta=np.empty((0, 0, 0), np.float32))  # fmt: skip
-    rows, cols = np.nonzero(live)
-    if rows.size == 0:
+    if not live.any():
         return dev.rechunk(layer.chunks)
-    rng = np.random.default_rng([seed, 0xC0])
-    n_time = layer.shape[2]
-    pick = rng.choice(rows.size * n_time, size=min(samples, rows.size * n_time), replace=False)
-    where = (rows[pick // n_time], cols[pick // n_time], pick % n_time)
-    picked = np.abs(dev.vindex[where].compute()[trusted.vindex[where].compute()])
+    sure = (trusted.rechunk(layer.chunks) & mask).rechunk(dev.chunks)
+    blocks = list(np.ndindex(*dev.numblocks))
+    chosen, held = [], 0
+    for index in np.random.default_rng([seed, 0xC0]).permutation(len(blocks)):
+        chosen.append(blocks[index])
+        held += int(np.prod([sizes[i] for sizes, i in zip(dev.chunks, blocks[index], strict=True)]))
+        if held >= samples:
+            break
+    parts = dask.compute(*[(dev.blocks[b], sure.blocks[b]) for b in chosen])
+    picked = np.concatenate([np.abs(d[s]).ravel() for d, s in parts])
     scale = 1.4826 * float(np.nanmedian(picked)) if np.isfinite(picked).any() else 1.0
     return (dev / np.float32(scale if scale > 0 else 1.0)).rechunk(layer.chunks)

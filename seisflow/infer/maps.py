@@ -314,7 +314,7 @@ def map_survey(
 
     from seisflow.cluster import connect
     from seisflow.config import to_dict
-    from seisflow.infer.writeback import write_grid, write_layer
+    from seisflow.infer.writeback import write_grid, write_layers
     from seisflow.locks import StoreLock
 
     unknown = sorted(set(layers) - set(LAYERS))
@@ -362,13 +362,13 @@ def map_survey(
             layer = stitch(table, shape, survey.amplitude.data.chunks, reduce, values=values,
                            live=live, dtype=dtype)  # fmt: skip
             outputs = {name: (layer, attrs)}
-            if name == "anomaly":
+            if name == "anomaly":  # anomaly and anomaly_hint share their work: one write
                 outputs = _anomaly_layers(table, layer, survey, anomaly_readout, attrs)
-            for out, (values, out_attrs) in outputs.items():
-                written.append(out)
-                with _writing(out, progress, client):
-                    write_layer(store, out, values, attrs={**out_attrs, **provenance},
-                                overwrite=overwrite, scheduler=client, lock=lock)  # fmt: skip
+            written += outputs
+            with _writing(", ".join(outputs), progress, client):
+                write_layers(store, {out: (values, {**extra, **provenance})
+                                     for out, (values, extra) in outputs.items()},
+                             overwrite=overwrite, scheduler=client, lock=lock)  # fmt: skip
     seconds = time.perf_counter() - began
     traces = int(survey.trace_mask.values.sum())
     written += [n for n in layers if n == "topic_proportions"]

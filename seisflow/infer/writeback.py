@@ -28,7 +28,7 @@ from seisflow.ingest.store import STAGED_PREFIX, consolidate, open_survey
 from seisflow.locks import StoreLock, holding
 from seisflow.outputs import refuse_links, writing
 
-__all__ = ["PARTIAL_PREFIX", "remove_layer", "write_grid", "write_layer"]
+__all__ = ["PARTIAL_PREFIX", "remove_layer", "write_grid", "write_layer", "write_layers"]
 
 #: Name prefix of a layer being written (invisible: not in the consolidated metadata).
 PARTIAL_PREFIX = STAGED_PREFIX
@@ -75,41 +75,57 @@ def write_layer(
             reserved, the disk is full or read-only, or a link sits where the layer goes.
         StoreBusyError: When another process is writing the store.
     """
+    write_layers(store, {name: (data, attrs)}, overwrite=overwrite, scheduler=scheduler,
+                 lock=lock)  # fmt: skip
+
+
+def write_layers(
+    store: str | Path,
+    layers: dict[str, tuple[da.Array, dict[str, Any]]],
+    *,
+    overwrite: bool = False,
+    scheduler: Any = None,
+    lock: StoreLock | None = None,
+) -> None:
+    """Write several layers of ``store`` (name -> ``(data, attrs)``, as in
+    :func:`write_layer`) from one Dask computation, so work their graphs share is done once;
+    all of them appear together, atomically."""
     path = Path(store)
-    _check_name(name)
     survey = open_survey(path)
     amplitude = survey.amplitude
-    if tuple(data.shape) != amplitude.shape:
-        raise InputFileError(
-            f"layer {name} has shape {tuple(data.shape)} but {path} has the amplitude grid "
-            f"{amplitude.shape}: compute the layer on that grid"
-        )
-    dtype = np.dtype(data.dtype)
-    if dtype not in FILL:
-        raise TypeError(f"layer {name}: dtype {dtype} is not int16 or float32")
-    if name in survey and not overwrite:
-        raise OutputPathError(_exists(path, name))
+    for name, (data, _) in layers.items():
+        _check_name(name)
+        if tuple(data.shape) != amplitude.shape:
+            raise InputFileError(
+                f"layer {name} has shape {tuple(data.shape)} but {path} has the amplitude "
+                f"grid {amplitude.shape}: compute the layer on that grid"
+            )
+        if np.dtype(data.dtype) not in FILL:
+            raise TypeError(f"layer {name}: dtype {np.dtype(data.dtype)} is not int16 or float32")
+        if name in survey and not overwrite:
+            raise OutputPathError(_exists(path, name))
     chunks = tuple(int(c) for c in amplitude.encoding["chunks"])
+    names = tuple(layers)
     with (
-        holding(path, lock, purpose=f"writing the {name} layer"),
+        holding(path, lock, purpose=f"writing the {' and '.join(names)} layer"),
         writing(path),
-        _staging(path, (name,)) as (staged,),
+        _staging(path, names) as staged,
     ):
         group = zarr.open_group(str(path), mode="r+")
-        target = group.create_array(
-            staged,
-            shape=amplitude.shape,
-            chunks=chunks,
-            dtype=dtype,
-            fill_value=FILL[dtype],
-            compressors=zarr.open_array(str(path), path="amplitude", mode="r").compressors,
-            dimension_names=list(amplitude.dims),
-            attributes={**attrs, "grid_mapping": "spatial_ref", "coordinates": "cdp_x cdp_y"},
-        )
+        compressors = zarr.open_array(str(path), path="amplitude", mode="r").compressors
+        sources, targets = [], []
+        for folder, (data, attrs) in zip(staged, layers.values(), strict=True):
+            dtype = np.dtype(data.dtype)
+            targets.append(group.create_array(
+                folder, shape=amplitude.shape, chunks=chunks, dtype=dtype, fill_value=FILL[dtype],
+                compressors=compressors, dimension_names=list(amplitude.dims),
+                attributes={**attrs, "grid_mapping": "spatial_ref", "coordinates": "cdp_x cdp_y"},
+            ))  # fmt: skip
+            sources.append(da.asarray(data).rechunk(chunks))
         with contextlib.ExitStack() as stack:  # own threads: waited for if a chunk fails
             where = {"scheduler": scheduler} if scheduler else stack.enter_context(local_threads())
-            da.store(da.asarray(data).rechunk(chunks), target, lock=False, **where)
-        _publish(path, (name,))
+            da.store(sources, targets, lock=False, **where)
+        _publish(path, names)
 
 
 def _exists(path: Path, name: str) -> str:
