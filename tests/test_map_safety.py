@@ -74,9 +74,9 @@ def test_standard_prior_run_maps_the_anomaly_alone(runs, store):
     _, standard, _, _ = runs
     out = run("map", store, standard, "--layers", "anomaly", "--quiet")
     assert out.returncode == 0, out.stderr[-3000:]
-    assert "wrote anomaly into" in out.stdout
+    assert "wrote anomaly, anomaly_hint into" in out.stdout
     survey = open_survey(store)
-    assert _layers(store) == {"anomaly"}
+    assert _layers(store) == {"anomaly", "anomaly_hint"}
     live = np.broadcast_to(survey.trace_mask.values[..., None], survey.amplitude.shape)
     values = survey.anomaly.values
     assert np.isfinite(values[live]).all() and np.isnan(values[~live]).all()
