@@ -11,7 +11,10 @@ of ``patch`` (same run), asinh companding instead of the hard clip at the scale
 (``asinh``), and no held-out chunk columns (``no_holdout``). Each survey x seed also scores
 the same-run baselines: k-means and a Gaussian mixture on PCA of the windows, k-means on
 window RMS, each on windows quantised with the hard clip (``baseline:NAME``) and with asinh
-companding (``baseline:NAME@asinh``); the best of all six is the margin's reference.
+companding (``baseline:NAME@asinh``), and k-means and a Gaussian mixture per sample on the
+standard attributes (``baseline:kmeans_attributes``, ``baseline:gmm_attributes``:
+log envelope, instantaneous frequency, lateral continuity both ways, RMS; standardised;
+:mod:`seisflow.infer.attribute_facies`); the best of all eight is the margin's reference.
 
 Prints one JSON line per (survey, seed, row) with ARI, NMI, matched accuracy, topics in use,
 the rate of third units at boundaries (``boundary_third``: a sample within 8 samples of a
@@ -41,7 +44,9 @@ import numpy as np
 import torch
 
 from seisflow.config import apply_overrides, from_mapping
+from seisflow.infer.attribute_facies import attribute_facies
 from seisflow.infer.evaluate import (
+    ATTRIBUTE_BASELINES,
     live_sample,
     load_windows,
     open_truth,
@@ -231,6 +236,12 @@ def main() -> None:
                     for name, labels in window_clusters(patches, k, seed).items():
                         scores = _scores(units, stitch_labels(labels, where, k, spec, survey), pick)
                         _emit({**base, "row": f"baseline:{name}{suffix}", **scores}, args.out,
+                              records)  # fmt: skip
+                if (index, seed, "baseline:kmeans_attributes") not in done:
+                    for name, method in ATTRIBUTE_BASELINES.items():
+                        labels = attribute_facies(survey, k=k, method=method, seed=seed)
+                        _emit({**base, "row": f"baseline:{name}",
+                               **_scores(units, labels.compute(), pick)}, args.out,
                               records)  # fmt: skip
                 for name in rows:
                     if (index, seed, name) not in done:

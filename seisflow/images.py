@@ -18,7 +18,7 @@ from torch.utils.data import IterableDataset
 from seisflow.errors import InputFileError
 from seisflow.ingest.stream import shard
 
-__all__ = ["IMAGE_SETS", "ImageStream", "load_images"]
+__all__ = ["IMAGE_SETS", "SUPER_CLASSES", "ImageStream", "load_images", "super_labels"]
 
 #: Image benchmark names and the ``.npz`` files they are read from.
 IMAGE_SETS = {
@@ -26,6 +26,29 @@ IMAGE_SETS = {
     "fashion_mnist": "fashion_mnist.npz",
     "cifar10_automobile": "cifar10_automobile.npz",
 }
+
+#: Coarser classes of a benchmark: name -> classes. Fashion-MNIST's labels are 0 T-shirt/top,
+#: 1 trouser, 2 pullover, 3 dress, 4 coat, 5 sandal, 6 shirt, 7 sneaker, 8 bag, 9 ankle boot.
+SUPER_CLASSES: dict[str, dict[str, tuple[int, ...]]] = {
+    "fashion_mnist": {"clothing": (0, 1, 2, 3, 4, 6), "footwear": (5, 7, 9), "bags": (8,)},
+}
+
+
+def super_labels(name: str, labels: np.ndarray) -> np.ndarray | None:
+    """Each label's super-class, numbered in :data:`SUPER_CLASSES` order; None for a
+    benchmark without super-classes.
+
+    Raises:
+        InputFileError: For a label no super-class holds.
+    """
+    groups = SUPER_CLASSES.get(name)
+    if groups is None:
+        return None
+    lookup = {label: index for index, members in enumerate(groups.values()) for label in members}
+    unknown = sorted(set(np.unique(labels).tolist()) - set(lookup))
+    if unknown:
+        raise InputFileError(f"{name}: labels {unknown} are in no super-class of {list(groups)}")
+    return np.array([lookup[int(v)] for v in labels], dtype=np.int64)
 
 
 def load_images(

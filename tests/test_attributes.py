@@ -48,6 +48,22 @@ def test_tone_section(f0):
     np.testing.assert_allclose(core["relative_envelope"], 0, atol=1e-5)
 
 
+def test_dipping_tone_continuity_and_rms_are_analytic():
+    """A tone of f0 = 1/11 cycles/sample dipping p samples per trace: a window of 11 samples
+    holds two whole cycles of cos(2 phase), so the windowed zero-lag correlation of two
+    neighbours is exactly cos(2 pi f0 p) and the windowed RMS exactly A / sqrt 2."""
+    f0, amplitude, p_crossline, p_inline = 1 / 11, 2.5, 1.0, 0.5
+    i, j, t = np.meshgrid(np.arange(4), np.arange(6), np.arange(200), indexing="ij")
+    block = amplitude * np.cos(2 * np.pi * f0 * (t - p_crossline * j - p_inline * i))
+    out = block_attributes(block.astype(np.float32), np.ones((4, 6), bool), window=11)
+    core = {name: value[:, :, EDGE:-EDGE] for name, value in out.items()}
+    np.testing.assert_allclose(core["continuity_inline"], np.cos(2 * np.pi * f0 * p_crossline),
+                               atol=1e-5)  # fmt: skip
+    np.testing.assert_allclose(core["continuity_crossline"], np.cos(2 * np.pi * f0 * p_inline),
+                               atol=1e-5)  # fmt: skip
+    np.testing.assert_allclose(core["rms"], amplitude / np.sqrt(2), rtol=1e-5)
+
+
 def test_time_reversal():
     # Every attribute is centred in time: reversing the traces mirrors it (the Hilbert
     # transform of x reversed is -h reversed, so frequencies keep their sign). A one-sided

@@ -51,6 +51,36 @@ def runs(tiny_images, tmp_path_factory):
     return root
 
 
+def test_fashion_mnist_super_class_mapping_is_exact():
+    from seisflow.images import super_labels
+
+    labels = np.arange(10)
+    # 0 T-shirt, 1 trouser, 2 pullover, 3 dress, 4 coat, 6 shirt: clothing (0);
+    # 5 sandal, 7 sneaker, 9 ankle boot: footwear (1); 8 bag: bags (2)
+    expected = [0, 0, 0, 0, 0, 1, 0, 1, 2, 1]
+    assert super_labels("fashion_mnist", labels).tolist() == expected
+    assert super_labels("mnist", labels) is None
+    with pytest.raises(InputFileError, match=r"labels \[10\] are in no super-class"):
+        super_labels("fashion_mnist", np.array([3, 10]))
+
+
+def test_validate_scores_the_super_classes(runs, tiny_images, tmp_path):
+    """The tiny set's two labels become a sandal (5, footwear) and a T-shirt (0, clothing):
+    the super-classes partition the images exactly as the classes do, so their scores
+    equal the class scores."""
+    data = tmp_path / "data"
+    data.mkdir()
+    with np.load(tiny_images / "mnist.npz") as arrays:
+        relabelled = {key: np.where(arrays[key] == 0, 5, 0) if key.startswith("y_")
+                      else arrays[key] for key in arrays.files}  # fmt: skip
+    np.savez(data / "fashion_mnist.npz", **relabelled)
+    report = validate(runs / "lda", "fashion_mnist", data_dir=data, limit=60, samples=2)
+    coarse = report["super_classes"]
+    assert coarse["classes"] == ["clothing", "footwear", "bags"]
+    assert coarse["flow"] == {key: report[key] for key in ("ari", "nmi", "accuracy")}
+    assert coarse["kmeans_pixels"] == report["baselines"]["kmeans_pixels"]
+
+
 def test_validate_cli_json_with_baselines(runs, tiny_images):
     out = subprocess.run(
         [sys.executable, "-m", "seisflow", "validate", str(runs / "lda"), "mnist", "--data-dir",

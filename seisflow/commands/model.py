@@ -126,7 +126,8 @@ def validate(
 
     Clusters are the arg-max topic (k-means on the latents for a standard prior), scored
     against the labels (ARI, NMI, matched accuracy) beside k-means on pixels (and on a
-    standard-prior run's latents with --baseline-run). Figures and report.json go to
+    standard-prior run's latents with --baseline-run); on fashion_mnist also against the
+    super-classes clothing / footwear / bags. Figures and report.json go to
     RUN_DIR/validation/DATASET-SPLIT/.
     """
     import json
@@ -146,6 +147,10 @@ def validate(
                       if report["ari"] is not None else None)]  # fmt: skip
     baselines = report["baselines"].items()
     lines += [f"baseline   {name}: {scores_text(values)}" for name, values in baselines]
+    if coarse := report.get("super_classes"):
+        lines += [f"super      {'/'.join(coarse['classes'])}: clusters "
+                  f"{scores_text(coarse['flow'])}; kmeans_pixels "
+                  f"{scores_text(coarse['kmeans_pixels'])}"]  # fmt: skip
     lines += [f"figure     {path}" for path in report["figures"].values()]
     click.echo("\n".join(lines))
 

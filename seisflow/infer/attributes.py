@@ -25,6 +25,8 @@ value per sample of ``amplitude``, NaN at missing traces. With ``x`` a trace,
   ``angle(sum_w(p_{t-1} + p_t)) / (2 pi)``. That is exact for a tone up to Nyquist, where
   the central difference for ``'`` would scale it by ``sin(2 pi f) / (2 pi f)`` (-9 % at
   0.12 cycles/sample). NaN where the window holds no energy.
+* ``rms``: the windowed RMS amplitude ``sqrt(sum_w(x^2) / window)``, in the amplitude's
+  units.
 
 The trace mask, not the data, says which traces are missing; their samples (and any NaN of a
 live trace) are taken as 0 for the Hilbert transform. Each Dask chunk holds whole traces
@@ -70,6 +72,7 @@ ATTRIBUTES: tuple[str, ...] = (
     "continuity_inline",
     "continuity_crossline",
     "frequency",
+    "rms",
 )
 _LONG_NAMES = {
     "log_envelope": "natural log of the envelope (instantaneous amplitude)",
@@ -77,6 +80,7 @@ _LONG_NAMES = {
     "continuity_inline": "zero-lag correlation with the neighbouring traces of the inline",
     "continuity_crossline": "zero-lag correlation with the neighbouring traces of the crossline",
     "frequency": "envelope-weighted instantaneous frequency",
+    "rms": "windowed RMS amplitude",
 }
 _UNITS = {"continuity_inline": "1", "continuity_crossline": "1", "frequency": "cycles/sample"}
 _FLOOR = 1e-3  # log floor: this fraction of the RMS amplitude
@@ -209,8 +213,10 @@ def _compute(
             out["relative_envelope"] = rel.astype(np.float32)
         out["log_envelope"] = log_env.astype(np.float32)
         del log_env
-    if {"continuity_inline", "continuity_crossline"} & set(names):
+    if {"continuity_inline", "continuity_crossline", "rms"} & set(names):
         power = np.maximum(uniform_filter1d(x * x, window, axis=-1), 0.0)
+        if "rms" in names:
+            out["rms"] = np.where(missing, np.nan, np.sqrt(power)).astype(np.float32)
         energy = np.mean(x * x, axis=-1, keepdims=True)
         for name, axis in (("continuity_inline", 1), ("continuity_crossline", 0)):
             if name in names:

@@ -31,6 +31,7 @@ from sklearn.mixture import GaussianMixture
 from tqdm import tqdm
 
 from seisflow.errors import InputFileError
+from seisflow.infer.attribute_facies import Method, attribute_facies
 from seisflow.infer.fused import envelope_contrast
 from seisflow.infer.qc import qc_isolation_forest
 from seisflow.infer.score import PatchTable, compressor_bits_per_dim
@@ -43,7 +44,9 @@ from seisflow.scores import cluster_scores, kmeans
 
 __all__ = [
     "ANOMALY_BASELINES",
+    "ATTRIBUTE_BASELINES",
     "FACIES_BASELINES",
+    "WINDOW_BASELINES",
     "evaluate_layers",
     "layer_normalization",
     "live_sample",
@@ -55,7 +58,12 @@ __all__ = [
 ]
 
 #: The same-run facies baselines on the patch windows (see :func:`window_clusters`).
-FACIES_BASELINES: tuple[str, ...] = ("kmeans_pca", "gmm_pca", "kmeans_rms")
+WINDOW_BASELINES: tuple[str, ...] = ("kmeans_pca", "gmm_pca", "kmeans_rms")
+#: The same-run facies baselines on per-sample attributes
+#: (:func:`seisflow.infer.attribute_facies.attribute_facies`): name -> method.
+ATTRIBUTE_BASELINES: dict[str, Method] = {"kmeans_attributes": "kmeans", "gmm_attributes": "gmm"}
+#: Every same-run facies baseline.
+FACIES_BASELINES: tuple[str, ...] = (*WINDOW_BASELINES, *ATTRIBUTE_BASELINES)
 #: The same-run anomaly baselines (see :func:`_baselines`).
 ANOMALY_BASELINES: tuple[str, ...] = (
     "envelope_contrast", "isolation_forest_qc", "abs_amplitude", "isolation_forest",
@@ -207,6 +215,9 @@ def _baselines(store: str | Path, spec: PatchSpec, normalization: Normalization,
     maps: dict[str, np.ndarray] = {}
     for name, labels in _clusters(features, rms, k, seed).items():
         maps[name] = stitch_labels(labels, where, k, spec, survey)
+        _done(bar, name)
+    for name, method in ATTRIBUTE_BASELINES.items():
+        maps[name] = attribute_facies(survey, k=k, method=method, seed=seed).compute()
         _done(bar, name)
     inputs = np.hstack([features, rms, compressor_bits_per_dim(patches)[:, None]])
     outlier = -IsolationForest(random_state=seed).fit(inputs).score_samples(inputs)

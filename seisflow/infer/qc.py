@@ -1,9 +1,10 @@
 """The geoscientist's QC anomaly baseline: an IsolationForest on per-sample attributes.
 
-The recipe: the QC attributes of every sample (:func:`seisflow.infer.attributes.attributes`:
-log envelope, envelope relative to its lateral median, lateral continuity along both
-directions, instantaneous frequency), standardised -> fit an IsolationForest on a seeded
-sample of live samples (gathered chunk by chunk) -> score every sample chunk by chunk ->
+The recipe (:mod:`seisflow.infer.per_sample`): the QC attributes of every sample
+(:data:`QC_ATTRIBUTES`: log envelope, envelope relative to its lateral median, lateral
+continuity along both directions, instantaneous frequency), standardised -> fit an
+IsolationForest on a seeded sample of live samples (gathered chunk by chunk) -> score every
+sample chunk by chunk ->
 ``-score_samples`` (higher is more anomalous), NaN on missing traces. Never the whole volume
 in memory; the store is only read.
 
@@ -18,9 +19,14 @@ import numpy as np
 import xarray as xr
 from sklearn.ensemble import IsolationForest
 
-from seisflow.infer.attributes import ATTRIBUTES, attributes
+from seisflow.infer.per_sample import attribute_stack, fit_rows, map_rows
 
-__all__ = ["qc_isolation_forest"]
+__all__ = ["QC_ATTRIBUTES", "qc_isolation_forest"]
+
+#: The forest's features (:mod:`seisflow.infer.attributes`).
+QC_ATTRIBUTES: tuple[str, ...] = (
+    "log_envelope", "relative_envelope", "continuity_inline", "continuity_crossline", "frequency",
+)  # fmt: skip
 
 
 def qc_isolation_forest(
@@ -38,25 +44,14 @@ def qc_isolation_forest(
         A Dask array on the amplitude's chunks; computing it reads the store twice (once
         for the fit sample, once to score).
     """
-    features = attributes(dataset)
-    stacked = da.stack([features[name].data for name in ATTRIBUTES], axis=-1)  # (I, J, T, F)
-    stacked = stacked.rechunk({3: -1})
-    live = dataset.trace_mask.values
-    rng = np.random.default_rng([seed, 0x9C])
-    traces = np.flatnonzero(live.ravel())
-    n_time = stacked.shape[2]
-    pick = rng.choice(traces.size * n_time, size=min(fit_samples, traces.size * n_time),
-                      replace=False)  # fmt: skip
-    i, j = np.unravel_index(traces[pick // n_time], live.shape)
-    rows = np.nan_to_num(stacked.vindex[i, j, pick % n_time].compute(), nan=0.0)
+    stacked = attribute_stack(dataset, QC_ATTRIBUTES)
+    rows = np.nan_to_num(fit_rows(stacked, dataset.trace_mask.values, samples=fit_samples,
+                                  seed=seed, salt=0x9C), nan=0.0)  # fmt: skip
     centre, spread = rows.mean(0), rows.std(0) + 1e-9
     forest = IsolationForest(n_estimators=trees, random_state=seed)
     forest.fit((rows - centre) / spread)
 
-    def score(block: np.ndarray) -> np.ndarray:
-        flat = np.nan_to_num(block.reshape(-1, block.shape[-1]), nan=0.0)
-        out = -forest.score_samples((flat - centre) / spread).astype(np.float32)
-        out = out.reshape(block.shape[:-1])
-        return np.where(np.isnan(block[..., 0]), np.float32(np.nan), out)
+    def score(flat: np.ndarray) -> np.ndarray:
+        return -forest.score_samples((np.nan_to_num(flat, nan=0.0) - centre) / spread)
 
-    return stacked.map_blocks(score, drop_axis=3, dtype=np.float32)
+    return map_rows(stacked, score, dtype=np.float32, missing=np.nan)

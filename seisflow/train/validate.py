@@ -7,7 +7,9 @@ bound; computed in the weights' dtype (float32), never under bf16 autocast, so t
 means exact) -> clusters (the arg-max of ``topic_posterior``; for a ``standard`` prior, which has
 no topics, k-means on its latents) -> ARI, NMI, matched accuracy -> the baselines at the same
 number of clusters: k-means on pixels, and k-means on the latents of a ``standard``-prior
-run when one is given -> figures (samples from each topic, test images grouped by cluster)
+run when one is given -> for a benchmark with super-classes (Fashion-MNIST: footwear, bags,
+clothing), the same clusters and the pixel k-means scored against those -> figures
+(samples from each topic, test images grouped by cluster)
 -> ``report.json``.
 """
 
@@ -23,7 +25,7 @@ import torch
 from matplotlib.figure import Figure
 
 from seisflow.errors import InputFileError
-from seisflow.images import load_images
+from seisflow.images import SUPER_CLASSES, load_images, super_labels
 from seisflow.models import FractalFlow
 from seisflow.outputs import refuse_links, remove, staging_path, writing
 from seisflow.scores import cluster_scores, kmeans
@@ -128,7 +130,7 @@ def validate(
     Returns:
         The report (also written to ``<run_dir>/validation/<dataset>-<split>/report.json``):
         ``bits_per_dim`` (with ``bits_per_dim_kind``), ``ari``, ``nmi``, ``accuracy``,
-        ``clusters``, ``baselines`` and the figure paths.
+        ``clusters``, ``baselines``, ``super_classes`` (Fashion-MNIST) and the figure paths.
 
     Raises:
         InputFileError: On a missing run or dataset, or a dataset of another image shape.
@@ -172,7 +174,15 @@ def validate(
         scores = {"ari": None, "nmi": None, "accuracy": None,
                   "note": "the split holds one class: clustering is not scored"}  # fmt: skip
     report.update(scores)
-    baselines: dict[str, Any] = {"kmeans_pixels": cluster_scores(labels, kmeans(images, k))}
+    pixel_clusters = kmeans(images, k)
+    baselines: dict[str, Any] = {"kmeans_pixels": cluster_scores(labels, pixel_clusters)}
+    coarse = super_labels(dataset, labels)
+    if coarse is not None:  # e.g. Fashion-MNIST's footwear / bags / clothing
+        report["super_classes"] = {
+            "classes": list(SUPER_CLASSES[dataset]),
+            "flow": cluster_scores(coarse, clusters),
+            "kmeans_pixels": cluster_scores(coarse, pixel_clusters),
+        }
     if baseline_run is not None:
         base, base_config, _ = load_flow(baseline_run, device=chosen)
         if base_config.model.in_shape != config.model.in_shape:

@@ -1,0 +1,61 @@
+"""Per-sample models on attributes: stack the attributes, fit on a seeded sample of live
+samples, apply chunk by chunk.
+
+The recipe shared by the attribute baselines (the QC IsolationForest of
+:mod:`seisflow.infer.qc`, the attribute facies of :mod:`seisflow.infer.attribute_facies`):
+:func:`attribute_stack` -> :func:`fit_rows` (one pass over the store, gathering a seeded
+sample of live samples) -> fit any model on those rows -> :func:`map_rows` (a second pass,
+chunk by chunk). Never the whole volume in memory; the store is only read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import dask.array as da
+import numpy as np
+import xarray as xr
+
+from seisflow.infer.attributes import attributes
+
+__all__ = ["attribute_stack", "fit_rows", "map_rows"]
+
+
+def attribute_stack(dataset: xr.Dataset, names: Sequence[str]) -> da.Array:
+    """The attributes ``names`` of a survey, lazily, stacked on a last axis:
+    ``(inline, crossline, time, len(names))`` float32, NaN at missing traces."""
+    features = attributes(dataset, names=names)
+    return da.stack([features[name].data for name in names], axis=-1).rechunk({3: -1})
+
+
+def fit_rows(
+    stacked: da.Array, live: np.ndarray, *, samples: int, seed: int, salt: int
+) -> np.ndarray:
+    """``(n, F)`` rows of ``stacked`` at up to ``samples`` live samples drawn with ``seed``
+    (``salt`` tells the callers' draws apart); NaN where an attribute is undefined."""
+    rng = np.random.default_rng([seed, salt])
+    traces = np.flatnonzero(live.ravel())
+    n_time = stacked.shape[2]
+    pick = rng.choice(traces.size * n_time, size=min(samples, traces.size * n_time),
+                      replace=False)  # fmt: skip
+    i, j = np.unravel_index(traces[pick // n_time], live.shape)
+    return stacked.vindex[i, j, pick % n_time].compute()
+
+
+def map_rows(
+    stacked: da.Array,
+    model: Callable[[np.ndarray], np.ndarray],
+    *,
+    dtype: type[np.generic],
+    missing: float | int,
+) -> da.Array:
+    """``model`` (``(n, F)`` rows -> ``(n,)`` values) applied chunk by chunk: a lazy
+    ``(inline, crossline, time)`` array of ``dtype``, ``missing`` where the first attribute
+    is NaN (the missing traces)."""
+
+    def apply(block: np.ndarray) -> np.ndarray:
+        out = np.asarray(model(block.reshape(-1, block.shape[-1])), dtype=dtype)
+        out = out.reshape(block.shape[:-1])
+        return np.where(np.isnan(block[..., 0]), dtype(missing), out)
+
+    return stacked.map_blocks(apply, drop_axis=3, dtype=dtype)
