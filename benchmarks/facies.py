@@ -14,7 +14,9 @@ window RMS, each on windows quantised with the hard clip (``baseline:NAME``) and
 companding (``baseline:NAME@asinh``), and k-means and a Gaussian mixture per sample on the
 standard attributes (``baseline:kmeans_attributes``, ``baseline:gmm_attributes``:
 log envelope, instantaneous frequency, lateral continuity both ways, RMS; standardised;
-:mod:`seisflow.infer.attribute_facies`); the best of all eight is the margin's reference.
+:mod:`seisflow.infer.attribute_facies`) and the same smoothed over a box
+(``..._smoothed``, :data:`~seisflow.infer.attribute_facies.SMOOTH`); the best of all ten is
+the margin's reference.
 
 Prints one JSON line per (survey, seed, row) with ARI, NMI, matched accuracy, topics in use,
 the rate of third units at boundaries (``boundary_third``: a sample within 8 samples of a
@@ -237,9 +239,10 @@ def main() -> None:
                         scores = _scores(units, stitch_labels(labels, where, k, spec, survey), pick)
                         _emit({**base, "row": f"baseline:{name}{suffix}", **scores}, args.out,
                               records)  # fmt: skip
-                if (index, seed, "baseline:kmeans_attributes") not in done:
-                    for name, method in ATTRIBUTE_BASELINES.items():
-                        labels = attribute_facies(survey, k=k, method=method, seed=seed)
+                for name, (method, smooth) in ATTRIBUTE_BASELINES.items():
+                    if (index, seed, f"baseline:{name}") not in done:
+                        labels = attribute_facies(survey, k=k, method=method, seed=seed,
+                                                  smooth=smooth)  # fmt: skip
                         _emit({**base, "row": f"baseline:{name}",
                                **_scores(units, labels.compute(), pick)}, args.out,
                               records)  # fmt: skip

@@ -46,8 +46,38 @@ def test_two_planted_units_are_separated(method):
     np.testing.assert_array_equal(labels, again)  # deterministic for a seed
 
 
+def test_the_chunked_smoothing_is_the_box_mean_over_live_samples():
+    from seisflow.infer.attribute_facies import _smoothed
+
+    rng = np.random.default_rng(2)
+    values = rng.standard_normal((8, 10, 30, 2)).astype(np.float32)
+    live = np.ones((8, 10), dtype=bool)
+    live[3, 4] = live[0, 0] = False
+    values[~live] = np.nan
+    values[5, 5, 7, 1] = np.nan  # an undefined attribute at a live sample
+    lazy = _smoothed(da.from_array(values, chunks=(3, 4, 30, 2)), live, (2, 3)).compute()
+    expected = np.full(values.shape, np.nan, dtype=np.float32)
+    for i, j, t, f in np.ndindex(values.shape):
+        if live[i, j]:
+            box = values[max(i - 2, 0) : i + 3, max(j - 2, 0) : j + 3, max(t - 3, 0) : t + 4, f]
+            expected[i, j, t, f] = np.nanmean(box)
+    np.testing.assert_allclose(lazy, expected, rtol=1e-5, atol=1e-6, equal_nan=True)
+
+
+def test_smoothing_keeps_the_two_units_apart():
+    survey = _two_units(1)
+    labels = attribute_facies(survey, k=2, seed=0, fit_samples=5000, smooth=(2, 6)).compute()
+    assert (labels[3, 4] == -1).all()
+    live = survey.trace_mask.values
+    upper, lower = labels[live][:, 12:68], labels[live][:, 92:148]
+    assert len(np.unique(upper)) == len(np.unique(lower)) == 1
+    assert upper[0, 0] != lower[0, 0]
+
+
 def test_bad_settings_are_refused():
     with pytest.raises(ConfigError, match="choose kmeans or gmm"):
         attribute_facies(_two_units(), k=2, method="dbscan")  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="k=0"):
         attribute_facies(_two_units(), k=0)
+    with pytest.raises(ConfigError, match=r"smooth=\(-1, 2\)"):
+        attribute_facies(_two_units(), k=2, smooth=(-1, 2))

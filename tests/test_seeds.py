@@ -18,7 +18,8 @@ SETTINGS = ["model.width=8", "model.depth=1", "train.batch_size=16", "train.step
             "model.topics=3", "model.prior=lda", "train.anti_collapse=1.0",
             "train.topic_refit=1", "train.topic_refit_size=32"]  # fmt: skip
 METHODS = {"flow", "kmeans_pca", "gmm_pca", "kmeans_rms", "kmeans_standard_latents",
-           "kmeans_attributes", "gmm_attributes"}
+           "kmeans_attributes", "gmm_attributes", "kmeans_attributes_smoothed",
+           "gmm_attributes_smoothed"}  # fmt: skip
 
 
 def test_two_seeds_from_the_cli_then_reused(make_survey, tmp_path):

@@ -4,9 +4,12 @@ The recipe (:mod:`seisflow.infer.per_sample`): the attributes of every sample
 (:data:`FACIES_ATTRIBUTES`: log envelope, instantaneous frequency, lateral continuity along
 the inline and the crossline, windowed RMS amplitude; :mod:`seisflow.infer.attributes`) ->
 standardise them on a seeded sample of live samples (an attribute undefined at a sample,
-e.g. the frequency of a silent window, takes the mean, 0) -> fit ``k`` clusters on that
-sample -> label every sample chunk by chunk: int16, -1 at missing traces, as the ``facies``
-layer. This is what a geoscientist compares seisflow's facies with; the store is only read.
+e.g. the frequency of a silent window, takes the mean, 0) -> optionally smooth them with a
+box of +-``lateral`` traces and +-``vertical`` samples (the mean over the live samples in
+the box: missing traces and the survey's edges do not pull it towards 0; chunk by chunk
+with a halo) -> fit ``k`` clusters on the sample -> label every sample chunk by chunk:
+int16, -1 at missing traces, as the ``facies`` layer. This is what a geoscientist compares
+seisflow's facies with; the store is only read.
 
 References:
     Chopra, Marfurt. Seismic attributes for prospect identification and reservoir
@@ -20,13 +23,14 @@ from typing import Literal
 import dask.array as da
 import numpy as np
 import xarray as xr
+from scipy.ndimage import uniform_filter
 from sklearn.cluster import KMeans
 from sklearn.mixture import GaussianMixture
 
 from seisflow.errors import ConfigError
 from seisflow.infer.per_sample import attribute_stack, fit_rows, map_rows
 
-__all__ = ["FACIES_ATTRIBUTES", "Method", "attribute_facies"]
+__all__ = ["FACIES_ATTRIBUTES", "SMOOTH", "Method", "attribute_facies"]
 
 #: The standard facies attributes, in the order they are stacked.
 FACIES_ATTRIBUTES: tuple[str, ...] = (
@@ -34,6 +38,10 @@ FACIES_ATTRIBUTES: tuple[str, ...] = (
 )  # fmt: skip
 #: ``kmeans`` (k-means++, 4 restarts) or ``gmm`` (full covariances, k-means initialised).
 Method = Literal["kmeans", "gmm"]
+#: The smoothing box of the ``*_attributes_smoothed`` baselines, (lateral traces, vertical
+#: samples) on each side: of (2, 5), (4, 10), (4, 16) and (8, 16), the best on the two
+#: tuning surveys (synth seeds 707 and 808; benchmarks/RESULTS.md).
+SMOOTH = (8, 16)
 
 
 def attribute_facies(
@@ -43,6 +51,7 @@ def attribute_facies(
     method: Method = "kmeans",
     seed: int = 0,
     fit_samples: int = 100_000,
+    smooth: tuple[int, int] = (0, 0),
 ) -> da.Array:
     """Lazy int16 ``(inline, crossline, time)`` cluster labels ``0..k-1`` of the standard
     attributes, -1 at missing traces.
@@ -53,6 +62,7 @@ def attribute_facies(
         method: See :data:`Method`.
         seed: Seed of the fit sample and of the clustering: same seed, same labels.
         fit_samples: Live samples the clusters are fitted on (at most).
+        smooth: ``(lateral, vertical)`` half-widths of the smoothing box; ``(0, 0)``: none.
 
     Returns:
         A Dask array on the attributes' chunks; computing it reads the store twice (once
@@ -65,18 +75,42 @@ def attribute_facies(
         raise ConfigError(f"attribute facies method {method!r}: choose kmeans or gmm")
     if k < 1:
         raise ConfigError(f"attribute facies k={k}: ask for 1 or more clusters")
+    if min(smooth) < 0:
+        raise ConfigError(f"attribute facies smooth={smooth}: give half-widths of 0 or more")
+    live = dataset.trace_mask.values.astype(bool)
     stacked = attribute_stack(dataset, FACIES_ATTRIBUTES)
-    rows = fit_rows(stacked, dataset.trace_mask.values, samples=fit_samples, seed=seed,
-                    salt=0xFA)  # fmt: skip
+    rows = fit_rows(stacked, live, samples=fit_samples, seed=seed, salt=0xFA)
     centre, spread = np.nanmean(rows, axis=0), np.nanstd(rows, axis=0) + 1e-9
-
-    def standard(flat: np.ndarray) -> np.ndarray:
-        return np.nan_to_num((flat - centre) / spread, nan=0.0)
-
+    features = (stacked - centre.astype(np.float32)) / spread.astype(np.float32)
+    if any(smooth):
+        features = _smoothed(features, live, smooth)
+        rows = fit_rows(features, live, samples=fit_samples, seed=seed, salt=0xFA)
+    else:
+        rows = (rows - centre) / spread
     if method == "kmeans":
         model: KMeans | GaussianMixture = KMeans(k, n_init=4, random_state=seed)
     else:
         model = GaussianMixture(k, covariance_type="full", random_state=seed, reg_covar=1e-4)
-    model.fit(standard(rows))
-    return map_rows(stacked, lambda flat: model.predict(standard(flat)), dtype=np.int16,
-                    missing=-1)  # fmt: skip
+    model.fit(np.nan_to_num(rows, nan=0.0))
+    return map_rows(features, lambda flat: model.predict(np.nan_to_num(flat, nan=0.0)),
+                    dtype=np.int16, missing=-1)  # fmt: skip
+
+
+def _smoothed(features: da.Array, live: np.ndarray, smooth: tuple[int, int]) -> da.Array:
+    """The box mean of ``features`` ``(I, J, T, F)`` over the defined (non-NaN) live values
+    within +-``smooth`` (traces, samples); NaN at missing traces."""
+    lateral, vertical = smooth
+    size = (2 * lateral + 1, 2 * lateral + 1, 2 * vertical + 1, 1)
+
+    def box(block: np.ndarray) -> np.ndarray:
+        defined = np.isfinite(block)
+        total = uniform_filter(np.where(defined, block, 0.0), size=size, mode="constant")
+        count = uniform_filter(defined.astype(np.float64), size=size, mode="constant")
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = (total / count).astype(np.float32)
+        return np.where(np.isnan(block[..., :1]), np.float32(np.nan), mean)
+
+    depth = {0: lateral, 1: lateral, 2: vertical, 3: 0}
+    features = features.rechunk({2: -1})
+    return da.map_overlap(box, features, depth=depth, boundary="none", dtype=np.float32,
+                          meta=np.empty((0, 0, 0, 0), np.float32))  # fmt: skip

@@ -31,7 +31,7 @@ from sklearn.mixture import GaussianMixture
 from tqdm import tqdm
 
 from seisflow.errors import InputFileError
-from seisflow.infer.attribute_facies import Method, attribute_facies
+from seisflow.infer.attribute_facies import SMOOTH, Method, attribute_facies
 from seisflow.infer.fused import envelope_contrast
 from seisflow.infer.qc import qc_isolation_forest
 from seisflow.infer.score import PatchTable, compressor_bits_per_dim
@@ -60,8 +60,13 @@ __all__ = [
 #: The same-run facies baselines on the patch windows (see :func:`window_clusters`).
 WINDOW_BASELINES: tuple[str, ...] = ("kmeans_pca", "gmm_pca", "kmeans_rms")
 #: The same-run facies baselines on per-sample attributes
-#: (:func:`seisflow.infer.attribute_facies.attribute_facies`): name -> method.
-ATTRIBUTE_BASELINES: dict[str, Method] = {"kmeans_attributes": "kmeans", "gmm_attributes": "gmm"}
+#: (:func:`seisflow.infer.attribute_facies.attribute_facies`): name -> (method, smoothing).
+ATTRIBUTE_BASELINES: dict[str, tuple[Method, tuple[int, int]]] = {
+    "kmeans_attributes": ("kmeans", (0, 0)),
+    "gmm_attributes": ("gmm", (0, 0)),
+    "kmeans_attributes_smoothed": ("kmeans", SMOOTH),
+    "gmm_attributes_smoothed": ("gmm", SMOOTH),
+}
 #: Every same-run facies baseline.
 FACIES_BASELINES: tuple[str, ...] = (*WINDOW_BASELINES, *ATTRIBUTE_BASELINES)
 #: The same-run anomaly baselines (see :func:`_baselines`).
@@ -216,8 +221,9 @@ def _baselines(store: str | Path, spec: PatchSpec, normalization: Normalization,
     for name, labels in _clusters(features, rms, k, seed).items():
         maps[name] = stitch_labels(labels, where, k, spec, survey)
         _done(bar, name)
-    for name, method in ATTRIBUTE_BASELINES.items():
-        maps[name] = attribute_facies(survey, k=k, method=method, seed=seed).compute()
+    for name, (method, smooth) in ATTRIBUTE_BASELINES.items():
+        maps[name] = attribute_facies(survey, k=k, method=method, seed=seed,
+                                      smooth=smooth).compute()  # fmt: skip
         _done(bar, name)
     inputs = np.hstack([features, rms, compressor_bits_per_dim(patches)[:, None]])
     outlier = -IsolationForest(random_state=seed).fit(inputs).score_samples(inputs)

@@ -8,7 +8,7 @@ accuracy, the topics in use and the rate of third units at boundaries
 (:func:`seisflow.scores.third_label_rate`, over the whole volume) -> baselines with the same
 seed on the same patch tiling: k-means / GMM on PCA of the windows, k-means on window RMS,
 and k-means on the latents of a flow trained with the standard prior (same settings
-otherwise); per sample, k-means and GMM on standard attributes
+otherwise); per sample, k-means and GMM on standard attributes, as they are and smoothed
 (:mod:`seisflow.infer.attribute_facies`) -> mean, spread (standard deviation), minimum and
 maximum of every figure over the seeds.
 """
@@ -279,8 +279,9 @@ def evaluate_seeds(
             labels["kmeans_standard_latents"] = latent_clusters(standard.flow, patches, k, seed)
         for name, label in labels.items():
             row[name] = scores(stitch_labels(label, where, k, spec, survey))
-        for name, method in ATTRIBUTE_BASELINES.items():
-            row[name] = scores(attribute_facies(survey, k=k, method=method, seed=seed).compute())
+        for name, (method, smooth) in ATTRIBUTE_BASELINES.items():
+            labels_of = attribute_facies(survey, k=k, method=method, seed=seed, smooth=smooth)
+            row[name] = scores(labels_of.compute())
         rows.append(row)
         say(f"seed {seed + 1}/{seeds}: flow ARI {row['flow'].get('ari', float('nan')):.3f}, "
             f"{used} of {k} topics used; kmeans_rms ARI "
