@@ -2,21 +2,23 @@
 
 Three synthetic surveys the project did not tune on (other seeds, shapes, facies mixes,
 crossline steps, a missing corner) x training seeds x rows. The reference row is the LDA
-prior at fractal level 1 with cnn subnets, the anti-collapse term and the L2 structure term;
-every other row changes one thing: the prior (``standard``: k-means on its latents;
+prior at fractal level 1 with cnn subnets, the anti-collapse term and the L2 structure
+term; every other row changes one thing: the prior (``standard``: k-means on its latents;
 ``kat_gmm``: the arg-max grid component), the fractal level (0, 2), the subnet (``kan``),
 no anti-collapse (neither the usage penalty nor the topic refits: topics from the first
-batch only), no usage penalty (refits kept), no L2 term, the ``word`` read-out instead
-of ``patch`` (same run), asinh companding instead of the hard clip at the scale
-(``asinh``), and no held-out chunk columns (``no_holdout``). Each survey x seed also scores
-the same-run baselines: k-means and a Gaussian mixture on PCA of the windows, k-means on
-window RMS, each on windows quantised with the hard clip (``baseline:NAME``) and with asinh
-companding (``baseline:NAME@asinh``), and k-means and a Gaussian mixture per sample on the
-standard attributes (``baseline:kmeans_attributes``, ``baseline:gmm_attributes``:
-log envelope, instantaneous frequency, lateral continuity both ways, RMS; standardised;
-:mod:`seisflow.infer.attribute_facies`) and the same smoothed over a box
-(``..._smoothed``, :data:`~seisflow.infer.attribute_facies.SMOOTH`); the best of all ten is
-the margin's reference.
+batch only), no usage penalty (refits kept), no L2 term, the ``word`` read-out instead of
+``patch`` (same run), asinh companding instead of the hard clip at the scale (``asinh``),
+no held-out chunk columns (``no_holdout``), and the control ``untrained``: one step, so the
+flow is as initialised and only the topics are fitted to its words (the topic
+initialisation and the refit after the last step): what training adds. Each survey x seed
+also scores the same-run baselines: k-means and a Gaussian mixture on PCA of the windows,
+k-means on window RMS, each on windows quantised with the hard clip (``baseline:NAME``) and
+with asinh companding (``baseline:NAME@asinh``), and k-means and a Gaussian mixture per
+sample on the standard attributes (``baseline:kmeans_attributes``,
+``baseline:gmm_attributes``: log envelope, instantaneous frequency, lateral continuity both
+ways, RMS; standardised; :mod:`seisflow.infer.attribute_facies`) and the same smoothed over
+a box (``..._smoothed``, :data:`~seisflow.infer.attribute_facies.SMOOTH`); the best of all
+ten is the margin's reference.
 
 Prints one JSON line per (survey, seed, row) with ARI, NMI, matched accuracy, topics in use,
 the rate of third units at boundaries (``boundary_third``: a sample within 8 samples of a
@@ -96,6 +98,7 @@ ROWS: dict[str, tuple[list[str], str | None]] = {
     "standard": (["model.prior=standard"], None),
     "asinh": (["data.companding=asinh"], "patch"),
     "no_holdout": (["data.holdout=0.0"], "patch"),
+    "untrained": (["train.steps=1", "train.warmup=0"], "patch"),
 }
 #: Rows that reuse another row's run (same training, another read-out).
 SAME_RUN = {"word_readout": "reference"}
@@ -188,7 +191,7 @@ def _run_row(store: Path, root: Path, index: int, seed: int, name: str, args: An
         warmup = max(1, args.steps // 10)
         budget = [f"train.seed={seed}", f"train.steps={args.steps}",
                   f"train.batch_size={args.batch}", f"train.warmup={warmup}"]  # fmt: skip
-        result = train(str(store), run, overrides=[*REFERENCE, *settings, *budget],
+        result = train(str(store), run, overrides=[*REFERENCE, *budget, *settings],
                        progress=False)  # fmt: skip
         trained = {"bits_per_dim": round(result.metrics["bits_per_dim"], 4),
                    "train_s": round(result.seconds, 1),
