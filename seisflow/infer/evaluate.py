@@ -4,10 +4,14 @@ The recipe: open the store and the truth -> check they share a geometry -> sampl
 samples (seeded) -> facies: ARI, NMI and matched accuracy of ``facies`` -> anomaly: AUROC and
 average precision of ``anomaly`` -> baselines on the same patch tiling, stitched to samples
 the same way as the layers: k-means and a Gaussian mixture on PCA of the patch windows and
-k-means on the windows' RMS amplitude (as many clusters as the layer has topics); for the
-anomalies ``|amplitude|``, an IsolationForest on per-sample QC attributes (the
-geoscientist's QC workflow, :func:`seisflow.infer.qc.qc_isolation_forest`) and one on patch
-features (PCA, RMS, zlib bits/dim). The baselines' windows are quantised with the layer's
+k-means on the windows' RMS amplitude; per sample, k-means and a Gaussian mixture on
+standard attributes, as they are and smoothed (the interpreter's workflow,
+:func:`seisflow.infer.attribute_facies.attribute_facies`; as many clusters as the layer has
+topics); for the anomalies ``|amplitude|``, an IsolationForest on per-sample QC attributes
+(the geoscientist's QC workflow, :func:`seisflow.infer.qc.qc_isolation_forest`), the
+envelope's lateral z-score (:func:`seisflow.infer.fused.envelope_contrast`, the anomaly
+layer's attribute term alone) and an IsolationForest on patch features (PCA, RMS, zlib
+bits/dim). The baselines' windows are quantised with the layer's
 own input normalisation: they see the bytes the flow saw. Anomaly figures are given over
 all anomalous samples and per kind (each kind against the clean samples).
 
@@ -212,8 +216,9 @@ def stitch_labels(labels: np.ndarray, where: np.ndarray, k: int, spec: PatchSpec
 
 def _baselines(store: str | Path, spec: PatchSpec, normalization: Normalization, k: int,
                seed: int, survey: xr.Dataset, bar: tqdm) -> dict[str, np.ndarray]:  # fmt: skip
-    """Baseline facies (window clusters) and anomaly (IsolationForests, envelope contrast)
-    maps; ``bar`` advances by one per step (:data:`STEPS` in all with the scores)."""
+    """Baseline facies (window and attribute clusters) and anomaly (IsolationForests,
+    envelope contrast) maps; ``bar`` advances by one per step (:data:`STEPS` in all with the
+    scores)."""
     patches, where = load_windows(store, spec, normalization)
     _done(bar, "patch windows")
     features, rms = window_features(patches, seed)

@@ -195,9 +195,12 @@ def _anomaly_layers(
     trusted = complete_coverage(table, shape, survey.amplitude.data.chunks, live)
     flow = lazy_lateral_contrast(patch, live, radius=FUSION_RADIUS, trusted=trusted)
     envelope = envelope_contrast(survey, radius=FUSION_RADIUS)
-    layer = {"patch": patch, "fused": fuse(flow, envelope)}.get(readout)
-    if layer is None:
+    if readout == "fused":
+        layer = fuse(flow, envelope)
+    elif readout == "contrast":
         layer = lazy_lateral_contrast(patch, live, radius=CONTRAST_RADIUS, trusted=trusted)
+    else:
+        layer = patch
     hint_attrs = {
         "long_name": "anomaly hint: which lateral z-score dominates",
         "flag_values": list(range(len(HINTS))),
