@@ -47,7 +47,7 @@ def test_two_planted_units_are_separated(method):
 
 
 def test_the_chunked_smoothing_is_the_box_mean_over_live_samples():
-    from seisflow.infer.attribute_facies import _smoothed
+    from seisflow.infer.per_sample import box_mean
 
     rng = np.random.default_rng(2)
     values = rng.standard_normal((8, 10, 30, 2)).astype(np.float32)
@@ -55,7 +55,7 @@ def test_the_chunked_smoothing_is_the_box_mean_over_live_samples():
     live[3, 4] = live[0, 0] = False
     values[~live] = np.nan
     values[5, 5, 7, 1] = np.nan  # an undefined attribute at a live sample
-    lazy = _smoothed(da.from_array(values, chunks=(3, 4, 30, 2)), live, (2, 3)).compute()
+    lazy = box_mean(da.from_array(values, chunks=(3, 4, 30, 2)), (2, 3)).compute()
     expected = np.full(values.shape, np.nan, dtype=np.float32)
     for i, j, t, f in np.ndindex(values.shape):
         if live[i, j]:

@@ -336,3 +336,18 @@ def test_the_anomaly_read_outs_and_the_hint(mapped, tmp_path):
     amplitude_led = strong & (np.abs(e) > FLOW_WEIGHT * f + 1e-3)
     np.testing.assert_array_equal(hint[amplitude_led], np.where(e[amplitude_led] > 0, 1, 2))
     assert (hint[live[..., None] & (fused < HINT_THRESHOLD - 1e-3)] == 0).all()
+
+
+def test_the_cluster_readout_maps_facies(mapped, tmp_path):
+    store, run, _, _ = mapped
+    copy = tmp_path / "copy.zarr"
+    shutil.copytree(store, copy)
+    summary = map_survey(copy, run, batch_size=64, layers=("facies",), readout="cluster",
+                         overwrite=True, progress=False)  # fmt: skip
+    assert summary["layers"] == ["facies", "facies_confidence"]
+    survey = open_survey(copy)
+    assert survey.facies.attrs["seisflow:readout"] == "cluster"
+    live = np.broadcast_to(survey.trace_mask.values[..., None], survey.amplitude.shape)
+    facies = survey.facies.values
+    np.testing.assert_array_equal(facies == -1, ~live)
+    assert set(np.unique(facies[live])) <= {0, 1, 2} and len(np.unique(facies[live])) > 1

@@ -23,12 +23,11 @@ from typing import Literal
 import dask.array as da
 import numpy as np
 import xarray as xr
-from scipy.ndimage import uniform_filter
 from sklearn.cluster import KMeans
 from sklearn.mixture import GaussianMixture
 
 from seisflow.errors import ConfigError
-from seisflow.infer.per_sample import attribute_stack, fit_rows, map_rows
+from seisflow.infer.per_sample import attribute_stack, box_mean, fit_rows, map_rows
 
 __all__ = ["FACIES_ATTRIBUTES", "SMOOTH", "Method", "attribute_facies"]
 
@@ -83,7 +82,7 @@ def attribute_facies(
     centre, spread = np.nanmean(rows, axis=0), np.nanstd(rows, axis=0) + 1e-9
     features = (stacked - centre.astype(np.float32)) / spread.astype(np.float32)
     if any(smooth):
-        features = _smoothed(features, live, smooth)
+        features = box_mean(features, smooth)
         rows = fit_rows(features, live, samples=fit_samples, seed=seed, salt=0xFA)
     else:
         rows = (rows - centre) / spread
@@ -94,23 +93,3 @@ def attribute_facies(
     model.fit(np.nan_to_num(rows, nan=0.0))
     return map_rows(features, lambda flat: model.predict(np.nan_to_num(flat, nan=0.0)),
                     dtype=np.int16, missing=-1)  # fmt: skip
-
-
-def _smoothed(features: da.Array, live: np.ndarray, smooth: tuple[int, int]) -> da.Array:
-    """The box mean of ``features`` ``(I, J, T, F)`` over the defined (non-NaN) live values
-    within +-``smooth`` (traces, samples); NaN at missing traces."""
-    lateral, vertical = smooth
-    size = (2 * lateral + 1, 2 * lateral + 1, 2 * vertical + 1, 1)
-
-    def box(block: np.ndarray) -> np.ndarray:
-        defined = np.isfinite(block)
-        total = uniform_filter(np.where(defined, block, 0.0), size=size, mode="constant")
-        count = uniform_filter(defined.astype(np.float64), size=size, mode="constant")
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean = (total / count).astype(np.float32)
-        return np.where(np.isnan(block[..., :1]), np.float32(np.nan), mean)
-
-    depth = {0: lateral, 1: lateral, 2: vertical, 3: 0}
-    features = features.rechunk({2: -1})
-    return da.map_overlap(box, features, depth=depth, boundary="none", dtype=np.float32,
-                          meta=np.empty((0, 0, 0, 0), np.float32))  # fmt: skip

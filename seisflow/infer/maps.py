@@ -23,6 +23,7 @@ import numpy as np
 
 from seisflow.errors import ConfigError, InputFileError, OutputPathError
 from seisflow.infer.contrast import lazy_lateral_contrast
+from seisflow.infer.facies_cluster import cluster_facies
 from seisflow.infer.fused import (
     FLOW_WEIGHT,
     FUSION_RADIUS,
@@ -54,6 +55,7 @@ __all__ = [
     "PatchTable",
     "Readout",
     "compressor_bits_per_dim",
+    "facies_layer",
     "facies_values",
     "layer_names",
     "map_survey",
@@ -73,8 +75,10 @@ LAYERS: tuple[str, ...] = ("facies", "anomaly", "topic_proportions")
 #: ``word`` (LDA only): of the
 #: two topics with the largest mean proportions there, the one the words covering the
 #: sample favour (mean topic responsibilities), so a sample between two units takes one of
-#: their two topics, never a third, and the boundary follows the words, not the patch grid.
-Readout = Literal["patch", "word"]
+#: their two topics, never a third, and the boundary follows the words, not the patch grid;
+#: ``cluster``: k-means on the mean topic proportions, box-smoothed
+#: (:mod:`seisflow.infer.facies_cluster`).
+Readout = Literal["patch", "word", "cluster"]
 #: Anomaly read-outs. ``fused`` (the default): the envelope's lateral contrast plus half the
 #: flow's (:mod:`seisflow.infer.fused`, over +-16 traces), the best read-out measured on
 #: surveys never tuned on; ``contrast``: the robust lateral z-score
@@ -104,12 +108,24 @@ def check_fits(
         )
 
 
+def facies_layer(table: PatchTable, survey: Any, readout: Readout) -> Any:
+    """The facies of every sample of ``survey`` by ``readout``: a lazy int16 Dask array,
+    -1 where no trace."""
+    if readout == "cluster":
+        return cluster_facies(table, survey)
+    values, reduce = facies_values(table, readout)
+    shape = tuple(int(n) for n in survey.amplitude.shape)
+    return stitch(table, shape, survey.amplitude.data.chunks, reduce, values=values,
+                  live=survey.trace_mask.values, dtype=np.int16)  # fmt: skip
+
+
 def facies_values(table: PatchTable, readout: Readout) -> tuple[np.ndarray, Reduce]:
     """What :func:`stitch` averages for a facies read-out, and its reduction: the topic
-    proportions ``(n, K)`` and :func:`reduce_argmax` (``patch``), or the proportions spread
+    proportions ``(n, K)`` and :func:`reduce_argmax` (``patch``; ``cluster`` re-clusters
+    them, :func:`facies_layer`), or the proportions spread
     over each patch followed by the word responsibilities, float16 ``(n, 2K, rows,
     columns)``, and :func:`reduce_words` (``word``)."""
-    if readout == "patch":
+    if readout in ("patch", "cluster"):
         return table.proportions, reduce_argmax
     if table.words is None:
         raise ValueError("the word read-out needs a table scored with words=True")
@@ -364,6 +380,8 @@ def map_survey(
         for name, values, reduce, dtype, attrs in plan:
             layer = stitch(table, shape, survey.amplitude.data.chunks, reduce, values=values,
                            live=live, dtype=dtype)  # fmt: skip
+            if name == "facies" and readout == "cluster":
+                layer = cluster_facies(table, survey)
             outputs = {name: (layer, attrs)}
             if name == "anomaly":  # anomaly and anomaly_hint share their work: one write
                 outputs = _anomaly_layers(table, layer, survey, anomaly_readout, attrs)

@@ -5,7 +5,8 @@ The recipe shared by the attribute baselines (the QC IsolationForest of
 :mod:`seisflow.infer.qc`, the attribute facies of :mod:`seisflow.infer.attribute_facies`):
 :func:`attribute_stack` -> :func:`fit_rows` (one pass over the store, gathering a seeded
 sample of live samples) -> fit any model on those rows -> :func:`map_rows` (a second pass,
-chunk by chunk). Never the whole volume in memory; the store is only read.
+chunk by chunk); :func:`box_mean` smooths a stack over live samples, chunk by chunk. Never
+the whole volume in memory; the store is only read.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ from collections.abc import Callable, Sequence
 import dask.array as da
 import numpy as np
 import xarray as xr
+from scipy.ndimage import uniform_filter
 
 from seisflow.infer.attributes import attributes
 
-__all__ = ["attribute_stack", "fit_rows", "map_rows"]
+__all__ = ["attribute_stack", "box_mean", "fit_rows", "map_rows"]
 
 
 def attribute_stack(dataset: xr.Dataset, names: Sequence[str]) -> da.Array:
@@ -59,3 +61,24 @@ def map_rows(
         return np.where(np.isnan(block[..., 0]), dtype(missing), out)
 
     return stacked.map_blocks(apply, drop_axis=3, dtype=dtype)
+
+
+def box_mean(features: da.Array, smooth: tuple[int, int]) -> da.Array:
+    """The box mean of ``features`` ``(I, J, T, F)`` over its defined (non-NaN) values within
+    +-``smooth`` (traces, samples): missing traces (NaN in every feature) stay NaN and do not
+    count."""
+    lateral, vertical = smooth
+    size = (2 * lateral + 1, 2 * lateral + 1, 2 * vertical + 1, 1)
+
+    def box(block: np.ndarray) -> np.ndarray:
+        defined = np.isfinite(block)
+        total = uniform_filter(np.where(defined, block, 0.0), size=size, mode="constant")
+        count = uniform_filter(defined.astype(np.float64), size=size, mode="constant")
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = (total / count).astype(np.float32)
+        return np.where(np.isnan(block[..., :1]), np.float32(np.nan), mean)
+
+    depth = {0: lateral, 1: lateral, 2: vertical, 3: 0}
+    features = features.rechunk({2: -1})
+    return da.map_overlap(box, features, depth=depth, boundary="none", dtype=np.float32,
+                          meta=np.empty((0, 0, 0, 0), np.float32))  # fmt: skip

@@ -35,9 +35,8 @@ from seisflow.infer.evaluate import (
     stitch_labels,
     window_clusters,
 )
-from seisflow.infer.maps import Readout, facies_values
+from seisflow.infer.maps import Readout, facies_layer
 from seisflow.infer.score import score_patches
-from seisflow.infer.stitch import stitch
 from seisflow.ingest.normalize import Normalization
 from seisflow.ingest.patches import PatchSpec
 from seisflow.ingest.store import open_survey
@@ -84,11 +83,7 @@ def facies_volume(
     normalization = normalization or run.normalization(store)
     table = score_patches(run.flow, store, spec, normalization=normalization,
                           batch_size=batch_size, words=readout == "word")  # fmt: skip
-    values, reduce = facies_values(table, readout)
-    shape = tuple(int(n) for n in survey.amplitude.shape)
-    layer = stitch(table, shape, survey.amplitude.data.chunks, reduce, values=values,
-                   live=survey.trace_mask.values, dtype=np.int16)  # fmt: skip
-    return np.asarray(layer.compute())
+    return np.asarray(facies_layer(table, survey, readout).compute())
 
 
 @torch.no_grad()

@@ -1,0 +1,56 @@
+"""The ``cluster`` facies read-out: k-means on the flow's topic proportions, smoothed.
+
+The ``patch`` read-out takes, at each sample, the arg-max of the mean topic proportions of
+the patches covering it. This one treats those K mean proportions as a sample's features:
+stitch them (one lazy layer per topic) -> box-mean them over the live samples within
++-:data:`~seisflow.infer.attribute_facies.SMOOTH` (traces, samples) -> fit k-means (K
+clusters, k-means++ x 4) on a seeded sample of live samples -> label every sample chunk by
+chunk (:mod:`seisflow.infer.per_sample`). Mixtures of topics that recur (a unit whose
+patches are 60 % one topic, 40 % another) become a facies of their own instead of being
+split by a 50 % threshold. Chosen on the two tuning surveys (benchmarks/RESULTS.md).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dask.array as da
+import numpy as np
+from sklearn.cluster import KMeans
+
+from seisflow.infer.attribute_facies import SMOOTH
+from seisflow.infer.per_sample import box_mean, fit_rows, map_rows
+from seisflow.infer.score import PatchTable
+from seisflow.infer.stitch import reduce_first, stitch
+
+__all__ = ["cluster_facies"]
+
+
+def cluster_facies(
+    table: PatchTable,
+    survey: Any,
+    *,
+    seed: int = 0,
+    smooth: tuple[int, int] = SMOOTH,
+    fit_samples: int = 100_000,
+) -> da.Array:
+    """Lazy int16 ``(inline, crossline, time)`` facies ``0..K-1`` (K: the table's topics),
+    -1 where no trace.
+
+    Args:
+        table: Patches scored with topics (:func:`~seisflow.infer.score.score_patches`).
+        survey: The survey the table was scored on (``amplitude``, ``trace_mask``).
+        seed: Seed of the fit sample and of k-means.
+        smooth: ``(lateral, vertical)`` half-widths of the box mean.
+        fit_samples: Live samples k-means is fitted on (at most).
+    """
+    shape = tuple(int(n) for n in survey.amplitude.shape)
+    chunks, live = survey.amplitude.data.chunks, survey.trace_mask.values.astype(bool)
+    k = table.proportions.shape[1]
+    topics = [stitch(table, shape, chunks, reduce_first, values=table.proportions[:, [t]],
+                     live=live, dtype=np.float32) for t in range(k)]  # fmt: skip
+    features = box_mean(da.stack(topics, axis=-1).rechunk({3: -1}), smooth)
+    rows = np.nan_to_num(fit_rows(features, live, samples=fit_samples, seed=seed, salt=0xC1))
+    model = KMeans(k, n_init=4, random_state=seed).fit(rows)
+    return map_rows(features, lambda flat: model.predict(np.nan_to_num(flat)), dtype=np.int16,
+                    missing=-1).rechunk(chunks)  # fmt: skip

@@ -1,0 +1,42 @@
+"""The ``cluster`` facies read-out: k-means on smoothed mean topic proportions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from seisflow.infer.facies_cluster import cluster_facies
+from seisflow.infer.maps import facies_layer
+from seisflow.infer.score import PatchTable
+from seisflow.ingest import open_survey, segy_to_zarr
+from seisflow.ingest.patches import PatchSpec
+from seisflow.ingest.stream import tile
+
+
+@pytest.fixture(scope="module")
+def store(make_survey, tmp_path_factory):
+    root = tmp_path_factory.mktemp("facies_cluster")
+    return segy_to_zarr(make_survey(missing_corner=True).segy, root / "s.zarr",
+                        chunks=(8, 15, 48)).store  # fmt: skip
+
+
+def test_two_mixtures_with_one_leading_topic_become_two_facies(store):
+    """Upper patches are 70 % topic 0 and 30 % topic 1, lower ones 55 % / 45 %: the arg-max
+    (``patch``) calls both topic 0; the clusters of the proportions tell them apart."""
+    survey = open_survey(store)
+    spec = PatchSpec(size=16, axis="inline", stride=8)
+    where = tile(store, spec)
+    n_time = survey.amplitude.shape[2]
+    upper = where[:, 3] + spec.size // 2 < n_time // 2  # the patch centre's sample
+    proportions = np.where(upper[:, None], [0.7, 0.3, 0.0], [0.55, 0.45, 0.0])
+    table = PatchTable(where, proportions.astype(np.float32), np.zeros(len(where)), spec)
+    live = survey.trace_mask.values
+    patch = facies_layer(table, survey, "patch").compute()
+    labels = cluster_facies(table, survey, seed=0, smooth=(1, 2)).compute()
+    assert labels.dtype == np.int16
+    np.testing.assert_array_equal(labels == -1, np.broadcast_to(~live[..., None], labels.shape))
+    top, bottom = labels[live][:, 8 : n_time // 2 - 16], labels[live][:, n_time // 2 + 16 : -8]
+    assert (patch[live] == 0).all()  # one facies by the arg-max
+    assert len(np.unique(top)) == len(np.unique(bottom)) == 1 and top[0, 0] != bottom[0, 0]
+    again = cluster_facies(table, survey, seed=0, smooth=(1, 2)).compute()
+    np.testing.assert_array_equal(labels, again)  # deterministic for a seed
