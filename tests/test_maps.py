@@ -347,6 +347,7 @@ def test_the_cluster_readout_maps_facies(mapped, tmp_path):
     assert summary["layers"] == ["facies", "facies_confidence"]
     survey = open_survey(copy)
     assert survey.facies.attrs["seisflow:readout"] == "cluster"
+    assert survey.facies.attrs["flag_meanings"] == "facies_0 facies_1 facies_2"
     live = np.broadcast_to(survey.trace_mask.values[..., None], survey.amplitude.shape)
     facies = survey.facies.values
     np.testing.assert_array_equal(facies == -1, ~live)

@@ -33,7 +33,7 @@ def test_two_seeds_from_the_cli_then_reused(make_survey, tmp_path):
     report = json.loads(out.stdout.strip().splitlines()[-1])
     assert [row["seed"] for row in report["seeds"]] == [0, 1]
     assert set(report["summary"]) == METHODS
-    assert report["readout"] == "patch" and report["samples"] == 5000
+    assert report["readout"] == "cluster" and report["samples"] == 5000  # the default
     for row in report["seeds"]:
         assert 1 <= row["flow"]["used_topics"] <= 3
         assert -1 <= row["flow"]["ari"] <= 1 and 0 < row["kmeans_rms"]["accuracy"] <= 1

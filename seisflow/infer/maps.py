@@ -71,13 +71,13 @@ __all__ = [
 #: The layers :func:`map_survey` can write (``facies`` brings ``facies_confidence``).
 LAYERS: tuple[str, ...] = ("facies", "anomaly", "topic_proportions")
 #: Facies read-outs. ``patch``: a sample takes the arg-max of the mean topic proportions of
-#: the patches covering it (inline and crossline patches alike; the default, measured best);
+#: the patches covering it (inline and crossline patches alike);
 #: ``word`` (LDA only): of the
 #: two topics with the largest mean proportions there, the one the words covering the
 #: sample favour (mean topic responsibilities), so a sample between two units takes one of
 #: their two topics, never a third, and the boundary follows the words, not the patch grid;
-#: ``cluster``: k-means on the mean topic proportions, box-smoothed
-#: (:mod:`seisflow.infer.facies_cluster`).
+#: ``cluster`` (the default, measured best): k-means on the mean topic proportions,
+#: box-smoothed (:mod:`seisflow.infer.facies_cluster`).
 Readout = Literal["patch", "word", "cluster"]
 #: Anomaly read-outs. ``fused`` (the default): the envelope's lateral contrast plus half the
 #: flow's (:mod:`seisflow.infer.fused`, over +-16 traces), the best read-out measured on
@@ -253,11 +253,13 @@ def _plan(
     k = table.proportions.shape[1]
     plan: list[Plan] = []
     if "facies" in layers:
+        label, what = (("facies", "clusters of the smoothed topic proportions")
+                       if readout == "cluster" else ("topic", "arg-max topic"))  # fmt: skip
         facies_attrs = {
-            "long_name": "seismic facies (arg-max topic)",
+            "long_name": f"seismic facies ({what})",
             "seisflow:readout": readout,
             "flag_values": list(range(k)),
-            "flag_meanings": " ".join(f"topic_{t}" for t in range(k)),
+            "flag_meanings": " ".join(f"{label}_{t}" for t in range(k)),
             "colors": cycled_colours(k),
         }
         plan.append(("facies", *facies_values(table, readout), np.int16, facies_attrs))
@@ -296,7 +298,7 @@ def map_survey(
     layers: tuple[str, ...] = ("facies", "anomaly"),
     overwrite: bool = False,
     scheduler: str | None = None,
-    readout: Readout = "patch",
+    readout: Readout = "cluster",
     anomaly_readout: AnomalyReadout = "fused",
     progress: bool | None = None,
 ) -> dict[str, Any]:

@@ -62,7 +62,7 @@ def facies_volume(
     run: Run,
     store: str | Path,
     *,
-    readout: Readout = "patch",
+    readout: Readout = "cluster",
     batch_size: int = 256,
     normalization: Normalization | None = None,
 ) -> np.ndarray:
@@ -212,7 +212,7 @@ def evaluate_seeds(
     preset: str | None = presets.AUTO,
     config_file: str | Path | None = None,
     overrides: Iterable[str] = (),
-    readout: Readout = "patch",
+    readout: Readout = "cluster",
     flow_baseline: bool = True,
     device: str = "auto",
     samples: int = 500_000,
