@@ -53,7 +53,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 from seisflow.infer.attributes import attributes
 from seisflow.infer.contrast import lateral_contrast
-from seisflow.infer.fused import FLOW_WEIGHT, FUSION_RADIUS, HINTS, anomaly_hint
+from seisflow.infer.fused import FLOW_WEIGHT, FUSION_RADIUS, HINTS, anomaly_hint, fuse
 from seisflow.infer.qc import qc_isolation_forest
 from seisflow.infer.score import PatchTable, compressor_bits_per_dim, score_patches
 from seisflow.infer.stitch import complete_coverage, reduce_first, stitch
@@ -189,7 +189,7 @@ def main() -> None:
             volumes[f"contrast r{args.fusion_radius}(patch bits-zlib)"] = flow_part
             hints = anomaly_hint(da.from_array(flow_part), da.from_array(signed),
                                  flow_weight=args.flow_weight).compute()  # fmt: skip
-        volumes[prefix + "fused"] = np.abs(signed) + args.flow_weight * flow_part
+        volumes[prefix + "fused"] = fuse(flow_part, signed, flow_weight=args.flow_weight)
     seconds["fused"] = seconds["contrast(log envelope)"] + seconds["contrast(patch bits-zlib)"]
     start = time.perf_counter()
     volumes["|amplitude|"] = np.abs(survey.amplitude.values)

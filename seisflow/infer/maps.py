@@ -380,10 +380,9 @@ def map_survey(
                               "valid_range": [0, 1], **provenance},
                        overwrite=overwrite, lock=lock)  # fmt: skip
         for name, values, reduce, dtype, attrs in plan:
-            layer = stitch(table, shape, survey.amplitude.data.chunks, reduce, values=values,
-                           live=live, dtype=dtype)  # fmt: skip
-            if name == "facies" and readout == "cluster":
-                layer = cluster_facies(table, survey)
+            layer = (facies_layer(table, survey, readout) if name == "facies" else
+                     stitch(table, shape, survey.amplitude.data.chunks, reduce, values=values,
+                            live=live, dtype=dtype))  # fmt: skip
             outputs = {name: (layer, attrs)}
             if name == "anomaly":  # anomaly and anomaly_hint share their work: one write
                 outputs = _anomaly_layers(table, layer, survey, anomaly_readout, attrs)

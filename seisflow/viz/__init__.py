@@ -5,8 +5,9 @@ works in scripts (``matplotlib.figure.Figure``), notebooks and the Agg backend a
 
 * :mod:`.seismic`: sections (time downwards) and time slices with a symmetric percentile
   clip, categorical (facies) and continuous (anomaly) overlays;
-* :mod:`.maps`: map views in X/Y (m, survey CRS) with a north arrow; the top anomalies
-  ranked with non-maximum suppression and marked on the anomaly map;
+* :mod:`.maps`: map views in X/Y (m, survey CRS) with a north arrow; the anomaly map with
+  its top anomalies marked;
+* :mod:`.ranking`: the top anomalies of a layer, ranked with non-maximum suppression;
 * :mod:`.latent`: latent-space PCA scatter coloured by topic, sample mosaics per topic;
 * :mod:`.training`: training curves from a run's ``metrics.jsonl``;
 * :mod:`.anomaly_section`: an anomaly layer on a section, its top anomalies ringed;
@@ -16,8 +17,9 @@ works in scripts (``matplotlib.figure.Figure``), notebooks and the Agg backend a
 
 from seisflow.viz.anomaly_section import anomaly_section
 from seisflow.viz.latent import image_rows, latent_scatter, pca_2d, topic_samples
-from seisflow.viz.maps import anomaly_map, map_view, mark_anomalies, north_arrow, top_anomalies
+from seisflow.viz.maps import anomaly_map, map_view, mark_anomalies, north_arrow
 from seisflow.viz.overview import map_overview, survey_overview
+from seisflow.viz.ranking import top_anomalies
 from seisflow.viz.seismic import (
     CATEGORY_COLOURS,
     NO_TRACE_COLOUR,

@@ -3,7 +3,7 @@
 The section view an interpreter checks a map's alarms on: the inline's seismic (time
 downwards), the anomaly layer over it with an opacity that grows with the score (the
 background stays readable), and the ``n`` strongest anomalies of that inline ringed and
-numbered, picked by :func:`~seisflow.viz.maps.top_anomalies` on the inline alone (a
+numbered, picked by :func:`~seisflow.viz.ranking.top_anomalies` on the inline alone (a
 separation in crosslines and in time, so one body is one ring).
 """
 
@@ -16,7 +16,7 @@ import xarray as xr
 from matplotlib.axes import Axes
 
 from seisflow.viz._survey import vertical_dim
-from seisflow.viz.maps import top_anomalies
+from seisflow.viz.ranking import top_anomalies
 from seisflow.viz.seismic import overlay, section, section_extent
 
 __all__ = ["anomaly_section"]
