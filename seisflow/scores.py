@@ -18,7 +18,7 @@ from scipy.optimize import linear_sum_assignment
 from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
-__all__ = ["cluster_scores", "kmeans", "matched_accuracy", "third_label_rate"]
+__all__ = ["cluster_scores", "kmeans", "matched_accuracy", "matched_labels", "third_label_rate"]
 
 
 def _matching(labels: np.ndarray, clusters: np.ndarray) -> tuple[dict[int, int], int]:
@@ -32,6 +32,19 @@ def _matching(labels: np.ndarray, clusters: np.ndarray) -> tuple[dict[int, int],
     pairs = zip(rows, cols, strict=True)
     mapping = {int(cluster_values[r]): int(label_values[c]) for r, c in pairs}
     return mapping, int(table[rows, cols].sum())
+
+
+def matched_labels(labels: np.ndarray, clusters: np.ndarray) -> np.ndarray:
+    """``clusters`` renamed to the true ``labels`` they are matched with one-to-one
+    (Hungarian, most agreements; the matching is computed where both are >= 0); a cluster
+    left unmatched keeps ``max(labels) + 1 + its number``, and negatives stay as they are."""
+    both = (labels >= 0) & (clusters >= 0)
+    mapping, _ = _matching(labels[both], clusters[both])
+    spare = int(labels.max()) + 1
+    out = np.where(clusters >= 0, spare + clusters, clusters)
+    for cluster, label in mapping.items():
+        out[clusters == cluster] = label
+    return out
 
 
 def third_label_rate(labels: np.ndarray, clusters: np.ndarray, *, window: int = 8) -> float:

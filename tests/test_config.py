@@ -105,6 +105,8 @@ def test_non_finite_numbers_are_refused_naming_key_and_value(override):
     [("model.width=-1", "model width -1 must be 1 or more"),
      ("model.topics=0", "model topics 0 must be 1 or more"),
      ("model.alpha=0", "model alpha 0.0 must be > 0"),
+     ("model.balance=nope", "model.balance = 'nope' is not allowed: choose one of usage, "
+      "sinkhorn"),
      ("data.workers=-1", "data workers -1 must be >= 0"),
      ("train.clip=-2", "train clip -2.0 must be > 0"),
      ("train.warmup=-5", "train warmup -5 must be >= 0"),
@@ -113,6 +115,19 @@ def test_non_finite_numbers_are_refused_naming_key_and_value(override):
 def test_out_of_range_settings_name_their_value(override, fragment):
     with pytest.raises(ConfigError, match=re.escape(fragment)):
         load_config(RunConfig, overrides=[override])
+
+
+def test_flow_config_refuses_an_unknown_balance_built_directly():
+    """Built in Python (no TOML conversion), ``__post_init__`` names the value and the
+    choices; a checkpoint's model table without ``balance`` takes the default."""
+    from seisflow.models import FlowConfig
+
+    with pytest.raises(
+        ConfigError, match="model balance 'nope' is not allowed: choose one of usage, sinkhorn"
+    ):
+        FlowConfig(balance="nope")  # type: ignore[arg-type]
+    assert from_mapping(FlowConfig, {"prior": "lda", "topics": 3}).balance == "usage"
+    assert from_mapping(FlowConfig, {"balance": "sinkhorn"}).balance == "sinkhorn"
 
 
 def test_the_override_example_fits_the_config():

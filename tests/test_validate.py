@@ -174,6 +174,16 @@ def test_third_label_rate_counts_inventions_at_boundaries_only():
     assert third_label_rate(np.zeros((3, 9), int), np.ones((3, 9), int)) == 0.0
 
 
+def test_matched_labels_rename_clusters_to_their_units():
+    from seisflow.scores import matched_labels
+
+    labels = np.array([0, 0, 1, 1, 2, 2, -1])
+    clusters = np.array([7, 7, 3, 3, 3, 9, 4])  # 4 is only where no unit is: 3 + 4
+    np.testing.assert_array_equal(matched_labels(labels, clusters), [0, 0, 1, 1, 1, 2, 7])
+    np.testing.assert_array_equal(matched_labels(labels, np.array([-1, 5, 5, 5, 6, 6, 6])),
+                                  [-1, 1, 1, 1, 2, 2, 2])  # fmt: skip
+
+
 @pytest.mark.parametrize("planted", ["validation", "validation/mnist-test/report.json"])
 def test_validate_never_writes_through_a_link_in_the_run(runs, tiny_images, tmp_path, planted):
     from seisflow.errors import OutputPathError

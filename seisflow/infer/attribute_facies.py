@@ -27,9 +27,15 @@ from sklearn.cluster import KMeans
 from sklearn.mixture import GaussianMixture
 
 from seisflow.errors import ConfigError
-from seisflow.infer.per_sample import attribute_stack, box_mean, fit_rows, map_rows
+from seisflow.infer.per_sample import (
+    attribute_stack,
+    box_mean,
+    fit_rows,
+    map_rows,
+    potts_labels,
+)
 
-__all__ = ["FACIES_ATTRIBUTES", "SMOOTH", "Method", "attribute_facies"]
+__all__ = ["FACIES_ATTRIBUTES", "SMOOTH", "Method", "attribute_facies", "standardised_attributes"]
 
 #: The standard facies attributes, in the order they are stacked.
 FACIES_ATTRIBUTES: tuple[str, ...] = (
@@ -51,6 +57,7 @@ def attribute_facies(
     seed: int = 0,
     fit_samples: int = 100_000,
     smooth: tuple[int, int] = (0, 0),
+    potts: float = 0.0,
 ) -> da.Array:
     """Lazy int16 ``(inline, crossline, time)`` cluster labels ``0..k-1`` of the standard
     attributes, -1 at missing traces.
@@ -62,34 +69,49 @@ def attribute_facies(
         seed: Seed of the fit sample and of the clustering: same seed, same labels.
         fit_samples: Live samples the clusters are fitted on (at most).
         smooth: ``(lateral, vertical)`` half-widths of the smoothing box; ``(0, 0)``: none.
+        potts: With k-means, the Potts weight ``beta`` of a Potts/ICM step on the samples'
+            costs under the centres (:func:`~seisflow.infer.per_sample.potts_labels`); 0: none.
 
     Returns:
-        A Dask array on the attributes' chunks; computing it reads the store twice (once
-        for the fit sample, once to label).
+        A Dask array on the attributes' chunks; the fit reads the store twice (the
+        standardisation's sample, the clusters' sample), computing it once more.
 
     Raises:
-        ConfigError: For an unknown ``method`` or ``k`` below 1.
+        ConfigError: For an unknown ``method``, ``k`` below 1, or ``potts`` with ``gmm``.
     """
     if method not in ("kmeans", "gmm"):
         raise ConfigError(f"attribute facies method {method!r}: choose kmeans or gmm")
     if k < 1:
         raise ConfigError(f"attribute facies k={k}: ask for 1 or more clusters")
+    if potts and method != "kmeans":
+        raise ConfigError(f"attribute facies potts={potts} needs method kmeans, not {method}")
     if min(smooth) < 0:
         raise ConfigError(f"attribute facies smooth={smooth}: give half-widths of 0 or more")
     live = dataset.trace_mask.values.astype(bool)
-    stacked = attribute_stack(dataset, FACIES_ATTRIBUTES)
-    rows = fit_rows(stacked, live, samples=fit_samples, seed=seed, salt=0xFA)
-    centre, spread = np.nanmean(rows, axis=0), np.nanstd(rows, axis=0) + 1e-9
-    features = (stacked - centre.astype(np.float32)) / spread.astype(np.float32)
+    features = standardised_attributes(dataset, seed=seed, fit_samples=fit_samples)
     if any(smooth):
         features = box_mean(features, smooth)
-        rows = fit_rows(features, live, samples=fit_samples, seed=seed, salt=0xFA)
+    rows = fit_rows(features, live, samples=fit_samples, seed=seed, salt=0xFA)
+    rows = np.nan_to_num(rows, nan=0.0)
+    if method == "gmm":
+        mixture = GaussianMixture(k, covariance_type="full", random_state=seed, reg_covar=1e-4)
+        predict = mixture.fit(rows).predict
     else:
-        rows = (rows - centre) / spread
-    if method == "kmeans":
-        model: KMeans | GaussianMixture = KMeans(k, n_init=4, random_state=seed)
-    else:
-        model = GaussianMixture(k, covariance_type="full", random_state=seed, reg_covar=1e-4)
-    model.fit(np.nan_to_num(rows, nan=0.0))
-    return map_rows(features, lambda flat: model.predict(np.nan_to_num(flat, nan=0.0)),
+        kmeans = KMeans(k, n_init=4, random_state=seed).fit(rows)
+        if potts:
+            return potts_labels(features, kmeans, fitted=len(rows), live=live, beta=potts)
+        predict = kmeans.predict
+    return map_rows(features, lambda flat: predict(np.nan_to_num(flat, nan=0.0)),
                     dtype=np.int16, missing=-1)  # fmt: skip
+
+
+def standardised_attributes(dataset: xr.Dataset, *, seed: int, fit_samples: int) -> da.Array:
+    """The :data:`FACIES_ATTRIBUTES` of a survey, lazily, each standardised to mean 0 and
+    standard deviation 1 over a seeded sample of up to ``fit_samples`` live samples:
+    ``(inline, crossline, time, F)`` float32, NaN at missing traces and where an attribute
+    is undefined."""
+    stacked = attribute_stack(dataset, FACIES_ATTRIBUTES)
+    live = dataset.trace_mask.values.astype(bool)
+    rows = fit_rows(stacked, live, samples=fit_samples, seed=seed, salt=0xFA)
+    centre, spread = np.nanmean(rows, axis=0), np.nanstd(rows, axis=0) + 1e-9
+    return (stacked - centre.astype(np.float32)) / spread.astype(np.float32)

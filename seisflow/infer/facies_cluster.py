@@ -5,9 +5,11 @@ the patches covering it. This one treats those K mean proportions as a sample's 
 stitch them (one lazy layer per topic) -> box-mean them over the live samples within
 +-:data:`~seisflow.infer.attribute_facies.SMOOTH` (traces, samples) -> fit k-means (K
 clusters, k-means++ x 4) on a seeded sample of live samples -> label every sample chunk by
-chunk (:mod:`seisflow.infer.per_sample`). Mixtures of topics that recur (a unit whose
-patches are 60 % one topic, 40 % another) become a facies of their own instead of being
-split by a 50 % threshold. Chosen on the two tuning surveys (benchmarks/RESULTS.md).
+chunk (:mod:`seisflow.infer.per_sample`), or, with ``potts`` > 0, by a Potts/ICM step on
+the samples' costs under the centres (:func:`seisflow.infer.potts.icm_dask`). Mixtures of
+topics that recur (a unit whose patches are 60 % one topic, 40 % another) become a facies
+of their own instead of being split by a 50 % threshold. Chosen on the two tuning surveys
+(benchmarks/RESULTS.md).
 """
 
 from __future__ import annotations
@@ -19,11 +21,11 @@ import numpy as np
 from sklearn.cluster import KMeans
 
 from seisflow.infer.attribute_facies import SMOOTH
-from seisflow.infer.per_sample import box_mean, fit_rows, map_rows
+from seisflow.infer.per_sample import box_mean, fit_rows, map_rows, potts_labels
 from seisflow.infer.score import PatchTable
 from seisflow.infer.stitch import reduce_first, stitch
 
-__all__ = ["cluster_facies"]
+__all__ = ["cluster_facies", "stitched_proportions"]
 
 
 def cluster_facies(
@@ -33,6 +35,7 @@ def cluster_facies(
     seed: int = 0,
     smooth: tuple[int, int] = SMOOTH,
     fit_samples: int = 100_000,
+    potts: float = 0.0,
 ) -> da.Array:
     """Lazy int16 ``(inline, crossline, time)`` facies ``0..K-1`` (K: the table's topics),
     -1 where no trace.
@@ -43,14 +46,27 @@ def cluster_facies(
         seed: Seed of the fit sample and of k-means.
         smooth: ``(lateral, vertical)`` half-widths of the box mean.
         fit_samples: Live samples k-means is fitted on (at most).
+        potts: The Potts weight ``beta`` (:func:`~seisflow.infer.per_sample.potts_labels`);
+            0: the nearest centre.
     """
+    chunks, live = survey.amplitude.data.chunks, survey.trace_mask.values.astype(bool)
+    k = table.proportions.shape[1]
+    features = box_mean(stitched_proportions(table, survey), smooth)
+    rows = np.nan_to_num(fit_rows(features, live, samples=fit_samples, seed=seed, salt=0xC1))
+    model = KMeans(k, n_init=4, random_state=seed).fit(rows)
+    if potts:
+        return potts_labels(features, model, fitted=len(rows), live=live,
+                            beta=potts).rechunk(chunks)  # fmt: skip
+    return map_rows(features, lambda flat: model.predict(np.nan_to_num(flat)), dtype=np.int16,
+                    missing=-1).rechunk(chunks)  # fmt: skip
+
+
+def stitched_proportions(table: PatchTable, survey: Any) -> da.Array:
+    """Each sample's mean topic proportions over the patches covering it: lazy float32
+    ``(inline, crossline, time, K)``, NaN where no trace."""
     shape = tuple(int(n) for n in survey.amplitude.shape)
     chunks, live = survey.amplitude.data.chunks, survey.trace_mask.values.astype(bool)
     k = table.proportions.shape[1]
     topics = [stitch(table, shape, chunks, reduce_first, values=table.proportions[:, [t]],
                      live=live, dtype=np.float32) for t in range(k)]  # fmt: skip
-    features = box_mean(da.stack(topics, axis=-1).rechunk({3: -1}), smooth)
-    rows = np.nan_to_num(fit_rows(features, live, samples=fit_samples, seed=seed, salt=0xC1))
-    model = KMeans(k, n_init=4, random_state=seed).fit(rows)
-    return map_rows(features, lambda flat: model.predict(np.nan_to_num(flat)), dtype=np.int16,
-                    missing=-1).rechunk(chunks)  # fmt: skip
+    return da.stack(topics, axis=-1).rechunk({3: -1})

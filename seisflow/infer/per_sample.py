@@ -17,10 +17,12 @@ import dask.array as da
 import numpy as np
 import xarray as xr
 from scipy.ndimage import uniform_filter
+from sklearn.cluster import KMeans
 
 from seisflow.infer.attributes import attributes
+from seisflow.infer.potts import icm_dask
 
-__all__ = ["attribute_stack", "box_mean", "fit_rows", "map_rows"]
+__all__ = ["attribute_stack", "box_mean", "centre_costs", "fit_rows", "map_rows", "potts_labels"]
 
 
 def attribute_stack(dataset: xr.Dataset, names: Sequence[str]) -> da.Array:
@@ -82,3 +84,32 @@ def box_mean(features: da.Array, smooth: tuple[int, int]) -> da.Array:
     features = features.rechunk({2: -1})
     return da.map_overlap(box, features, depth=depth, boundary="none", dtype=np.float32,
                           meta=np.empty((0, 0, 0, 0), np.float32))  # fmt: skip
+
+
+def centre_costs(stacked: da.Array, centres: np.ndarray, *, variance: float) -> da.Array:
+    """``||x - c_k||^2 / (2 variance)`` of every sample ``x`` of ``stacked`` ``(I, J, T, F)``
+    under each of the ``K`` ``centres`` ``(K, F)``: the negative log-likelihood, up to a
+    constant, of isotropic Gaussians around the k-means centres. Lazy float32
+    ``(I, J, T, K)``; an undefined attribute counts as 0 (the mean), a missing trace is NaN."""
+    centres32 = centres.astype(np.float32)
+
+    def costs(block: np.ndarray) -> np.ndarray:
+        missing = np.isnan(block).all(axis=-1, keepdims=True)
+        x = np.nan_to_num(block, nan=0.0)
+        squared = ((x[..., None, :] - centres32) ** 2).sum(-1) / np.float32(2 * variance)
+        return np.where(missing, np.float32(np.nan), squared)
+
+    return stacked.map_blocks(costs, chunks=(*stacked.chunks[:3], (len(centres),)),
+                              dtype=np.float32)  # fmt: skip
+
+
+def potts_labels(
+    stacked: da.Array, model: KMeans, *, fitted: int, live: np.ndarray, beta: float
+) -> da.Array:
+    """k-means labels regularised by a Potts/ICM step (:func:`seisflow.infer.potts.icm_dask`,
+    lateral weight 1, vertical 0.5, 5 sweeps) on :func:`centre_costs` under ``model``'s
+    centres, the variance its inertia per fitted value (``fitted`` rows): lazy int16
+    ``(I, J, T)``, -1 where ``live`` (bool ``(I, J)``) is False."""
+    variance = float(model.inertia_) / (fitted * stacked.shape[-1])
+    costs = centre_costs(stacked, model.cluster_centers_, variance=variance)
+    return icm_dask(costs, beta=beta, valid=live)[0]

@@ -12,6 +12,8 @@ from seisflow.errors import ConfigError
 
 __all__ = ["FlowConfig"]
 
+BALANCES = ("usage", "sinkhorn")
+
 
 @dataclass(frozen=True)
 class FlowConfig:
@@ -34,6 +36,9 @@ class FlowConfig:
         topics: LDA topics ``K``.
         alpha: Dirichlet concentration of the topic proportions.
         lda_steps: Mean-field fixed-point steps.
+        balance: The LDA balance term weighted by ``train.anti_collapse``: ``usage``
+            (``KL(batch mean topic usage || uniform)``) or ``sinkhorn`` (cross-entropy of the
+            documents' topic proportions to their Sinkhorn equipartition, as SwAV).
         l2: Weight of the structure term ``mean ||z - x~||^2``.
         conv1x1: Invertible 1x1 convolutions between channel couplings.
     """
@@ -51,6 +56,7 @@ class FlowConfig:
     topics: int = 4
     alpha: float = 0.5
     lda_steps: int = 5
+    balance: Literal["usage", "sinkhorn"] = "usage"
     l2: float = 0.01
     conv1x1: bool = True
 
@@ -79,6 +85,11 @@ class FlowConfig:
             raise ConfigError(
                 f"model grid_dims {self.grid_dims} must be between 1 and the word size "
                 f"{2 * c * self.word**2}"
+            )
+        if self.balance not in BALANCES:
+            raise ConfigError(
+                f"model balance {self.balance!r} is not allowed: choose one of "
+                + ", ".join(BALANCES)
             )
         _require("model", ("alpha", self.alpha, self.alpha > 0, "> 0"),
                  ("l2", self.l2, self.l2 >= 0, ">= 0"),

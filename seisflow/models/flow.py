@@ -79,7 +79,8 @@ class FractalFlow(nn.Module):
             self.prior = KatGmmPrior(self.n_words, self.word_dim, **grid)
         else:
             self.prior = LdaPrior(self.n_words, self.word_dim, topics=config.topics,
-                                  alpha=config.alpha, steps=config.lda_steps, **grid)  # fmt: skip
+                                  alpha=config.alpha, steps=config.lda_steps,
+                                  balance=config.balance, **grid)  # fmt: skip
 
     @property
     def dims(self) -> int:
@@ -171,7 +172,7 @@ class FractalFlow(nn.Module):
         self, x: Tensor, *, noise: Tensor | None = None, anti_collapse: float | Tensor = 0.0
     ) -> tuple[Tensor, dict[str, Tensor]]:
         """Training loss on 8-bit ``x``: mean bits/dim + ``l2`` x mean ``||z - x~||^2``
-        (+ ``anti_collapse`` x ``KL(topic usage || uniform)`` for the LDA prior); ``noise``
+        (+ ``anti_collapse`` x the balance term for the LDA prior); ``noise``
         is the dequantisation noise (see :meth:`dequantize`); ``anti_collapse`` may be a
         ``()`` tensor, so a compiled step does not specialise on (and recompile for) its
         annealed value.
@@ -182,8 +183,11 @@ class FractalFlow(nn.Module):
 
         ``x~`` is the logit-space input, so the structure term asks each latent to stay
         near the pixel it came from: the flow cannot move words between grid components
-        for free. The usage term is the batch's mean topic proportions against uniform
-        (:meth:`LdaPrior.usage_kl`): a penalty on all documents taking the same topics.
+        for free. The balance term, against all documents taking the same topics, is as
+        ``model.balance`` says: ``usage``, ``KL(batch mean topic usage || uniform)``
+        (:meth:`LdaPrior.usage_kl`); ``sinkhorn``, the cross-entropy of the documents'
+        topic proportions to their Sinkhorn equipartition
+        (:meth:`LdaPrior.sinkhorn_cross_entropy`).
 
         Returns:
             The loss ``()`` and detached parts: ``bits_per_dim``, ``l2`` and, for LDA,
@@ -192,12 +196,12 @@ class FractalFlow(nn.Module):
         """
         y, factored, coarse, logdet = self._forward(self.dequantize(x, noise=noise))
         words = self.to_words(coarse)
-        prior, usage_kl, extra = self.prior.training_terms(words)
+        prior, balance, extra = self.prior.training_terms(words)
         log_p = standard_normal_log_prob(factored) + prior + logdet
         bpd = -(log_p - self.dims * math.log(256.0)) / (self.dims * math.log(2.0))
         z = unsqueeze(torch.cat([factored, coarse], dim=1))
         structure = (z.float() - y.float()).square().flatten(1).mean(1)
-        total = bpd.mean() + self.config.l2 * structure.mean() + anti_collapse * usage_kl
+        total = bpd.mean() + self.config.l2 * structure.mean() + anti_collapse * balance
         parts = {"bits_per_dim": bpd.detach().mean(), "l2": structure.detach().mean()}
         return total, {**parts, **extra}
 

@@ -15,16 +15,23 @@ tighter than the ELBO, and tighter still as ``S`` grows. ``gamma / sum(gamma)`` 
 document's topic mixture. With several words per document (``B > 1``) the topics mean
 something; a single word per document collapses to a fixed mixture.
 
+Training also returns a balance term against all documents taking the same topics:
+``balance="usage"``, ``KL(batch mean topic usage || uniform)``; ``balance="sinkhorn"``, the
+cross-entropy of the proportions to their Sinkhorn equipartition (as SwAV's codes, see
+:func:`~seisflow.models.priors.sinkhorn.sinkhorn`).
+
 References:
     Blei, Ng, Jordan. Latent Dirichlet Allocation. JMLR 3, 2003.
     Burda, Grosse, Salakhutdinov. Importance weighted autoencoders. ICLR 2016.
+    Caron et al. Unsupervised learning of visual features by contrasting cluster
+    assignments (SwAV). NeurIPS 2020.
     Fractal Flow (arXiv:2508.19750).
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from torch import Tensor, nn
@@ -32,6 +39,7 @@ from torch.distributions import Categorical, Dirichlet
 
 from seisflow.models.priors.base import Prior
 from seisflow.models.priors.grid import GridComponents
+from seisflow.models.priors.sinkhorn import sinkhorn
 
 __all__ = ["LdaPrior"]
 
@@ -52,6 +60,8 @@ class LdaPrior(Prior):
         alpha: Symmetric Dirichlet concentration.
         steps: Mean-field fixed-point steps.
         grid, grid_dims, grid_range: See :class:`GridComponents`.
+        balance: The balance term of :meth:`training_terms`: ``usage`` (:meth:`usage_kl`)
+            or ``sinkhorn`` (:meth:`sinkhorn_cross_entropy`).
     """
 
     has_topics = True
@@ -68,9 +78,13 @@ class LdaPrior(Prior):
         grid: int,
         grid_dims: int,
         grid_range: float,
+        balance: Literal["usage", "sinkhorn"] = "usage",
     ) -> None:
         super().__init__()
+        if balance not in ("usage", "sinkhorn"):
+            raise ValueError(f"balance {balance!r} is not allowed: choose usage or sinkhorn")
         self.n_words, self.dim, self.steps = n_words, dim, steps
+        self.balance = balance  # a Python str fixed here: the branch on it is static
         self.components = GridComponents(dim, grid=grid, grid_dims=grid_dims,
                                          grid_range=grid_range)  # fmt: skip
         self.topic_logits = nn.Parameter(0.5 * torch.randn(topics, self.components.n_components))
@@ -160,17 +174,23 @@ class LdaPrior(Prior):
         return self.elbo(words) if samples is None else self.importance_bound(words, samples)
 
     def training_terms(self, words: Tensor) -> tuple[Tensor, Tensor, dict[str, Tensor]]:
-        """The ELBO ``(N,)``, ``KL(usage || uniform)`` ``()`` (:meth:`usage_kl`) and the
-        detached ``usage_kl`` and ``topics_used`` (topics that are the arg-max of at least
-        1/(4K) of the documents); initialises the topics from ``words`` first if need be."""
+        """The ELBO ``(N,)``, the balance term ``()`` and the detached ``usage_kl`` and
+        ``topics_used`` (topics that are the arg-max of at least 1/(4K) of the documents);
+        initialises the topics from ``words`` first if need be.
+
+        The balance term is, as ``balance`` says, ``KL(usage || uniform)`` (:meth:`usage_kl`)
+        or the cross-entropy to the Sinkhorn equipartition (:meth:`sinkhorn_cross_entropy`);
+        ``usage_kl`` is logged either way.
+        """
         if not self.ready:
             self.initialize(words.detach())
         elbo, gamma = self.elbo_parts(words)
         usage_kl = self.usage_kl(gamma)
+        balance = self.sinkhorn_cross_entropy(gamma) if self.balance == "sinkhorn" else usage_kl
         share = self.argmax_share(gamma)
         extra = {"usage_kl": usage_kl.detach(),
                  "topics_used": (share >= 0.25 / self.topics).sum().float()}  # fmt: skip
-        return elbo, usage_kl, extra
+        return elbo, balance, extra
 
     def fit(self, words: Tensor, *, seed: int = 0) -> None:
         """Refit the topics to ``words`` (:meth:`initialize` with ``seed``)."""
@@ -232,6 +252,18 @@ class LdaPrior(Prior):
         ``log K`` when one topic takes every document (the anti-collapse penalty)."""
         usage = self.usage(gamma).float().clamp_min(TINY)
         return (usage * (usage * self.topics).log()).sum()
+
+    def sinkhorn_cross_entropy(self, gamma: Tensor) -> Tensor:
+        """``-mean_n sum_k Q_nk log p_nk`` in nats, ``()``: ``p = gamma / sum(gamma)`` the
+        documents' topic proportions (with gradient), ``Q = sinkhorn(log p)`` their balanced
+        assignment (detached; every topic takes ``N / K`` documents' worth). Pulls each
+        document towards its share of an equal use of the topics, where :meth:`usage_kl`
+        pulls the batch mean towards uniform. Not 0 at balance: a balanced batch costs its
+        documents' mean topic entropy."""
+        gamma = gamma.to(torch.promote_types(gamma.dtype, torch.float32))  # f32 or wider
+        log_p = gamma.log() - gamma.sum(-1, keepdim=True).log()  # gamma >= alpha > 0
+        target = sinkhorn(log_p)
+        return -(target * log_p).sum(-1).mean()
 
     def argmax_share(self, gamma: Tensor) -> Tensor:
         """The share of documents whose arg-max topic is ``k``: ``(N, K) -> (K,)``.
