@@ -47,7 +47,7 @@ def main() -> None:
     live = survey.trace_mask.values.astype(bool)
     units = np.where(live[..., None], open_truth(truth, survey).facies.values, -1)
     runs = {name: args.root / f"s{args.survey}-seed{args.seed}-{name}" for name in RUNS}
-    rows = Rows(store, runs, args.seed, 1.0)
+    rows = Rows(store, runs, args.seed, 4.0)
     panels = {"truth (units)": units}
     baseline = attribute_facies(survey, k=rows.k, seed=args.seed, smooth=SMOOTH)
     panels["k-means on smoothed attributes"] = np.asarray(baseline.compute())

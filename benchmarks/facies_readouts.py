@@ -13,8 +13,8 @@ flow as initialised, the topics fitted to its words) and the Sinkhorn row
   stitched topic proportions beside the attributes, ``lda_flow@untrained``, ``lda_merge``
   (``2k`` topics merged into ``k``), ``lda_potts`` (a Potts/ICM step on ``-log p``);
 - baselines (``baseline:``, the margin's reference is the best of them per survey and
-  seed): k-means / GMM on the standard attributes, raw and smoothed, k-means on smoothed
-  attributes with the Potts step (the Potts step without the flow), and the window
+  seed): k-means / GMM on the standard attributes, raw and smoothed, k-means on raw and on
+  smoothed attributes with the Potts step (the Potts step without the flow), and the window
   baselines (PCA k-means / GMM, RMS k-means) on the default preset's windows.
 
 One JSON line per (survey, seed, row) with ARI, NMI, matched accuracy, the boundary
@@ -23,7 +23,7 @@ deviation over surveys x seeds, ARI over the best same-run baseline, fewest faci
 ``--out FILE`` lines are appended and rows already there skipped (resume).
 
 Usage: python benchmarks/facies_readouts.py --root DIR [--seeds 3] [--surveys 0,1,2]
-       [--out readouts.jsonl] [--potts 1.0]
+       [--out readouts.jsonl] [--potts 4.0]
 """
 
 from __future__ import annotations
@@ -75,7 +75,8 @@ ROWS: dict[str, tuple[str, dict[str, Any]]] = {
     "lda_flow@untrained": ("lda", {"extra": "quick_untrained"}),
     "lda_merge": ("lda", {"merge": True}),
     "lda_potts": ("lda", {"potts": True}),
-    "baseline:kmeans_attributes_smoothed_potts": ("attributes_potts", {}),
+    "baseline:kmeans_attributes_potts": ("attributes_potts", {"smooth": (0, 0)}),
+    "baseline:kmeans_attributes_smoothed_potts": ("attributes_potts", {"smooth": SMOOTH}),
     **{f"baseline:{name}": ("attributes", {"name": name}) for name in ATTRIBUTE_BASELINES},
 }
 
@@ -132,8 +133,8 @@ class Rows:
         return attribute_facies(self.survey, k=self.k, method=method, seed=self.seed,
                                 smooth=smooth)  # fmt: skip
 
-    def attributes_potts(self) -> Any:
-        return attribute_facies(self.survey, k=self.k, seed=self.seed, smooth=SMOOTH,
+    def attributes_potts(self, *, smooth: tuple[int, int]) -> Any:
+        return attribute_facies(self.survey, k=self.k, seed=self.seed, smooth=smooth,
                                 potts=self.potts)  # fmt: skip
 
 
@@ -144,7 +145,7 @@ def main() -> None:
     parser.add_argument("--surveys", default="0,1,2", help="Survey indices (comma list).")
     parser.add_argument("--rows", default=",".join(ROWS), help="Rows to run (comma list).")
     parser.add_argument("--out", type=Path, help="Append JSON lines here; resume from it.")
-    parser.add_argument("--potts", type=float, default=1.0, help="Potts weight beta.")
+    parser.add_argument("--potts", type=float, default=4.0, help="Potts weight beta.")
     args = parser.parse_args()
     torch.set_num_threads(2)
     done = _done(args.out)

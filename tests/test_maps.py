@@ -352,3 +352,24 @@ def test_the_cluster_readout_maps_facies(mapped, tmp_path):
     facies = survey.facies.values
     np.testing.assert_array_equal(facies == -1, ~live)
     assert set(np.unique(facies[live])) <= {0, 1, 2} and len(np.unique(facies[live])) > 1
+
+
+def test_the_lda_readout_maps_the_attribute_word_topics(mapped, tmp_path):
+    from seisflow.infer.word_facies import lda_facies
+
+    store, run, _, _ = mapped
+    copy = tmp_path / "copy.zarr"
+    shutil.copytree(store, copy)
+    expected, probability = lda_facies(open_survey(store), k=3)  # the run has 3 topics
+    summary = map_survey(copy, run, batch_size=64, layers=("facies",), readout="lda",
+                         overwrite=True, progress=False)  # fmt: skip
+    assert summary["layers"] == ["facies", "facies_confidence"]
+    survey = open_survey(copy)
+    assert survey.facies.attrs["seisflow:readout"] == "lda"
+    assert survey.facies.attrs["flag_meanings"] == "facies_0 facies_1 facies_2"
+    np.testing.assert_array_equal(survey.facies.values, expected.compute())
+    np.testing.assert_array_equal(survey.facies_confidence.values, probability.compute())
+    live = survey.trace_mask.values
+    assert (survey.facies.values[~live] == -1).all()
+    assert np.isnan(survey.facies_confidence.values[~live]).all()
+    assert (survey.facies_confidence.values[live] >= 1 / 3 - 1e-6).all()

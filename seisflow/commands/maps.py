@@ -29,12 +29,13 @@ __all__ = ["evaluate", "map_command"]
 @click.option("--layers", default="facies,anomaly", show_default=True,
               help="Any of facies (with facies_confidence), anomaly, topic_proportions "
                    "(mean topic proportions on the patch grid).")  # fmt: skip
-@click.option("--readout", type=click.Choice(["cluster", "patch", "word"]), default="cluster",
-              show_default=True,
+@click.option("--readout", type=click.Choice(["cluster", "patch", "word", "lda"]),
+              default="cluster", show_default=True,
               help="Facies read-out: cluster (k-means on the mean topic proportions of the "
                    "patches covering a sample, smoothed over +-8 traces x +-16 samples), "
-                   "patch (their arg-max) or word (lda: of their two leading topics, the one "
-                   "its words favour).")  # fmt: skip
+                   "patch (their arg-max), word (lda runs: of their two leading topics, the one "
+                   "its words favour) or lda (topics of attribute words in long documents, "
+                   "fitted afresh: the flow takes no part).")  # fmt: skip
 @click.option("--anomaly-readout", type=click.Choice(["fused", "contrast", "patch"]),
               default="fused", show_default=True,
               help="Anomaly read-out: fused (the robust lateral z-score of the log envelope "
@@ -109,8 +110,9 @@ def map_command(
               help="--seeds: your training TOML, merged over the preset.")  # fmt: skip
 @click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE",
               help="--seeds: override a training setting (repeatable).")  # fmt: skip
-@click.option("--readout", type=click.Choice(["cluster", "patch", "word"]), default="cluster",
-              show_default=True, help="--seeds: facies read-out (see seisflow map).")  # fmt: skip
+@click.option("--readout", type=click.Choice(["cluster", "patch", "word", "lda"]),
+              default="cluster", show_default=True,
+              help="--seeds: facies read-out (see seisflow map).")  # fmt: skip
 @click.option("--no-flow-baseline", is_flag=True,
               help="--seeds: skip the k-means on standard-prior latents baseline (which "
                    "trains a second run per seed).")  # fmt: skip

@@ -23,7 +23,7 @@ import numpy as np
 
 from seisflow.errors import ConfigError, InputFileError, OutputPathError
 from seisflow.infer.contrast import lazy_lateral_contrast
-from seisflow.infer.facies_cluster import cluster_facies
+from seisflow.infer.facies_readout import Readout, facies_layer, facies_layers, facies_values
 from seisflow.infer.fused import (
     FLOW_WEIGHT,
     FUSION_RADIUS,
@@ -70,15 +70,6 @@ __all__ = [
 
 #: The layers :func:`map_survey` can write (``facies`` brings ``facies_confidence``).
 LAYERS: tuple[str, ...] = ("facies", "anomaly", "topic_proportions")
-#: Facies read-outs. ``patch``: a sample takes the arg-max of the mean topic proportions of
-#: the patches covering it (inline and crossline patches alike);
-#: ``word`` (LDA only): of the
-#: two topics with the largest mean proportions there, the one the words covering the
-#: sample favour (mean topic responsibilities), so a sample between two units takes one of
-#: their two topics, never a third, and the boundary follows the words, not the patch grid;
-#: ``cluster`` (the default, measured best): k-means on the mean topic proportions,
-#: box-smoothed (:mod:`seisflow.infer.facies_cluster`).
-Readout = Literal["patch", "word", "cluster"]
 #: Anomaly read-outs. ``fused`` (the default): the envelope's lateral contrast plus half the
 #: flow's (:mod:`seisflow.infer.fused`, over +-16 traces), the best read-out measured on
 #: surveys never tuned on; ``contrast``: the robust lateral z-score
@@ -90,6 +81,11 @@ Readout = Literal["patch", "word", "cluster"]
 #: read-out writes ``anomaly_hint`` beside ``anomaly`` (:func:`seisflow.infer.fused.anomaly_hint`).
 AnomalyReadout = Literal["fused", "contrast", "patch"]
 CONTRAST_RADIUS = 8
+#: ``facies_confidence`` attributes: of the flow's read-outs (False) and of ``lda`` (True).
+CONFIDENCE_ATTRS = {
+    False: {"long_name": "largest mean topic proportion", "valid_range": [0, 1]},
+    True: {"long_name": "probability of the facies (LDA word topics)", "valid_range": [0, 1]},
+}
 
 
 def check_fits(
@@ -106,32 +102,6 @@ def check_fits(
             f"{store}: its grid {survey.amplitude.shape} is smaller than the run's "
             f"{spec.size}-sample patches: map a larger survey or train on smaller patches"
         )
-
-
-def facies_layer(table: PatchTable, survey: Any, readout: Readout) -> Any:
-    """The facies of every sample of ``survey`` by ``readout``: a lazy int16 Dask array,
-    -1 where no trace."""
-    if readout == "cluster":
-        return cluster_facies(table, survey)
-    values, reduce = facies_values(table, readout)
-    shape = tuple(int(n) for n in survey.amplitude.shape)
-    return stitch(table, shape, survey.amplitude.data.chunks, reduce, values=values,
-                  live=survey.trace_mask.values, dtype=np.int16)  # fmt: skip
-
-
-def facies_values(table: PatchTable, readout: Readout) -> tuple[np.ndarray, Reduce]:
-    """What :func:`stitch` averages for a facies read-out, and its reduction: the topic
-    proportions ``(n, K)`` and :func:`reduce_argmax` (``patch``; ``cluster`` re-clusters
-    them, :func:`facies_layer`), or the proportions spread
-    over each patch followed by the word responsibilities, float16 ``(n, 2K, rows,
-    columns)``, and :func:`reduce_words` (``word``)."""
-    if readout in ("patch", "cluster"):
-        return table.proportions, reduce_argmax
-    if table.words is None:
-        raise ValueError("the word read-out needs a table scored with words=True")
-    n, k, rows, columns = table.words.shape
-    spread = np.broadcast_to(table.proportions[:, :, None, None], (n, k, rows, columns))
-    return np.concatenate([spread.astype(np.float16), table.words], axis=1), reduce_words
 
 
 def _provenance(run: Run, config: dict[str, Any], spec: PatchSpec) -> dict[str, Any]:
@@ -247,14 +217,17 @@ Plan = tuple[str, np.ndarray, Reduce, Any, dict[str, Any]]
 def _plan(
     table: PatchTable, layers: tuple[str, ...], readout: Readout, anomaly: AnomalyReadout
 ) -> list[Plan]:
-    """The layers on the amplitude grid to stitch from ``table``, in the order written."""
+    """The layers on the amplitude grid to write, in order: ``facies`` (with
+    ``facies_confidence``, one write; values and reduction unused: :func:`facies_layers`)
+    and ``anomaly`` (stitched from the patch score)."""
     from seisflow.infer.palette import cycled_colours
 
     k = table.proportions.shape[1]
     plan: list[Plan] = []
     if "facies" in layers:
-        label, what = (("facies", "clusters of the smoothed topic proportions")
-                       if readout == "cluster" else ("topic", "arg-max topic"))  # fmt: skip
+        label, what = {"cluster": ("facies", "clusters of the smoothed topic proportions"),
+                       "lda": ("facies", "topics of attribute words, LDA")}.get(
+                           readout, ("topic", "arg-max topic"))  # fmt: skip
         facies_attrs = {
             "long_name": f"seismic facies ({what})",
             "seisflow:readout": readout,
@@ -262,10 +235,7 @@ def _plan(
             "flag_meanings": " ".join(f"{label}_{t}" for t in range(k)),
             "colors": cycled_colours(k),
         }
-        plan.append(("facies", *facies_values(table, readout), np.int16, facies_attrs))
-        confidence_attrs = {"long_name": "largest mean topic proportion", "valid_range": [0, 1]}
-        plan.append(("facies_confidence", table.proportions, reduce_max, np.float32,
-                     confidence_attrs))  # fmt: skip
+        plan.append(("facies", table.proportions, reduce_argmax, np.int16, facies_attrs))
     if "anomaly" in layers:
         anomaly_attrs = {"long_name": "anomaly score: flow bits/dim minus zlib bits/dim",
                          "units": "bit", "seisflow:anomaly_readout": anomaly}  # fmt: skip
@@ -380,11 +350,14 @@ def map_survey(
                               "valid_range": [0, 1], **provenance},
                        overwrite=overwrite, lock=lock)  # fmt: skip
         for name, values, reduce, dtype, attrs in plan:
-            layer = (facies_layer(table, survey, readout) if name == "facies" else
-                     stitch(table, shape, survey.amplitude.data.chunks, reduce, values=values,
-                            live=live, dtype=dtype))  # fmt: skip
-            outputs = {name: (layer, attrs)}
-            if name == "anomaly":  # anomaly and anomaly_hint share their work: one write
+            if name == "facies":  # facies and facies_confidence: one write
+                facies, confidence = facies_layers(table, survey, readout)
+                confidence_attrs = CONFIDENCE_ATTRS[readout == "lda"]
+                outputs = {"facies": (facies, attrs),
+                           "facies_confidence": (confidence, confidence_attrs)}  # fmt: skip
+            else:  # anomaly and anomaly_hint share their work: one write
+                layer = stitch(table, shape, survey.amplitude.data.chunks, reduce, values=values,
+                               live=live, dtype=dtype)  # fmt: skip
                 outputs = _anomaly_layers(table, layer, survey, anomaly_readout, attrs)
             written += outputs
             with _writing(", ".join(outputs), progress, client):

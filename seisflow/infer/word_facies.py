@@ -41,7 +41,15 @@ from seisflow.infer.potts import icm_dask
 from seisflow.infer.topic_merge import merge_topics
 from seisflow.infer.vocabulary import fit_codebook, stop_words, word_features
 
-__all__ = ["CELL", "SCALES", "WordTopics", "cell_probabilities", "facies_labels", "word_topics"]
+__all__ = [
+    "CELL",
+    "SCALES",
+    "WordTopics",
+    "cell_probabilities",
+    "facies_labels",
+    "lda_facies",
+    "word_topics",
+]
 
 #: Word cell (inline, crossline, time) in samples.
 CELL: tuple[int, int, int] = (2, 2, 4)
@@ -181,3 +189,21 @@ def facies_labels(probabilities: da.Array, live: np.ndarray, *, potts: float = 0
     mask = da.from_array(live, chunks=probabilities.chunks[:2])[:, :, None]
     labels = probabilities.map_blocks(argmax, drop_axis=3, dtype=np.int16)
     return da.where(mask, labels, np.int16(-1)).astype(np.int16)
+
+
+def lda_facies(dataset: xr.Dataset, *, k: int, seed: int = 0) -> tuple[da.Array, da.Array]:
+    """The ``lda`` read-out with its defaults: lazy int16 facies ``0..k-1`` (-1 where no
+    trace) and float32 confidence (the facies' probability; NaN where no trace), both
+    ``(I, J, T)`` on the survey's chunks."""
+    topics = word_topics(dataset, k=k, seed=seed)
+    amplitude = dataset.amplitude
+    probabilities = cell_probabilities(topics, amplitude.shape, amplitude.data.chunks)
+    live = dataset.trace_mask.values.astype(bool)
+    labels = facies_labels(probabilities, live)
+
+    def largest(block: np.ndarray) -> np.ndarray:
+        return np.max(block, axis=-1).astype(np.float32)  # NaN stays NaN (no trace)
+
+    mask = da.from_array(live, chunks=amplitude.data.chunks[:2])[:, :, None]
+    confidence = probabilities.map_blocks(largest, drop_axis=3, dtype=np.float32)
+    return labels, da.where(mask, confidence, np.float32(np.nan)).astype(np.float32)
