@@ -91,7 +91,7 @@ class SurveyAccessor:
         time: float | None = None,
         ax: Axes | None = None,
         clip_percentile: float = 99.0,
-        cmap: str = "Greys",
+        cmap: str | None = None,
         alpha: float | None = None,
         xy: bool = False,
         title: str | None = None,
@@ -103,11 +103,15 @@ class SurveyAccessor:
                 (one with ``flag_meanings``, e.g. ``facies``) as coloured classes with a
                 legend; a continuous one (``anomaly``, ``facies_confidence``) as a colour
                 overlay with a colour bar.
-            inline, crossline, time: At most one; none draws the middle inline.
+            inline, crossline, time: At most one; none draws the middle inline (the line
+                itself on a 2-D line: its traces labelled by CDP, the line by its name
+                from the text header, with a top axis of the distance along the line).
             ax: Axes to draw into (default: a new ``matplotlib.figure.Figure``, no pyplot;
                 show ``ax.figure`` in a notebook).
             clip_percentile: Symmetric amplitude clip (percentile of ``|amplitude|``).
-            cmap: ``Greys`` (peaks black) or ``RdBu_r`` (peaks red).
+            cmap: ``Greys`` (peaks black, the default) or ``RdBu_r`` (peaks red); seismic
+                that is never negative (a velocity or envelope cube) is drawn on a
+                sequential map with a colour bar (:func:`seisflow.viz.colour_scale`).
             alpha: Opacity of the layer (default 0.45 categorical, 0.5 continuous).
             xy: Draw a time slice as a map in X/Y (m) instead of line numbers.
             title: Title (default: what is drawn).
@@ -146,7 +150,7 @@ class SurveyAccessor:
             label = f"{dim} slice {float(sliced[dim]):g} {unit}"
             if xy:
                 viz.map_view(ax, ds, amp, cmap=cmap, symmetric=True,
-                             clip_percentile=clip_percentile, colorbar=False)  # fmt: skip
+                             clip_percentile=clip_percentile)  # fmt: skip
                 if over is not None and codes is not None:
                     self._map_overlay(ax, over, codes, alpha)
             else:
@@ -159,15 +163,16 @@ class SurveyAccessor:
         else:
             section = self.section(**{where: number})
             traces = section[section.dims[0]].values
-            across = str(section.dims[0])
+            across, label = viz.section_labels(ds, where, int(number))  # CDP on a 2-D line
             viz.section(ax, section.values, traces=traces, times_ms=samples,
                         trace_label=across, vertical_label=f"{dim} ({unit})",
                         clip_percentile=clip_percentile, cmap=cmap)  # fmt: skip
+            if where == "inline":
+                viz.distance_axis(ax, ds, traces)
             if over is not None:
                 codes = self.section(**{where: number}, layer=layer).values.T
                 extent = viz.section_extent(traces, samples)
                 self._overlay(ax, over, codes, extent, alpha, origin="upper")
-            label = f"{where} {number}"
         if title is None:
             title = label + (f": {layer}" if layer else "")
         ax.set_title(title)

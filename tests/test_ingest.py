@@ -258,3 +258,61 @@ def test_info_command(make_survey, tmp_path):
     text = info()
     assert "inlines 1000-1023 step 1 (24)" in text and "EPSG:32631" in text
     assert "corner     IL 1000 XL 2000" in text
+
+
+def test_read_block_rows_slabs_and_gaps(tmp_path):
+    """Rows read as slabs (one after another or not), rows with gaps and rows out of file
+    order all give the traces at their positions, NaN where there is none."""
+    from seisflow.ingest.segy import open_segy, read_block
+
+    n, ns = 40, 5
+    samples = np.arange(n * ns, dtype=np.float32).reshape(n, ns)
+    fields = {TF.INLINE_3D: np.arange(n), TF.CROSSLINE_3D: np.zeros(n, dtype=np.int64)}
+    path = tmp_path / "rows.sgy"
+    with SegyWriter(path, samples=ns, interval_us=4000, format="ieee", text=text_header([]),
+                    binary={}, fields=list(fields)) as writer:  # fmt: skip
+        writer.write(fields, samples)
+    index = np.array(
+        [
+            [0, 1, 2, 3],  # a slab ...
+            [4, 5, 6, 7],  # ... continued by the next row: one read
+            [20, 21, 22, 23],  # a slab elsewhere
+            [9, -1, 11, 12],  # a gap
+            [30, 29, 28, 27],  # out of file order
+            [-1, -1, -1, -1],  # no trace at all
+            [8, 9, 10, 11],  # a slab after gathered rows
+        ]
+    )
+    with open_segy(path) as handle:
+        block = read_block(handle, index)
+        one_row = read_block(handle, index[:1, 1:3])
+    expected = np.where((index >= 0)[..., None], samples[index], np.nan)
+    np.testing.assert_array_equal(block, expected)
+    np.testing.assert_array_equal(one_row, samples[None, 1:3])
+
+
+def test_block_stats_in_pieces_match_float64(monkeypatch):
+    """Statistics read in pieces (NaN and inf in some, a piece of only NaN) count like the
+    whole array and sum to float64 accuracy."""
+    from seisflow.ingest import blocks
+
+    monkeypatch.setattr(blocks, "STATS_PIECE", 16)
+    values = np.random.default_rng(1).normal(3.0, 2.0, (5, 7, 9)).astype(np.float32)
+    flat = values.reshape(-1)
+    flat[[3, 40, 41]] = np.nan
+    flat[[5, 200]] = [np.inf, -np.inf]
+    flat[64:80] = np.nan  # one whole piece
+    stats = blocks.block_stats(values)
+    good = flat[np.isfinite(flat)].astype(np.float64)
+    assert (stats["count"], stats["nan_count"], stats["inf_count"]) == (flat.size, 19, 2)
+    assert stats["finite"] == good.size
+    assert (stats["min"], stats["max"]) == (good.min(), good.max())
+    np.testing.assert_allclose(stats["sum"], good.sum(), rtol=1e-6)
+    np.testing.assert_allclose(stats["sum_sq"], (good**2).sum(), rtol=1e-6)
+    empty = blocks.block_stats(np.full((2, 3), np.nan, dtype=np.float32))
+    assert (empty["finite"], empty["nan_count"], empty["min"], empty["max"]) == (
+        0,
+        6,
+        np.inf,
+        -np.inf,
+    )

@@ -184,7 +184,7 @@ def tiny_truth() -> tuple[np.ndarray, xr.Dataset]:
         },
         coords={"inline": inlines, "crossline": crosslines, "time": times},
     )  # fmt: skip
-    return (i + 10 * j + 100 * k).astype(np.float32), truth
+    return (i + 10 * j + 100 * k - 1050).astype(np.float32), truth  # signed, as seismic is
 
 
 def test_survey_overview_draws_the_cube_and_its_truth():

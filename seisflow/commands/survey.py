@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -128,14 +129,15 @@ def synth(
 @click.option(
     "--crs",
     default=None,
-    help="CRS as EPSG:XXXX or WKT [default: an EPSG code in the text header].",
+    help="CRS as EPSG:XXXX or WKT [default: the CRS the text header names, by EPSG code "
+    "or in words such as ED50-UTM31].",
 )
 @click.option(
     "--domain",
     metavar="[time|depth]",
-    default="time",
-    show_default=True,
-    help="Vertical axis: time (ms) or depth (m).",
+    default=None,
+    help="Vertical axis: time (ms) or depth (m, ft in a feet file) [default: told from the "
+    "text header, else time].",
 )
 @click.option(
     "--chunks",
@@ -158,6 +160,12 @@ def synth(
     show_default=True,
     help="Two traces in one bin: fail, or keep the first/last.",
 )
+@click.option(
+    "--endian",
+    metavar="[big|little]",
+    default=None,
+    help="Byte order of SEGY [default: read from its headers].",
+)
 @click.option("--overwrite", is_flag=True, help="Replace STORE if it exists.")
 @click.option(
     "--scheduler",
@@ -175,10 +183,11 @@ def ingest(
     cdp_byte: int,
     scalar_byte: int,
     crs: str | None,
-    domain: str,
+    domain: str | None,
     chunks: str,
     compressor_name: str,
     duplicates: str,
+    endian: str | None,
     overwrite: bool,
     scheduler: str | None,
 ) -> None:
@@ -186,8 +195,11 @@ def ingest(
 
     The geometry comes from the trace headers (any sorting, steps, missing traces; 2-D lines
     by CDP); amplitudes are float32 with NaN where no trace; CDP X/Y, the CRS and the affine
-    grid transform are stored for georeferencing. Settings are checked by segy_to_zarr, so a
-    bad one gets the same one-line message here as from Python.
+    grid transform are stored for georeferencing. Either byte order is read (told from the
+    headers, or given by --endian). Pre-stack gathers are refused: seisflow takes post-stack
+    data. Time or depth, the units (feet stay feet, angles become degrees) and the CRS are
+    told from the headers unless --domain/--crs are given. Settings are checked by
+    segy_to_zarr, so a bad one gets the same one-line message here as from Python.
     """
     import time
     import warnings
@@ -215,6 +227,7 @@ def ingest(
             chunks=chunks,
             compressor_name=compressor_name,
             duplicates=duplicates,  # type: ignore[arg-type]
+            endian=endian,  # type: ignore[arg-type]
             overwrite=overwrite,
             scheduler=scheduler,
             progress=sys.stderr.isatty(),
@@ -227,7 +240,8 @@ def ingest(
         kind = f"2-D line ({report.placement})" if report.placement else "2-D line"
     click.echo(
         f"wrote {report.store}: {kind} {report.shape[0]} x {report.shape[1]} x {report.shape[2]}"
-        f", {report.traces} traces, {report.missing} empty bins, CRS {report.crs or 'unknown'}"
+        f", {report.traces} traces, {report.missing} empty bins, {report.domain} "
+        f"({report.vertical_units}), CRS {report.crs or 'unknown'}"
         f"{rate_text(report.bytes_read, seconds)}"
     )
     if report.non_finite:
@@ -242,7 +256,12 @@ def ingest(
 @click.argument("store", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 def info(store: Path, as_json: bool) -> None:
-    """Describe the survey store STORE: grid, extent, corners, CRS, samples, layers, size."""
+    """Describe the survey store STORE: grid, extent, corners, CRS, samples, layers, size.
+
+    A 2-D line is shown by its CDPs (and its name when the text header gives one), its two
+    ends and its length along the traces. The domain and the CRS are shown with what they were
+    told from (--domain/--crs, or the words of the text header).
+    """
     import json
 
     from seisflow.ingest import describe
@@ -251,31 +270,62 @@ def info(store: Path, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(summary, indent=2))
         return
-    grid, samples = summary["grid"], summary["samples"]
+    grid, samples, line = summary["grid"], summary["samples"], summary.get("line")
+    where = f"inlines {_axis_text(grid['inlines'])}, crosslines {_axis_text(grid['crosslines'])}"
+    if line:  # a 2-D line: its traces by CDP, the line by its name
+        name = f" {line['name']}" if line["name"] else ""
+        where = f"2-D line{name}, {line['trace_label']}s {_axis_text(grid['crosslines'])}"
     lines = [
         f"store      {summary['store']}",
-        f"grid       inlines {_axis_text(grid['inlines'])}, crosslines "
-        f"{_axis_text(grid['crosslines'])}, {grid['samples']} samples"
-        + (" (2-D line)" if grid["is_2d"] else ""),
+        f"grid       {where}, {grid['samples']} samples",
         f"traces     {grid['traces']} live, {grid['missing_traces']} empty bins",
         f"{samples['domain']:<10} {samples['first']:g} to {samples['last']:g} "
-        f"{samples['units']} every {samples['interval']:g}",
-        f"CRS        {summary['crs']} (affine fit RMS {summary['affine_rms_residual_m']:.2f} m)",
+        f"{samples['units']} every {samples['interval']:g}"
+        if samples["interval"] is not None  # one sample: no interval to show
+        else f"{samples['domain']:<10} {samples['first']:g} {samples['units']} (one sample)",
+        f"domain     {samples['domain']}, {_evidence(summary['domain_evidence'])}",
+        f"CRS        {summary['crs']}{_crs_text(summary)}",
     ]
     if summary["extent"]["x"]:
         (x0, x1), (y0, y1) = summary["extent"]["x"], summary["extent"]["y"]
         lines.append(f"extent     X {x0:.1f} to {x1:.1f}, Y {y0:.1f} to {y1:.1f}")
-    for corner in summary["corners"]:
+    for corner in [] if line or summary["corners"][0]["x"] is None else summary["corners"]:
         lines.append(
             f"corner     IL {corner['inline']} XL {corner['crossline']}: "
             f"X {corner['x']:.1f} Y {corner['y']:.1f}"
         )
+    for end in line["ends"] if line else []:
+        xy = f"X {end['x']:.1f} Y {end['y']:.1f}" if end["x"] is not None else "X/Y unknown"
+        lines.append(f"end        {line['trace_label']} {end['number']}: {xy}")
+    if line and line["length"] is not None:
+        along = f"{line['length']:.1f} {summary.get('xy_units', 'm')} along the line"
+        lines.append(f"length     {along}, trace to trace")
     lines.append(f"layers     {', '.join(summary['layers']) or 'none'}")
     lines.append(
         f"size       {summary['size_on_disk_bytes'] / 1e6:.1f} MB on disk, chunks "
         f"{summary['chunks']}"
     )
     click.echo("\n".join(lines))
+
+
+def _evidence(words: str) -> str:
+    """``from <where>`` (or ``assumed: ...`` as it is) for an evidence string."""
+    return words if not words or words.startswith("assumed") else f"from {words}"
+
+
+def _crs_text(summary: dict[str, Any]) -> str:
+    """Where the CRS came from and how well the grid affine fits the coordinates."""
+    rms = summary["affine_rms_residual_m"]
+    units = summary["xy_units"]
+    if rms is None:
+        fit = "no coordinates in the file: cdp_x/cdp_y are unknown"
+    else:
+        fit = f"affine fit RMS {rms:.2f} {units}"
+        source = summary["coordinate_source"]
+        if source and not source.startswith(("CDP", "unknown")):  # a fallback: say which
+            fit += f", from the {source}"
+    given = summary["crs_source"] != "unknown" and summary["crs_evidence"]
+    return (f", {_evidence(summary['crs_evidence'])}" if given else "") + f" ({fit})"
 
 
 def _axis_text(axis: dict[str, int]) -> str:
@@ -302,12 +352,15 @@ def export(
     """Write LAYER of STORE (facies, facies_confidence, anomaly, ...) to OUT.
 
     OUT.sgy (.segy, .seg): SEG-Y with exactly the geometry of the file the store was
-    ingested from (every trace header copied, IEEE samples, a text header naming the layer,
-    the model's whole SHA-256 and the legend). OUT.tif (.tiff) with exactly one of --time MS
-    (the time slice as a GeoTIFF in the survey CRS), --inline N or --crossline N (the
-    vertical section: rows are samples, columns the traces along the line, in a local frame
-    of metres along the line by minus the time, with the traces' X/Y in the tags). Any
-    other extension, or a folder, is refused.
+    ingested from (every trace header copied, traces of a 2-D line found by CDP, IEEE
+    samples, the source's text header with a block naming the layer, the model's whole
+    SHA-256, the legend and a SEISFLOW DOMAIN=... VUNITS=... XYUNITS=... CRS=... line).
+    OUT.tif (.tiff) with exactly one of --time MS (the time slice as a GeoTIFF in the survey
+    CRS), --inline N or --crossline N (the vertical section: rows are samples, columns the
+    traces along the line, in a local frame of metres along the line by minus the time, with
+    the traces' X/Y in the tags; a 2-D line is --inline 1, measured trace to trace). A
+    GeoTIFF with no extent (a time slice of a 2-D line, a section of one trace or of traces
+    without X/Y) is refused, as is any other extension, or a folder.
     """
     from seisflow.errors import OutputPathError
     from seisflow.infer.export import export_geotiff, export_segy, output_format
@@ -321,7 +374,7 @@ def export(
                     f"({rows} inlines x {columns} crosslines)")  # fmt: skip
         else:
             line = "inline" if "inline" in result else "crossline"
-            along = "crosslines" if line == "inline" else "inlines"
+            along = f"{result['traces']}s"  # crosslines, inlines, or CDPs on a 2-D line
             what = f"the section along {line} {result[line]} ({rows} samples x {columns} {along})"
         click.echo(f"wrote {layer}, {what}, to {out}")
         return

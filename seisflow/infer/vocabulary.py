@@ -70,10 +70,10 @@ class Codebook:
         missing = np.isnan(flat).all(axis=1)
         rows = np.nan_to_num(flat, nan=0.0)
         words = np.empty(len(rows), np.int32)
-        for start in range(0, len(rows), 65_536):  # bounded distance matrices
-            part = rows[start : start + 65_536]
+        for start in range(0, len(rows), 16_384):  # bounded distance arrays
+            part = rows[start : start + 16_384]
             distance = ((part[:, None, :] - self.centres[None]) ** 2).sum(-1)
-            words[start : start + 65_536] = distance.argmin(1)
+            words[start : start + 16_384] = distance.argmin(1)
         return np.where(missing, -1, words).reshape(cells.shape[:-1])
 
 

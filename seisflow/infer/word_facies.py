@@ -20,7 +20,10 @@ The recipe:
    ``-log p``, :mod:`seisflow.infer.potts`), -1 at missing traces.
 
 Steps 1-2 run chunk by chunk with Dask; the word grid (the survey's size over the cell's
-volume, e.g. 1/16) is held in memory from step 2 on.
+volume, 1/16 with :data:`CELL`), the document-term matrix and the cells' probabilities are
+held in memory from step 2 on: a few hundred MB for a survey of 10^8 samples, so this
+read-out is for surveys up to about that size (a 1000 x 1000 x 1500 survey would need tens
+of GB).
 """
 
 from __future__ import annotations

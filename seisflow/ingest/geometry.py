@@ -10,8 +10,9 @@ surveys, missing traces, non-unit steps, any trace order and 2-D lines all work:
 * a file whose inline and crossline words are both constant is a 2-D line: its traces are
   placed by CDP number along ``crossline`` and ``inline`` has length 1.
 
-Byte locations that give a degenerate grid (most cells empty, or most traces duplicated) are
-refused with the common alternatives that would give a proper grid. The size of the grid is
+Byte locations that give a degenerate grid (most cells empty, or most traces duplicated
+without a ``first``/``last`` policy) are refused with the common alternatives that would give
+a proper grid. The size of the grid is
 checked before anything is allocated: a few traces whose line numbers lie far outside the
 others (a corrupt header, e.g. an inline of 2147483647) are named rather than turned into a
 grid of billions of cells.
@@ -142,9 +143,12 @@ def build_geometry(
     unique, first_position, counts = np.unique(flat, return_index=True, return_counts=True)
     dropped = scan.n_traces - unique.size
     if dropped:
-        if dropped > scan.n_traces // 2:
+        if dropped > scan.n_traces // 2 and duplicates == "error":  # first/last: as asked
             found = f"grid: the {scan.n_traces} traces fall in only {unique.size} cells"
-            raise _degenerate(scan, found, probe)
+            raise SegyFormatError(
+                f"{_degenerate(scan, found, probe)}; if the bins really hold repeated traces, "
+                "pass --duplicates first or --duplicates last to keep one"
+            )
         if duplicates == "error":
             cell = unique[np.argmax(counts > 1)]
             where = np.flatnonzero(flat == cell)

@@ -4,8 +4,9 @@ segyio is the reader: files are opened read-only and memory-mapped, without segy
 inference (seisflow derives the geometry from the header words it is told to use), headers
 come from ``attributes(byte)[:]`` and samples from ``trace.raw`` slabs. Seismic Unix files and
 SEG-Y that segyio refuses are read through obspy instead (whole, into memory: that path is
-meant for small or unusual files). Failures become :class:`~seisflow.errors.SegyFormatError`
-naming the file, what was found and what to try.
+meant for small or unusual files). Both byte orders are read: the order is told from the
+headers (:mod:`~seisflow.ingest.file_layout`) or given by the user. Failures become
+:class:`~seisflow.errors.SegyFormatError` naming the file, what was found and what to try.
 """
 
 from __future__ import annotations
@@ -19,8 +20,19 @@ import segyio
 
 from seisflow.errors import InputFileError, SegyFormatError
 from seisflow.ingest.byte_locations import OPTIONS, ByteLocations
+from seisflow.ingest.file_layout import (
+    FORMAT_NAMES,
+    SAMPLE_BYTES,
+    Endian,
+    check_size,
+    segy_byte_order,
+    su_byte_order,
+)
 
 __all__ = [
+    "FORMAT_NAMES",
+    "GATHER_BYTES",
+    "SAMPLE_BYTES",
     "ByteLocations",
     "HeaderScan",
     "decode_text_header",
@@ -31,21 +43,20 @@ __all__ = [
     "scan_headers",
 ]
 
-#: Bytes per sample of each SEG-Y sample format code segyio reads.
-SAMPLE_BYTES = {1: 4, 2: 4, 3: 2, 5: 4, 6: 8, 8: 1, 9: 8, 10: 4, 11: 2, 12: 8, 16: 1}
-FORMAT_NAMES = {
-    1: "4-byte IBM float", 2: "4-byte signed integer", 3: "2-byte signed integer",
-    5: "4-byte IEEE float", 6: "8-byte IEEE float", 8: "1-byte signed integer",
-    9: "8-byte signed integer", 10: "4-byte unsigned integer", 11: "2-byte unsigned integer",
-    12: "8-byte unsigned integer", 16: "1-byte unsigned integer",
-}  # fmt: skip
+#: Trace-header words that tell pre-stack gathers from post-stack traces (byte -> name), for
+#: :mod:`~seisflow.ingest.prestack` (read up front only on the obspy path, where it is free).
+GATHER_BYTES = {9: "field record", 13: "channel", 25: "trace in ensemble", 37: "offset"}
+#: Sample interval (ms) used when a Seismic Unix file gives none: segyio's fallback.
+SU_DEFAULT_INTERVAL_MS = 4.0
 
 
 @dataclass(frozen=True)
 class HeaderScan:
     """What the headers of a file say: sizes, sampling, text and the per-trace words.
 
-    Arrays are ``(n_traces,)`` int64, in file order.
+    Arrays are ``(n_traces,)`` int64, in file order; ``gathers`` holds the words of
+    :data:`GATHER_BYTES` by byte (obspy path only: segyio reads them on demand); ``endian``
+    is the byte order the file was read in.
     """
 
     path: Path
@@ -64,6 +75,8 @@ class HeaderScan:
     cdp_y: np.ndarray
     scalar: np.ndarray
     samples: np.ndarray | None = field(default=None, repr=False)  # obspy path only
+    endian: Endian = "big"
+    gathers: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
 
     @property
     def n_samples(self) -> int:
@@ -74,24 +87,35 @@ class HeaderScan:
         return FORMAT_NAMES.get(self.format_code, f"format code {self.format_code}")
 
 
-def open_segy(path: str | Path) -> segyio.SegyFile:
+def open_segy(path: str | Path, endian: str | None = None) -> segyio.SegyFile:
     """Open a SEG-Y file read-only, memory-mapped, ignoring segyio's geometry inference.
+
+    Args:
+        path: The file.
+        endian: ``big`` or ``little``; None: told from the binary header.
 
     Raises:
         InputFileError: When the file does not exist.
-        SegyFormatError: When segyio cannot read it as SEG-Y.
+        SegyFormatError: When segyio cannot read it as SEG-Y (in that byte order).
     """
     path = Path(path)
     _check_exists(path)
+    order = _segy_order(path, endian)
     try:
-        handle = segyio.open(path, mode="r", ignore_geometry=True)
+        handle = segyio.open(path, mode="r", ignore_geometry=True, endian=order)
     except (RuntimeError, ValueError, OSError) as exc:
         raise SegyFormatError(
-            f"{path} is not a SEG-Y file segyio can read ({exc}): check the file and its "
-            "binary header (sample format at byte 3225, samples per trace at 3221)"
+            f"{path} is not a SEG-Y file segyio can read {order}-endian ({exc}): check the "
+            "file and its binary header (sample format at byte 3225, samples per trace at "
+            "3221)"
         ) from None
     handle.mmap()
     return handle
+
+
+def _segy_order(path: Path, endian: str | None) -> Endian:
+    """The byte order of a SEG-Y file (big for one too short to have a binary header)."""
+    return segy_byte_order(path, endian) if path.stat().st_size >= 3600 else "big"
 
 
 def _check_exists(path: Path) -> None:
@@ -125,6 +149,10 @@ def read_traces(handle: segyio.SegyFile, index: np.ndarray) -> np.ndarray:
 def read_block(handle: segyio.SegyFile, trace_index: np.ndarray) -> np.ndarray:
     """Samples on a grid of file positions (``-1`` = no trace -> NaN).
 
+    Rows of the grid whose traces follow one another in the file are read as ``trace.raw``
+    slabs straight into place, consecutive such rows as one slab; the other rows gather
+    their traces in file order (:func:`read_traces`).
+
     Args:
         handle: An open file.
         trace_index: int64 ``(n_il, n_xl)`` file positions.
@@ -132,16 +160,37 @@ def read_block(handle: segyio.SegyFile, trace_index: np.ndarray) -> np.ndarray:
     Returns:
         float32 ``(n_il, n_xl, n_samples)``.
     """
-    n_samples = len(handle.samples)
-    flat = trace_index.ravel()
-    if flat.size and flat[0] >= 0 and np.all(np.diff(flat) == 1):  # one contiguous slab
-        slab = handle.trace.raw[int(flat[0]) : int(flat[-1]) + 1]
-        return np.asarray(slab, dtype=np.float32).reshape(*trace_index.shape, n_samples)
+    n_rows, width = trace_index.shape
+    out = np.empty((n_rows, width, len(handle.samples)), dtype=np.float32)
+    if not out.size:
+        return out
+    first = trace_index[:, 0]
+    slab = (first >= 0) & np.all(np.diff(trace_index, axis=1) == 1, axis=1)
+    row = 0
+    while row < n_rows:
+        if not slab[row]:
+            row += 1
+            continue
+        end = row + 1  # rows that continue the file where the previous one ends
+        while end < n_rows and slab[end] and first[end] == first[end - 1] + width:
+            end += 1
+        start = int(first[row])
+        out[row:end] = handle.trace.raw[start : start + (end - row) * width].reshape(
+            end - row, width, -1
+        )
+        row = end
+    if not slab.all():
+        out[~slab] = _gather_rows(handle, trace_index[~slab], out.shape[-1])
+    return out
+
+
+def _gather_rows(handle: segyio.SegyFile, trace_index: np.ndarray, n_samples: int) -> np.ndarray:
+    """Samples of rows of file positions in any order, with gaps (``-1`` -> NaN)."""
     out = np.full((*trace_index.shape, n_samples), np.nan, dtype=np.float32)
     live = trace_index >= 0
     wanted = trace_index[live]
     order = np.argsort(wanted, kind="stable")  # read in file order: long contiguous slabs
-    values = np.empty((wanted.size, out.shape[-1]), dtype=np.float32)
+    values = np.empty((wanted.size, n_samples), dtype=np.float32)
     values[order] = read_traces(handle, wanted[order])
     out[live] = values
     return out
@@ -166,25 +215,34 @@ def decode_text_header(raw: bytes) -> tuple[str, str]:
     return "\n".join(lines), encoding
 
 
-def scan_headers(path: str | Path, locations: ByteLocations) -> HeaderScan:
+def scan_headers(
+    path: str | Path, locations: ByteLocations, *, endian: str | None = None
+) -> HeaderScan:
     """Read the text, binary and trace headers of a SEG-Y or Seismic Unix file.
 
     segyio reads SEG-Y; ``.su`` files, and SEG-Y that segyio refuses, go through obspy.
 
+    Args:
+        path: The file.
+        locations: Where the header words are.
+        endian: ``big`` or ``little``; None: told from the headers.
+
     Raises:
         InputFileError: When the file does not exist.
-        SegyFormatError: When the file is not SEG-Y/SU, is truncated, or has no traces.
+        SegyFormatError: When the file is not SEG-Y/SU, is truncated, has no traces, or does
+            not read in the byte order given.
     """
     path = Path(path)
     _check_exists(path)
     if path.suffix.lower() == ".su":
-        return _scan_obspy(path, locations, fmt="SU")
-    _check_size(path)
+        return _scan_obspy(path, locations, fmt="SU", endian=su_byte_order(path, endian))
+    order = _segy_order(path, endian)
+    check_size(path, order)
     try:
-        handle = open_segy(path)
+        handle = open_segy(path, order)
     except SegyFormatError as segyio_error:
         try:
-            return _scan_obspy(path, locations, fmt="SEGY")
+            return _scan_obspy(path, locations, fmt="SEGY", endian=order)
         except SegyFormatError:
             raise segyio_error from None
     with handle:
@@ -193,6 +251,7 @@ def scan_headers(path: str | Path, locations: ByteLocations) -> HeaderScan:
         with open(path, "rb") as raw:
             text, encoding = decode_text_header(raw.read(3200))
         words = {name: header_words(handle, byte) for name, byte in vars(locations).items()}
+        _warn_swapped(path, locations, words)
         binary = {str(key): int(value) for key, value in handle.bin.items()}
         return HeaderScan(
             path=path,
@@ -204,118 +263,48 @@ def scan_headers(path: str | Path, locations: ByteLocations) -> HeaderScan:
             text_encoding=encoding,
             binary=binary,
             locations=locations,
+            endian=order,
             **words,
         )
 
 
-def _check_size(path: Path) -> None:
-    """Refuse a file whose size is not the headers plus a whole number of traces, or whose
-    binary header's sample count cannot be trusted (see :func:`_check_sample_count`)."""
-    size = path.stat().st_size
-    if size < 3600:
-        raise SegyFormatError(
-            f"{path} is {size} bytes, shorter than the 3600-byte SEG-Y file header: "
-            "it is not a SEG-Y file (or is truncated)"
-        )
-    with open(path, "rb") as raw:
-        raw.seek(3200)
-        binary = raw.read(400)
-    # segyio reads the rev 2 extended count (bytes 3269-3272) when bytes 3221-3222 are 0
-    n_samples = int.from_bytes(binary[20:22], "big") or int.from_bytes(binary[68:72], "big")
-    code = int.from_bytes(binary[24:26], "big")
-    extended = int.from_bytes(binary[304:306], "big", signed=True)
-    if code not in SAMPLE_BYTES:
-        return  # not a SEG-Y binary header segyio understands: let segyio/obspy say why
-    first = 3600 + max(extended, 0) * 3200
-    body = size - first
-    if body <= 0:
-        raise SegyFormatError(f"{path} holds no traces (size {size} bytes): nothing to ingest")
-    _check_sample_count(path, n_samples, SAMPLE_BYTES[code], first, body)
-    trace_bytes = 240 + n_samples * SAMPLE_BYTES[code]
-    if body % trace_bytes:
-        first_ns = _trace_samples(path, first)
-        hint = (
-            f"; the first trace header says {first_ns} samples, which fits the size: fix the "
-            "binary header"
-            if first_ns and body % (240 + first_ns * SAMPLE_BYTES[code]) == 0
-            else "; the file is probably truncated: copy it again"
-        )
-        raise SegyFormatError(
-            f"{path} is {size} bytes: after the file headers that is "
-            f"{body // trace_bytes} traces of {trace_bytes} bytes ({n_samples} samples, "
-            f"{FORMAT_NAMES[code]}) plus {body % trace_bytes} bytes left over{hint}"
+def _warn_swapped(path: Path, locations: ByteLocations, words: dict[str, np.ndarray]) -> None:
+    """Warn when the line numbers are whole multiples of 65536 that are small numbers in the
+    other byte order: words swapped apart from the rest of the header (Seismic Unix tools
+    leave bytes 181-240 so, SU having its own words there)."""
+    for name in ("inline", "crossline"):
+        values = words[name]
+        if not values.any() or np.any(values % 65536) or values.max() >= 2**31:
+            continue
+        swapped = values.astype(np.int32).byteswap()
+        if np.abs(swapped).max() >= 65536:
+            continue
+        warnings.warn(
+            f"{path}: the {name} numbers ({OPTIONS[name][0]} {getattr(locations, name)}) are "
+            f"{values.min()}-{values.max()}, {swapped.min()}-{swapped.max()} in the other byte "
+            "order: the words look byte-swapped apart from the rest of the header; give the "
+            "bytes that hold the line numbers with --iline-byte/--xline-byte",
+            UserWarning,
+            stacklevel=4,
         )
 
 
-def _trace_samples(path: Path, offset: int) -> int:
-    """The sample count (bytes 115-116) of the trace header at byte ``offset`` of the file."""
-    with open(path, "rb") as raw:
-        raw.seek(offset + 114)
-        return int.from_bytes(raw.read(2), "big")
-
-
-def _check_sample_count(path: Path, declared: int, width: int, first: int, body: int) -> None:
-    """Trust the binary header's count (``declared``) only where the trace headers allow it.
-
-    segyio lays the traces out by the binary count, so a wrong count that still divides the
-    file size (``body`` bytes from ``first``, ``width`` bytes a sample) reads garbage. The first
-    trace header's count (bytes 115-116) is the witness: 0 says nothing; one that fits the
-    size and that the second and last trace headers repeat where it puts them means the binary
-    header is wrong (refused: segyio cannot be told otherwise); one that does not fit is stale
-    (the binary count is used, with a warning). A binary count of 0 is always refused.
-    """
-    in_trace = _trace_samples(path, first) if body >= 240 else 0
-    if declared and in_trace in (0, declared):
-        return
-    fits = in_trace > 0 and body % (240 + in_trace * width) == 0
-    where = "bytes 3221-3222 of the binary header"
-    if not declared:
-        fix = (
-            f"the first trace header says {in_trace} (bytes 115-116), which fits the file "
-            f"size: set {where} to {in_trace} in a copy of the file"
-            if fits
-            else f"the first trace header says {in_trace} (bytes 115-116), which does not fit "
-            "the file size: the file is corrupt or not SEG-Y"
-        )
-        raise SegyFormatError(
-            f"{path}: {where} say 0 samples per trace, which cannot be right; {fix}"
-        )
-    if body % (240 + declared * width):
-        return  # the size check names both counts
-    if fits:
-        stride = 240 + in_trace * width
-        last = body // stride - 1
-        others = {_trace_samples(path, first + k * stride) for k in {1, last} if k > 0}
-        if others <= {in_trace}:
-            raise SegyFormatError(
-                f"{path}: {where} say {declared} samples per trace but the trace headers "
-                f"say {in_trace} (bytes 115-116 of traces 0, 1 and {last}); both fit the "
-                f"file size and the trace headers agree, so the binary header is wrong: "
-                f"set {where} to {in_trace} in a copy of the file"
-            )
-    warnings.warn(
-        f"{path}: the trace headers say {in_trace} samples per trace (bytes 115-116) but "
-        f"the binary header says {declared}; using {declared}, which fits the file size (the "
-        "trace-header count is stale)",
-        UserWarning,
-        stacklevel=4,
-    )
-
-
-def _scan_obspy(path: Path, locations: ByteLocations, *, fmt: str) -> HeaderScan:
+def _scan_obspy(path: Path, locations: ByteLocations, *, fmt: str, endian: Endian) -> HeaderScan:
     """Headers and samples through obspy (Seismic Unix, or SEG-Y that segyio refuses)."""
     from obspy import read
     from obspy.io.segy.header import TRACE_HEADER_FORMAT
 
     names = {start + 1: name for _, name, _, start in TRACE_HEADER_FORMAT}  # 0-based there
+    order = ">" if endian == "big" else "<"
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            stream = read(str(path), format=fmt, unpack_trace_headers=True)
+            stream = read(str(path), format=fmt, byteorder=order, unpack_trace_headers=True)
     except Exception as exc:  # obspy raises many kinds; all mean "cannot read this"
         raise SegyFormatError(
-            f"{path} could not be read as {'Seismic Unix' if fmt == 'SU' else 'SEG-Y'} by "
-            f"segyio or obspy ({type(exc).__name__}: {exc}): check that it is a seismic file"
+            f"{path} could not be read as {'Seismic Unix' if fmt == 'SU' else 'SEG-Y'} "
+            f"({endian}-endian) by segyio or obspy ({type(exc).__name__}: {exc}): check that "
+            "it is a seismic file"
         ) from None
     if len(stream) == 0:
         raise SegyFormatError(f"{path} holds no traces: nothing to ingest")
@@ -332,13 +321,12 @@ def _scan_obspy(path: Path, locations: ByteLocations, *, fmt: str) -> HeaderScan
             option = OPTIONS[name][0]
             raise SegyFormatError(f"{path} is read by obspy, which has no trace-header word at "
                                   f"{option} {byte}: give a SEG-Y rev 1 field")  # fmt: skip
-    words = {
-        name: np.array([h.get(names[byte], 0) or 0 for h in headers], dtype=np.int64)
-        for name, byte in vars(locations).items()
-    }
-    first = stream[0].stats
-    delay = float(headers[0].get("delay_recording_time", 0) or 0)
-    times = delay + np.arange(first.npts) * first.delta * 1000.0
+
+    def word(byte: int) -> np.ndarray:
+        return np.array([h.get(names[byte], 0) or 0 for h in headers], dtype=np.int64)
+
+    words = {name: word(byte) for name, byte in vars(locations).items()}
+    _warn_swapped(path, locations, words)
     text, encoding, binary, code = "", "none", {}, 5
     if fmt == "SEGY":
         file_header = stream.stats.binary_file_header
@@ -349,16 +337,35 @@ def _scan_obspy(path: Path, locations: ByteLocations, *, fmt: str) -> HeaderScan
         path=path,
         reader="obspy",
         n_traces=len(stream),
-        sample_times=times,
+        sample_times=_obspy_times(path, stream[0].stats, headers[0], fmt),
         format_code=code,
         text=text,
         text_encoding=encoding,
         binary=binary,
         locations=locations,
         samples=np.stack([tr.data.astype(np.float32) for tr in stream]),
+        endian=endian,
+        gathers={byte: word(byte) for byte in GATHER_BYTES},
         **words,
     )
 
 
+def _obspy_times(path: Path, stats: object, header: dict, fmt: str) -> np.ndarray:
+    """Sample times (ms) of an obspy trace; a Seismic Unix file whose first trace gives no
+    interval (bytes 117-118 are 0; obspy would say 1 s) gets segyio's 4 ms, with a warning."""
+    delay = float(header.get("delay_recording_time", 0) or 0)
+    interval = stats.delta * 1000.0  # type: ignore[attr-defined]
+    if fmt == "SU" and not header.get("sample_interval_in_ms_for_this_trace"):
+        interval = SU_DEFAULT_INTERVAL_MS
+        warnings.warn(
+            f"{path}: the first trace header gives no sample interval (bytes 117-118 are 0); "
+            f"using {interval:g} ms: check the store's time axis",
+            UserWarning,
+            stacklevel=4,
+        )
+    return delay + np.arange(stats.npts) * interval  # type: ignore[attr-defined]
+
+
 def bytes_of(value: bytes | str) -> bytes:
+    """Bytes of a text header that obspy may hand over as text."""
     return value if isinstance(value, bytes) else value.encode("latin-1", errors="replace")

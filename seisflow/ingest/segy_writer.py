@@ -119,13 +119,17 @@ def text_header(lines: Sequence[str], *, encoding: Literal["ebcdic", "ascii"] = 
     return text.encode("cp037" if encoding == "ebcdic" else "ascii", errors="replace")
 
 
-def binary_header(fields: Mapping[int, int]) -> bytes:
-    """The 400-byte binary file header with ``fields`` (segyio ``BinField`` position -> value)."""
+def binary_header(
+    fields: Mapping[int, int], *, byteorder: Literal["big", "little"] = "big"
+) -> bytes:
+    """The 400-byte binary file header with ``fields`` (segyio ``BinField`` position ->
+    value), each word in ``byteorder`` (SEG-Y is big-endian; little for a little-endian
+    file)."""
     block = bytearray(400)
     for position, value in fields.items():
         size = _BINARY_SIZES[position]
         offset = position - 3201
-        block[offset : offset + size] = int(value).to_bytes(size, "big", signed=True)
+        block[offset : offset + size] = int(value).to_bytes(size, byteorder, signed=True)
     return bytes(block)
 
 

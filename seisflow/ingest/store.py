@@ -34,6 +34,8 @@ from zarr.codecs import BloscCodec, ZstdCodec
 from zarr.storage import LocalStore, WrapperStore
 
 from seisflow.errors import InputFileError, OutputPathError
+from seisflow.ingest.lines import line_summary
+from seisflow.ingest.units import coordinate_attrs
 from seisflow.locks import StoreLock
 from seisflow.outputs import (
     SURVEY_STORE,
@@ -119,26 +121,32 @@ def create_store(
     grid_mapping: dict[str, Any],
     chunks: tuple[int, int, int],
     codec: Any,
+    vertical_units: str | None = None,
+    xy_units: str = "m",
 ) -> None:
     """Create the store's arrays and coordinates; ``amplitude`` is left to region writes.
 
     Args:
         partial: Folder to create (the partial path).
         inlines, crosslines: Line numbers, ``(n_il,)`` and ``(n_xl,)``.
-        samples: Sample times in ms (``domain="time"``) or depths in m, ``(n_samples,)``.
+        samples: Sample times (``domain="time"``) or depths, ``(n_samples,)``, in
+            ``vertical_units`` (default: ms for time, m for depth).
         domain: ``time`` or ``depth``: the name of the vertical dimension.
         trace_mask: Bool ``(n_il, n_xl)``.
         cdp_x, cdp_y: Float64 ``(n_il, n_xl)`` coordinates, NaN where no trace.
         grid_mapping: CF attributes of ``spatial_ref`` (empty when the CRS is unknown).
         chunks: Chunk shape of ``amplitude``.
         codec: zarr compressor of ``amplitude`` (None for no compression).
+        vertical_units: ``ms``, ``m`` or ``ft``: the ``units`` of the vertical coordinate.
+        xy_units: ``m``, ``ft`` or ``deg``: the units of ``cdp_x`` / ``cdp_y`` (degrees are
+            CF longitude / latitude).
     """
     import dask.array as da
 
     dims = ("inline", "crossline", domain)
     shape = (inlines.size, crosslines.size, samples.size)
     georef = {"grid_mapping": "spatial_ref"}
-    units = {"time": "ms", "depth": "m"}[domain]
+    units = vertical_units or {"time": "ms", "depth": "m"}[domain]
     dataset = xr.Dataset(
         data_vars={
             "amplitude": (
@@ -157,8 +165,8 @@ def create_store(
                 {"long_name": "crossline number"},
             ),
             domain: (domain, samples.astype(np.float64), {"units": units, "positive": "down"}),
-            "cdp_x": (dims[:2], cdp_x, {"standard_name": "projection_x_coordinate", "units": "m"}),
-            "cdp_y": (dims[:2], cdp_y, {"standard_name": "projection_y_coordinate", "units": "m"}),
+            "cdp_x": (dims[:2], cdp_x, coordinate_attrs("x", xy_units)),
+            "cdp_y": (dims[:2], cdp_y, coordinate_attrs("y", xy_units)),
         },
     )
     encoding = {
@@ -256,7 +264,8 @@ def open_survey(path: str | Path) -> xr.Dataset:
 
 
 def describe(path: str | Path) -> dict[str, Any]:
-    """A summary of a survey store: grid, extent, corners, CRS, samples, layers, size.
+    """A summary of a survey store: grid, extent, corners, CRS, samples, layers, size, and
+    for a 2-D line its name, CDPs and length (:func:`~seisflow.ingest.lines.line_summary`).
 
     Raises:
         InputFileError: As :func:`open_survey`.
@@ -279,7 +288,9 @@ def summarize(dataset: xr.Dataset, *, path: str | Path | None = None) -> dict[st
     vertical = dataset[domain].values
     mask = dataset.trace_mask.values
     x, y = dataset.cdp_x.values[mask], dataset.cdp_y.values[mask]
-    a, b, c, d, e, f = attrs["spatial:transform"]
+    known = np.isfinite(x) & np.isfinite(y)  # all NaN: a file without coordinates
+    x, y = x[known], y[known]
+    a, b, c, d, e, f = attrs.get("spatial:transform") or [np.nan] * 6
     corners = []
     for i in (0, inlines.size - 1):
         for j in (0, crosslines.size - 1):
@@ -287,8 +298,8 @@ def summarize(dataset: xr.Dataset, *, path: str | Path | None = None) -> dict[st
                 {
                     "inline": int(inlines[i]),
                     "crossline": int(crosslines[j]),
-                    "x": round(a * j + b * i + c, 2),
-                    "y": round(d * j + e * i + f, 2),
+                    "x": round(a * j + b * i + c, 2) if x.size else None,
+                    "y": round(d * j + e * i + f, 2) if x.size else None,
                 }
             )
     layers = [
@@ -305,13 +316,19 @@ def summarize(dataset: xr.Dataset, *, path: str | Path | None = None) -> dict[st
             "missing_traces": int((~mask).sum()),
             "is_2d": bool(attrs.get("geometry", {}).get("is_2d", False)),
         },
+        "line": line_summary(dataset),  # a 2-D line: its name, CDPs and length; else None
         "extent": {
             "x": [float(x.min()), float(x.max())] if x.size else None,
             "y": [float(y.min()), float(y.max())] if y.size else None,
         },
         "corners": corners,
         "crs": attrs.get("proj:code") or "unknown",
+        "crs_source": attrs.get("crs_source", "unknown"),
+        "crs_evidence": attrs.get("crs_evidence", ""),
+        "xy_units": attrs.get("xy_units", "m"),
+        "coordinate_source": attrs.get("coordinate_source", ""),
         "affine_rms_residual_m": attrs.get("spatial:transform_rms_m"),
+        "domain_evidence": attrs.get("domain_evidence", ""),
         "samples": {
             "domain": domain,
             "first": float(vertical[0]),

@@ -29,7 +29,12 @@ from seisflow.viz._survey import (
     vertical_dim,
 )
 from seisflow.viz.ranking import TimeSelection, survey_layer, time_window, top_anomalies
-from seisflow.viz.seismic import NO_TRACE_COLOUR, add_legend, category_colours, symmetric_clip
+from seisflow.viz.seismic import (
+    SEQUENTIAL_NO_TRACE_COLOUR,
+    add_legend,
+    category_colours,
+    colour_scale,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -39,7 +44,7 @@ __all__ = ["anomaly_map", "map_view", "mark_anomalies", "north_arrow"]
 
 #: Colour of bins without a trace on continuous (non-seismic) maps: a grey none of the
 #: sequential maps (magma, viridis) contains.
-MAP_NO_TRACE_COLOUR = "#D0D0D0"
+MAP_NO_TRACE_COLOUR = SEQUENTIAL_NO_TRACE_COLOUR
 
 
 def map_view(
@@ -47,7 +52,7 @@ def map_view(
     ds: xr.Dataset,
     values: np.ndarray,
     *,
-    cmap: str | Colormap = "viridis",
+    cmap: str | Colormap | None = None,
     vmin: float | None = None,
     vmax: float | None = None,
     symmetric: bool = False,
@@ -55,7 +60,7 @@ def map_view(
     meanings: Sequence[str] | None = None,
     colours: Sequence[str] | None = None,
     label: str | None = None,
-    colorbar: bool = True,
+    colorbar: bool | None = None,
     north: bool = True,
     title: str | None = None,
 ) -> QuadMesh:
@@ -65,15 +70,19 @@ def map_view(
         ax: Axes to draw into.
         ds: The survey (for its grid, affine and CRS).
         values: ``(n_inline, n_crossline)``: a time slice, an attribute map, facies codes.
-        cmap: Colour map of continuous values.
+        cmap: Colour map of continuous values (default ``viridis``; ``Greys`` with
+            ``symmetric``).
         vmin, vmax: Colour limits (default: the 2nd and 98th percentiles).
-        symmetric: Seismic amplitude: limits +/- the ``clip_percentile`` of ``|values|``.
+        symmetric: Seismic amplitude: limits +/- the ``clip_percentile`` of ``|values|``;
+            values that are never negative (a velocity cube ingested as amplitude) are
+            drawn sequential instead (:func:`~seisflow.viz.seismic.colour_scale`).
         clip_percentile: Percentile of the symmetric clip.
         meanings: Draw ``values`` as category codes with these names (negatives blank)
             and a legend instead of a colour bar.
         colours: Colour of each category (the layer's ``colors`` attribute).
         label: Colour bar label.
-        colorbar: Add a colour bar (continuous values).
+        colorbar: Add a colour bar (continuous values; default: yes, but for a symmetric
+            seismic clip).
         north: Draw a grid-north arrow.
         title: Optional title.
 
@@ -101,17 +110,18 @@ def map_view(
     else:
         data = np.ma.masked_invalid(values.astype(np.float64))
         if symmetric:
-            clip = symmetric_clip(values, clip_percentile)
-            vmin, vmax = -clip, clip
-        elif data.count():
-            low, high = np.percentile(data.compressed(), [2, 98])
-            vmin = float(low) if vmin is None else vmin
-            vmax = float(high) if vmax is None else vmax
-        base = colormaps[cmap] if isinstance(cmap, str) else cmap
-        bad = NO_TRACE_COLOUR if symmetric else MAP_NO_TRACE_COLOUR
-        mesh = ax.pcolormesh(x, y, data, cmap=base.with_extremes(bad=bad), vmin=vmin,
-                             vmax=vmax, shading="flat")  # fmt: skip
-        if colorbar and ax.figure is not None:
+            scale = colour_scale(values, clip_percentile=clip_percentile, cmap=cmap)
+            base, vmin, vmax = scale.cmap, scale.vmin, scale.vmax
+            colorbar = scale.sequential if colorbar is None else colorbar
+        else:
+            if data.count():
+                low, high = np.percentile(data.compressed(), [2, 98])
+                vmin = float(low) if vmin is None else vmin
+                vmax = float(high) if vmax is None else vmax
+            base = colormaps[cmap or "viridis"] if not isinstance(cmap, Colormap) else cmap
+            base = base.with_extremes(bad=MAP_NO_TRACE_COLOUR)
+        mesh = ax.pcolormesh(x, y, data, cmap=base, vmin=vmin, vmax=vmax, shading="flat")
+        if colorbar is not False and ax.figure is not None:
             ax.figure.colorbar(mesh, ax=ax, label=label, shrink=0.8)
     _map_axes(ax, ds)
     if north:

@@ -4,14 +4,17 @@ Sections are drawn with time increasing downwards, a symmetric amplitude clip at
 percentile of ``|amplitude|`` (robust to spikes and noise bursts), peaks black on a grey
 scale (or red on ``RdBu_r``), and axes labelled with line numbers and time in ms. Bins
 without a trace are drawn in a pale colour of their own (:data:`NO_TRACE_COLOUR`), never as
-white, which on the grey scale would read as a strong trough. Categorical layers (facies,
-anomaly kinds) are drawn with a fixed colour per code and a legend from their CF
-``flag_meanings``.
+white, which on the grey scale would read as a strong trough. A layer that is never negative
+(velocity, envelope) has no troughs to balance its peaks: it is drawn on a sequential map
+(:data:`SEQUENTIAL_CMAP`) between percentiles of its values, with a colour bar, and empty
+bins in grey (see :func:`colour_scale`). Categorical layers (facies, anomaly kinds) are
+drawn with a fixed colour per code and a legend from their CF ``flag_meanings``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from matplotlib import colormaps
@@ -25,9 +28,13 @@ from seisflow.infer.palette import CATEGORY_COLOURS, cycled_colours
 __all__ = [
     "CATEGORY_COLOURS",
     "NO_TRACE_COLOUR",
+    "SEQUENTIAL_CMAP",
+    "SEQUENTIAL_NO_TRACE_COLOUR",
+    "ColourScale",
     "add_legend",
     "categorical",
     "category_colours",
+    "colour_scale",
     "overlay",
     "section",
     "section_extent",
@@ -41,6 +48,47 @@ __all__ = [
 #: Colour of bins without a trace (NaN amplitude): pale yellow, not on the grey or red-blue
 #: scales, so a missing trace never reads as a trough (white on ``Greys``) or as zero.
 NO_TRACE_COLOUR = "#FFF1C1"
+#: Colour map of a layer that is never negative (velocity, envelope): sequential and
+#: perceptually uniform, so equal steps of the value look like equal steps of colour.
+SEQUENTIAL_CMAP = "viridis"
+#: Colour of bins without a trace on a sequential map: a grey none of them contains (the
+#: pale yellow of :data:`NO_TRACE_COLOUR` is close to the top of ``viridis``).
+SEQUENTIAL_NO_TRACE_COLOUR = "#D0D0D0"
+
+
+@dataclass(frozen=True)
+class ColourScale:
+    """How a continuous image is coloured: its map (empty bins set) and limits."""
+
+    cmap: Colormap
+    vmin: float
+    vmax: float
+    sequential: bool  # a never-negative layer on a sequential map (False: a symmetric clip)
+
+
+def colour_scale(
+    values: np.ndarray, *, clip_percentile: float = 99.0, cmap: str | Colormap | None = None
+) -> ColourScale:
+    """The colours of ``values``: sequential for a never-negative layer, else symmetric.
+
+    A layer whose finite values are all >= 0 and not all equal (velocity, envelope, a
+    probability) is drawn on ``cmap`` (default :data:`SEQUENTIAL_CMAP`) from the
+    ``100 - clip_percentile`` to the ``clip_percentile`` percentile of its values, empty bins
+    in :data:`SEQUENTIAL_NO_TRACE_COLOUR`; anything else (seismic amplitude) on ``cmap``
+    (default ``Greys``) within +/- :func:`symmetric_clip`, empty bins in
+    :data:`NO_TRACE_COLOUR`.
+    """
+    values = np.asarray(values)
+    finite = values[np.isfinite(values)]
+    if finite.size and finite.min() >= 0 and finite.max() > finite.min():
+        low, high = np.percentile(finite, [100 - clip_percentile, clip_percentile])
+        if high <= low:  # most values equal: span them all
+            low, high = finite.min(), finite.max()
+        base = colormaps[cmap or SEQUENTIAL_CMAP] if not isinstance(cmap, Colormap) else cmap
+        return ColourScale(base.with_extremes(bad=SEQUENTIAL_NO_TRACE_COLOUR), float(low),
+                           float(high), sequential=True)  # fmt: skip
+    clip = symmetric_clip(values, clip_percentile)
+    return ColourScale(seismic_cmap(cmap or "Greys"), -clip, clip, sequential=False)
 
 
 def symmetric_clip(values: np.ndarray, percentile: float = 99.0) -> float:
@@ -66,8 +114,10 @@ def section(
     trace_label: str = "crossline",
     vertical_label: str = "time (ms)",
     clip_percentile: float = 99.0,
-    cmap: str | Colormap = "Greys",
+    cmap: str | Colormap | None = None,
     title: str | None = None,
+    colorbar: bool | None = None,
+    label: str | None = None,
 ) -> AxesImage:
     """Draw a seismic section: traces left to right, time downwards.
 
@@ -77,22 +127,26 @@ def section(
             :data:`NO_TRACE_COLOUR`.
         traces: Line numbers of the traces, ``(n_traces,)``, for the horizontal axis.
         times_ms: Sample times, ``(n_samples,)`` (or depths, with ``vertical_label``).
-        trace_label: Name of the horizontal axis (``crossline``, ``inline``, ``trace``).
+        trace_label: Name of the horizontal axis (``crossline``, ``inline``, ``CDP``).
         vertical_label: Name of the vertical axis (``depth (m)`` for a depth store).
-        clip_percentile: Colour limits are +/- this percentile of ``|amplitude|``.
-        cmap: ``Greys`` (peaks black) or a diverging map such as ``RdBu_r`` (peaks red).
+        clip_percentile: Colour limits are +/- this percentile of ``|amplitude|`` (a
+            never-negative layer: this and the ``100 - clip_percentile`` percentile).
+        cmap: ``Greys`` (peaks black, the default) or a diverging map such as ``RdBu_r``
+            (peaks red); a never-negative layer defaults to :data:`SEQUENTIAL_CMAP`.
         title: Optional title.
+        colorbar: Add a colour bar (default: for a never-negative layer only).
+        label: The colour bar's label.
 
     Returns:
-        The image (its colour limits are ``(-clip, clip)``).
+        The image (its colour limits are ``(-clip, clip)``, or see :func:`colour_scale`).
     """
     amplitude = np.asarray(amplitude)
-    clip = symmetric_clip(amplitude, clip_percentile)
+    scale = colour_scale(amplitude, clip_percentile=clip_percentile, cmap=cmap)
     image = ax.imshow(
         amplitude.T,
-        cmap=seismic_cmap(cmap),
-        vmin=-clip,
-        vmax=clip,
+        cmap=scale.cmap,
+        vmin=scale.vmin,
+        vmax=scale.vmax,
         aspect="auto",
         interpolation="bilinear",
         extent=section_extent(traces, times_ms),
@@ -101,6 +155,7 @@ def section(
     ax.set_ylabel(vertical_label)
     if title:
         ax.set_title(title)
+    _colour_bar(ax, image, scale, colorbar, label)
     return image
 
 
@@ -111,8 +166,10 @@ def time_slice(
     inlines: np.ndarray,
     crosslines: np.ndarray,
     clip_percentile: float = 99.0,
-    cmap: str | Colormap = "Greys",
+    cmap: str | Colormap | None = None,
     title: str | None = None,
+    colorbar: bool | None = None,
+    label: str | None = None,
 ) -> AxesImage:
     """Draw a time slice ``(n_inlines, n_crosslines)`` with crosslines across, inlines up.
 
@@ -123,20 +180,24 @@ def time_slice(
         amplitude: ``(n_inlines, n_crosslines)``; NaN (no trace) in :data:`NO_TRACE_COLOUR`.
         inlines: Inline numbers ``(n_inlines,)`` (vertical axis, increasing upwards).
         crosslines: Crossline numbers ``(n_crosslines,)`` (horizontal axis).
-        clip_percentile: Colour limits are +/- this percentile of ``|amplitude|``.
-        cmap: ``Greys`` or a diverging map such as ``RdBu_r``.
+        clip_percentile: Colour limits are +/- this percentile of ``|amplitude|`` (see
+            :func:`colour_scale` for a never-negative layer).
+        cmap: ``Greys`` (default) or a diverging map such as ``RdBu_r``; a never-negative
+            layer defaults to :data:`SEQUENTIAL_CMAP`.
         title: Optional title.
+        colorbar: Add a colour bar (default: for a never-negative layer only).
+        label: The colour bar's label.
 
     Returns:
         The image.
     """
     amplitude = np.asarray(amplitude)
-    clip = symmetric_clip(amplitude, clip_percentile)
+    scale = colour_scale(amplitude, clip_percentile=clip_percentile, cmap=cmap)
     image = ax.imshow(
         amplitude,
-        cmap=seismic_cmap(cmap),
-        vmin=-clip,
-        vmax=clip,
+        cmap=scale.cmap,
+        vmin=scale.vmin,
+        vmax=scale.vmax,
         aspect="auto",
         origin="lower",
         interpolation="nearest",
@@ -146,7 +207,17 @@ def time_slice(
     ax.set_ylabel("inline")
     if title:
         ax.set_title(title)
+    _colour_bar(ax, image, scale, colorbar, label)
     return image
+
+
+def _colour_bar(
+    ax: Axes, image: AxesImage, scale: ColourScale, colorbar: bool | None, label: str | None
+) -> None:
+    """A colour bar beside ``ax`` when asked, or by default on a sequential scale."""
+    wanted = scale.sequential if colorbar is None else colorbar
+    if wanted and ax.figure is not None:
+        ax.figure.colorbar(image, ax=ax, label=label, shrink=0.8)
 
 
 def category_colours(n: int, colours: Sequence[str] | None = None) -> list[str]:
