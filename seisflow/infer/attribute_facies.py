@@ -33,6 +33,7 @@ from seisflow.infer.per_sample import (
     fit_rows,
     map_rows,
     potts_labels,
+    standardise,
 )
 
 __all__ = ["FACIES_ATTRIBUTES", "SMOOTH", "Method", "attribute_facies", "standardised_attributes"]
@@ -110,8 +111,6 @@ def standardised_attributes(dataset: xr.Dataset, *, seed: int, fit_samples: int)
     standard deviation 1 over a seeded sample of up to ``fit_samples`` live samples:
     ``(inline, crossline, time, F)`` float32, NaN at missing traces and where an attribute
     is undefined."""
-    stacked = attribute_stack(dataset, FACIES_ATTRIBUTES)
     live = dataset.trace_mask.values.astype(bool)
-    rows = fit_rows(stacked, live, samples=fit_samples, seed=seed, salt=0xFA)
-    centre, spread = np.nanmean(rows, axis=0), np.nanstd(rows, axis=0) + 1e-9
-    return (stacked - centre.astype(np.float32)) / spread.astype(np.float32)
+    return standardise(attribute_stack(dataset, FACIES_ATTRIBUTES), live, samples=fit_samples,
+                       seed=seed, salt=0xFA)  # fmt: skip

@@ -22,7 +22,15 @@ from sklearn.cluster import KMeans
 from seisflow.infer.attributes import attributes
 from seisflow.infer.potts import icm_dask
 
-__all__ = ["attribute_stack", "box_mean", "centre_costs", "fit_rows", "map_rows", "potts_labels"]
+__all__ = [
+    "attribute_stack",
+    "box_mean",
+    "centre_costs",
+    "fit_rows",
+    "map_rows",
+    "potts_labels",
+    "standardise",
+]
 
 
 def attribute_stack(dataset: xr.Dataset, names: Sequence[str]) -> da.Array:
@@ -44,6 +52,16 @@ def fit_rows(
                       replace=False)  # fmt: skip
     i, j = np.unravel_index(traces[pick // n_time], live.shape)
     return stacked.vindex[i, j, pick % n_time].compute()
+
+
+def standardise(
+    stacked: da.Array, live: np.ndarray, *, samples: int, seed: int, salt: int
+) -> da.Array:
+    """``stacked`` ``(I, J, T, F)`` with each feature at mean 0 and standard deviation 1 over
+    the :func:`fit_rows` sample (``samples``, ``seed``, ``salt``); lazy, NaN stays NaN."""
+    rows = fit_rows(stacked, live, samples=samples, seed=seed, salt=salt)
+    centre, spread = np.nanmean(rows, axis=0), np.nanstd(rows, axis=0) + 1e-9
+    return (stacked - centre.astype(np.float32)) / spread.astype(np.float32)
 
 
 def map_rows(

@@ -39,7 +39,7 @@ from seisflow.errors import ConfigError
 from seisflow.infer.attribute_facies import standardised_attributes
 from seisflow.infer.documents import Scale, document_counts, memberships
 from seisflow.infer.lda_fit import TopicFit, fit_topics
-from seisflow.infer.per_sample import fit_rows
+from seisflow.infer.per_sample import standardise
 from seisflow.infer.potts import icm_dask
 from seisflow.infer.topic_merge import merge_topics
 from seisflow.infer.vocabulary import fit_codebook, stop_words, word_features
@@ -80,12 +80,6 @@ class WordTopics:
     stop: np.ndarray
 
 
-def _standardise(extra: da.Array, live: np.ndarray, seed: int) -> da.Array:
-    rows = fit_rows(extra, live, samples=50_000, seed=seed, salt=0xE7)
-    centre, spread = np.nanmean(rows, axis=0), np.nanstd(rows, axis=0) + 1e-9
-    return (extra - centre.astype(np.float32)) / spread.astype(np.float32)
-
-
 def word_topics(
     dataset: xr.Dataset,
     *,
@@ -117,7 +111,8 @@ def word_topics(
     live = dataset.trace_mask.values.astype(bool)
     features = standardised_attributes(dataset, seed=seed, fit_samples=100_000)
     if extra is not None:
-        features = da.concatenate([features, _standardise(extra, live, seed)], axis=3)
+        extra = standardise(extra, live, samples=50_000, seed=seed, salt=0xE7)
+        features = da.concatenate([features, extra], axis=3)
     cells = word_features(features, cell)
     codebook = fit_codebook(cells, size=vocabulary, seed=seed)
     words = codebook.quantise(cells)
