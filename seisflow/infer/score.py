@@ -28,7 +28,15 @@ from seisflow.ingest.patches import PatchSpec
 from seisflow.ingest.stream import PatchStream
 from seisflow.models import FractalFlow
 
-__all__ = ["PatchTable", "compressor_bits_per_dim", "paeth_residuals", "score_patches"]
+__all__ = [
+    "PatchRows",
+    "PatchTable",
+    "compressor_bits_per_dim",
+    "paeth_residuals",
+    "patch_table",
+    "score_batch",
+    "score_patches",
+]
 
 
 @dataclass(frozen=True)
@@ -120,31 +128,56 @@ def score_patches(
     """
     if words and not topics:
         raise ValueError("word responsibilities need topics: pass topics=True")
-    device = next(flow.parameters()).device
     stream = PatchStream(store, spec, shuffle=False, return_positions=True,
                          batch_size=batch_size, normalization=normalization)  # fmt: skip
     flow.eval()
-    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-    fields: list[np.ndarray] = []
-    maps: list[dict[str, np.ndarray]] = []
+    rows: list[PatchRows] = []
     bar = tqdm(total=len(stream), disable=not progress, desc="map: score", unit="patch")
-    dims = math.prod(spec.shape)
     for codes, where in stream:
-        patches = torch.from_numpy(fill_missing(codes.numpy()))
-        scores = flow.score(flow.bin_centres(patches.to(device)), words=words)
-        log_p, proportions = scores.log_prob, scores.proportions
-        if words:
-            fields.append(scores.words.to(torch.float16).cpu().numpy())  # type: ignore[union-attr]
-        if not topics:
-            proportions = proportions[:, :0]
-        if density:
-            maps.append({k: v.to(torch.float16).cpu().numpy() for k, v in scores.density.items()})
-        bits = (-(log_p - dims * math.log(256.0)) / (dims * math.log(2.0))).float().cpu().numpy()
-        score = bits - compressor_bits_per_dim(patches.numpy())
-        parts.append((where.numpy(), proportions.float().cpu().numpy(), score.astype(np.float32)))
-        bar.update(len(patches))
+        rows.append(score_batch(flow, codes.numpy(), where.numpy(), words=words,
+                                density=density, topics=topics))  # fmt: skip
+        bar.update(len(codes))
     bar.close()
-    positions, proportions, anomaly = (np.concatenate(p) for p in zip(*parts, strict=True))
-    kept = {k: np.concatenate([m[k] for m in maps]) for k in maps[0]} if density else None
-    return PatchTable(positions, proportions, anomaly, spec,
-                      np.concatenate(fields) if words else None, kept)  # fmt: skip
+    return patch_table(rows, spec)
+
+
+#: One scored batch: positions, proportions, anomaly, words (or None), density (or None).
+PatchRows = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None,
+                  dict[str, np.ndarray] | None]  # fmt: skip
+
+
+@torch.no_grad()
+def score_batch(
+    flow: FractalFlow,
+    codes: np.ndarray,
+    where: np.ndarray,
+    *,
+    words: bool = False,
+    density: bool = False,
+    topics: bool = True,
+) -> PatchRows:
+    """The rows of one batch of uint8 patches ``codes`` ``(B, C, size, size)`` at
+    ``where`` int64 ``(B, 4)`` (arguments as :func:`score_patches`); the flow is in eval
+    mode on its device."""
+    device = next(flow.parameters()).device
+    patches = torch.from_numpy(fill_missing(codes))
+    scores = flow.score(flow.bin_centres(patches.to(device)), words=words)
+    log_p, proportions = scores.log_prob, scores.proportions
+    fields = scores.words.to(torch.float16).cpu().numpy() if words else None  # type: ignore[union-attr]
+    if not topics:
+        proportions = proportions[:, :0]
+    maps = ({k: v.to(torch.float16).cpu().numpy() for k, v in scores.density.items()}
+            if density else None)  # fmt: skip
+    dims = math.prod(codes.shape[1:])
+    bits = (-(log_p - dims * math.log(256.0)) / (dims * math.log(2.0))).float().cpu().numpy()
+    score = (bits - compressor_bits_per_dim(patches.numpy())).astype(np.float32)
+    return where, proportions.float().cpu().numpy(), score, fields, maps
+
+
+def patch_table(rows: list[PatchRows], spec: PatchSpec) -> PatchTable:
+    """The :class:`PatchTable` of scored batches, in the order given."""
+    positions, proportions, anomaly = (np.concatenate([r[i] for r in rows]) for i in range(3))
+    words = np.concatenate([r[3] for r in rows]) if rows[0][3] is not None else None  # type: ignore[misc]
+    density = ({k: np.concatenate([r[4][k] for r in rows]) for k in rows[0][4]}  # type: ignore[index]
+               if rows[0][4] is not None else None)  # fmt: skip
+    return PatchTable(positions, proportions, anomaly, spec, words, density)
