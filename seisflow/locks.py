@@ -3,7 +3,8 @@
 Every command that writes into a survey store (ingest, map, a layer written from Python)
 takes :class:`StoreLock` first; a second writer is refused at once, in one line naming the
 holder (its command, process id, host and start time). Readers never look at the lock, so
-they are never blocked.
+they are never blocked. A store on object storage has a lock object instead
+(:mod:`seisflow.object_lock`).
 
 The lock is a hidden file ``.<store name>.seisflow-lock`` in the store's folder (beside the
 store, not inside it, so that replacing a whole store keeps it). It is held with an
@@ -26,10 +27,15 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
 from seisflow.errors import OutputPathError, StoreBusyError
+from seisflow.storage import Location, StoreLike, locate
 
-__all__ = ["StoreLock", "holding", "lock_path"]
+if TYPE_CHECKING:
+    from seisflow.object_lock import ObjectLock
+
+__all__ = ["StoreLock", "describe_holder", "holding", "lock_path"]
 
 SUFFIX = ".seisflow-lock"
 
@@ -52,13 +58,25 @@ class StoreLock:
         OutputPathError: When the lock file cannot be created (a read-only folder).
     """
 
-    def __init__(self, store: str | Path, *, purpose: str) -> None:
-        self.store = Path(store)
-        self.path = lock_path(store)
+    def __init__(self, store: StoreLike, *, purpose: str) -> None:
+        location = locate(store)
+        self.location = location
+        self.store: Path | Location = location.path if location.is_local else location
+        #: The lock file (local) or lock object (object storage).
+        self.path: Any = lock_path(location.path) if location.is_local else location
         self.purpose = purpose
         self._fd: int | None = None
+        self._object: ObjectLock | None = None
+        if not location.is_local:
+            from seisflow.object_lock import ObjectLock
+
+            self._object = ObjectLock(location, purpose=purpose)
+            self.path = self._object.lock
 
     def __enter__(self) -> StoreLock:
+        if self._object is not None:
+            self._object.__enter__()
+            return self
         for _ in range(10):  # the file can be unlinked by a releasing holder meanwhile
             fd = self._open()
             try:
@@ -71,8 +89,8 @@ class StoreLock:
                         f"cannot lock {self.path} for writing {self.store}: {exc.strerror}"
                     ) from None
                 raise StoreBusyError(
-                    f"{self.store} is being written by {_describe(holder)}: a store takes one "
-                    "writer at a time; wait for it to finish (readers are not blocked)"
+                    f"{self.store} is being written by {describe_holder(holder)}: a store takes "
+                    "one writer at a time; wait for it to finish (readers are not blocked)"
                 ) from None
             if _same_file(fd, self.path):
                 self._fd = fd
@@ -87,6 +105,9 @@ class StoreLock:
         error: BaseException | None,
         trace: TracebackType | None,
     ) -> None:
+        if self._object is not None:
+            self._object.__exit__(kind, error, trace)
+            return
         if self._fd is None:
             return
         with contextlib.suppress(OSError):
@@ -94,9 +115,12 @@ class StoreLock:
         os.close(self._fd)
         self._fd = None
 
-    def covers(self, store: str | Path) -> bool:
+    def covers(self, store: StoreLike) -> bool:
         """True when this lock is held and is the lock of ``store``."""
-        return self._fd is not None and lock_path(store) == self.path
+        location = locate(store)
+        if self._object is not None:
+            return self._object.held and location.url == self.location.url
+        return self._fd is not None and location.is_local and lock_path(location.path) == self.path
 
     def _open(self) -> int:
         try:
@@ -114,7 +138,7 @@ class StoreLock:
 
 
 @contextlib.contextmanager
-def holding(store: str | Path, lock: StoreLock | None, *, purpose: str) -> Iterator[StoreLock]:
+def holding(store: StoreLike, lock: StoreLock | None, *, purpose: str) -> Iterator[StoreLock]:
     """``lock`` when it already covers ``store``, else a new :class:`StoreLock` held for
     the ``with`` block (so a recipe that holds the lock can call writers that take it)."""
     if lock is not None:
@@ -155,7 +179,8 @@ def _read(fd: int) -> dict[str, object]:
     return record if isinstance(record, dict) else {}
 
 
-def _describe(holder: dict[str, object]) -> str:
+def describe_holder(holder: dict[str, object]) -> str:
+    """The holder of a lock in words, from its record."""
     if not holder:
         return "another process"
     return (

@@ -16,6 +16,7 @@ import torch
 
 from seisflow.ingest.normalize import Normalization, measure
 from seisflow.models import FractalFlow
+from seisflow.storage import StoreLike
 from seisflow.train.checkpoint import CHECKPOINT, load_flow
 from seisflow.train.config import RunConfig
 from seisflow.train.distributed import pick_device
@@ -51,7 +52,7 @@ class Run:
                 digest.update(piece)
         return digest.hexdigest()
 
-    def normalization(self, store: str | Path) -> Normalization:
+    def normalization(self, store: StoreLike) -> Normalization:
         """How to turn ``store``'s amplitudes into the bytes this run was trained on: the
         normalisation saved in the checkpoint (``source.normalization``), with a warning when
         the store's own (its scale at the run's percentile) differs by more than 5 %. A

@@ -30,7 +30,14 @@ if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
     from zarr.abc.store import Store
 
-__all__ = ["Location", "StoreLike", "is_url", "locate", "parse_storage_options"]
+__all__ = [
+    "Location",
+    "StoreLike",
+    "is_url",
+    "local_paths",
+    "locate",
+    "parse_storage_options",
+]
 
 
 @dataclass(frozen=True)
@@ -107,7 +114,7 @@ class Location:
         if self.is_local:
             return self.path.exists()
         fs, root = self.filesystem()
-        return bool(fs.exists(f"{root}/zarr.json") or fs.find(root, maxdepth=1))
+        return bool(fs.exists(root))
 
     def size_bytes(self) -> int:
         """Bytes of every file or object of the store."""
@@ -197,6 +204,12 @@ def parse_storage_options(pairs: Iterable[str]) -> dict[str, Any]:
             target = target.setdefault(parent, {})
         target[last] = value
     return options
+
+
+def local_paths(location: Location) -> tuple[Path, ...]:
+    """``(path,)`` of a local store, ``()`` of a remote one: the inputs an output written on
+    this machine must not be or contain."""
+    return (location.path,) if location.is_local else ()
 
 
 def _pairs(options: Mapping[str, Any]) -> str:

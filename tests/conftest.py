@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -132,3 +132,90 @@ def layered_survey(make_survey, tmp_path_factory: pytest.TempPathFactory) -> Pat
 def planted() -> dict[str, tuple[int, int, int, float]]:
     """The anomalies planted in ``layered_survey``."""
     return PLANTED
+
+
+#: Settings of a tiny LDA run that trains in seconds (``train(..., overrides=TINY_RUN)``).
+TINY_RUN = ["model.width=8", "model.depth=1", "train.batch_size=16", "train.steps=3",
+            "train.eval_every=0", "data.size=16", "data.stride=8", "data.buffer=128",
+            "model.topics=3", "model.prior=lda", "train.warmup=0"]  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def tiny_run(make_survey, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """``(store, run)``: a small survey store (a missing corner, chunks 8 x 15 x 48, so
+    several chunk columns) and a tiny LDA run trained on it (:data:`TINY_RUN`). Copy the
+    store before writing layers into it."""
+    from seisflow.ingest import segy_to_zarr
+    from seisflow.train import train
+
+    root = tmp_path_factory.mktemp("tiny_run")
+    survey = make_survey(missing_corner=True)
+    store = segy_to_zarr(survey.segy, root / "s.zarr", chunks=(8, 15, 48)).store
+    train(str(store), root / "run", overrides=TINY_RUN, progress=False)
+    return store, root / "run"
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[str]:
+    """A real S3-compatible server (moto's, ``python -m moto.server``) on a free loopback
+    port for the whole session; its endpoint and dummy credentials are put in the standard
+    AWS environment (``AWS_ENDPOINT_URL``, ...), which s3fs and subprocesses read. Yields
+    the endpoint URL."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    pytest.importorskip(
+        "moto.server", reason="moto[server] is not installed: pip install -e '.[dev]'"
+    )
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    endpoint = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(endpoint, timeout=1).close()
+            break
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                server.kill()
+                pytest.fail(f"the moto S3 server did not start on {endpoint}")
+            time.sleep(0.2)
+    environment = {"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing",
+                   "AWS_SECRET_ACCESS_KEY": "testing",
+                   "AWS_DEFAULT_REGION": "us-east-1"}  # fmt: skip
+    saved = {key: os.environ.get(key) for key in environment}
+    os.environ.update(environment)
+    try:
+        yield endpoint
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        server.terminate()
+        server.wait(timeout=30)
+
+
+@pytest.fixture
+def bucket(s3_server: str, request: pytest.FixtureRequest) -> str:
+    """A new, empty bucket on the session's S3 server: ``s3://<bucket>``."""
+    import re
+    import uuid
+
+    import fsspec
+
+    name = re.sub(r"[^a-z0-9-]", "-", request.node.name.lower())[:40].strip("-")
+    name = f"{name}-{uuid.uuid4().hex[:12]}"
+    fs = fsspec.filesystem("s3", skip_instance_cache=True)
+    fs.mkdir(name)
+    return f"s3://{name}"

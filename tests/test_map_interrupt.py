@@ -22,10 +22,11 @@ import pytest
 import xarray as xr
 import zarr
 
-from seisflow.infer import writeback
+from seisflow.infer.folder_layers import FolderLayers
 from seisflow.infer.maps import map_survey
 from seisflow.infer.writeback import PARTIAL_PREFIX, remove_layer, write_layer
 from seisflow.ingest import describe, open_survey, segy_to_zarr
+from seisflow.ingest.metadata import consolidate
 from seisflow.train import train
 
 SETTINGS = ["model.width=8", "model.depth=1", "train.batch_size=16", "train.steps=2",
@@ -166,7 +167,7 @@ def test_a_crash_at_any_step_of_the_swap_leaves_a_whole_layer(store, crash_at, m
     old = _write_old_layers(store, names=("anomaly",))
     live = _live(store)
     new = da.from_array(np.where(live, 5, np.nan).astype(np.float32), chunks=CHUNKS)
-    publish, steps = writeback._publish, []
+    publish, steps = FolderLayers.publish, []
 
     def step(operation):
         def run(*args, **kwargs):
@@ -177,14 +178,14 @@ def test_a_crash_at_any_step_of_the_swap_leaves_a_whole_layer(store, crash_at, m
 
         return run
 
-    def crashing_publish(*args):
+    def crashing_publish(self, *args):
         with monkeypatch.context() as patch:
             patch.setattr(Path, "rename", step(Path.rename))
             patch.setattr(shutil, "rmtree", step(shutil.rmtree))
             patch.setattr(zarr, "consolidate_metadata", step(zarr.consolidate_metadata))
-            publish(*args)
+            publish(self, *args)
 
-    monkeypatch.setattr(writeback, "_publish", crashing_publish)
+    monkeypatch.setattr(FolderLayers, "publish", crashing_publish)
     try:
         write_layer(store, "anomaly", new, attrs={"state": "new"}, overwrite=True)
         crashed = False
@@ -216,7 +217,7 @@ def test_a_leftover_stays_invisible_while_other_layers_change(store):
     write_layer(store, "facies", facies, attrs={})
     leftover = store / f"{PARTIAL_PREFIX}facies"
     (store / "facies").rename(leftover)
-    writeback.consolidate(store)
+    consolidate(store)
     for chunk in sorted((leftover / "c").rglob("*"))[::2]:
         if chunk.is_file():
             chunk.unlink()

@@ -7,13 +7,15 @@ from typing import Any
 
 import click
 
-from seisflow.commands.params import DEVICE, scores_text
+from seisflow.commands.params import DEVICE, STORE, scores_text, storage_option
+from seisflow.storage import Location
 
 __all__ = ["evaluate", "map_command"]
 
 
 @click.command(name="map")
-@click.argument("store", type=click.Path(path_type=Path))
+@click.argument("store", type=STORE)
+@storage_option
 @click.argument("run_dir", type=click.Path(path_type=Path))
 @click.option("--stride", type=click.IntRange(min=1),
               help="Step in samples between patch starts (default: the run's "
@@ -24,8 +26,9 @@ __all__ = ["evaluate", "map_command"]
 @click.option("--device", type=DEVICE, default="auto", show_default=True,
               help="Where the flow runs: auto takes CUDA when present.")  # fmt: skip
 @click.option("--scheduler", metavar="ADDRESS",
-              help="A Dask distributed scheduler's address that stitches and writes the "
-                   "layers (default: local threads).")  # fmt: skip
+              help="A Dask distributed scheduler's address: runs the patch scoring, "
+                   "stitching and writing on that cluster (default: here, local "
+                   "threads).")  # fmt: skip
 @click.option("--layers", default="facies,anomaly", show_default=True,
               help="Any of facies (with facies_confidence), anomaly, topic_proportions "
                    "(mean topic proportions on the patch grid).")  # fmt: skip
@@ -48,7 +51,7 @@ __all__ = ["evaluate", "map_command"]
 @click.option("--quiet", is_flag=True,
               help="No progress bars (they are shown only when stderr is a terminal).")  # fmt: skip
 def map_command(
-    store: Path,
+    store: Location,
     run_dir: Path,
     stride: int | None,
     batch_size: int,
@@ -93,8 +96,9 @@ def map_command(
 
 
 @click.command()
-@click.argument("store", type=click.Path(path_type=Path))
-@click.argument("truth", type=click.Path(path_type=Path))
+@click.argument("store", type=STORE)
+@storage_option
+@click.argument("truth", type=STORE)
 @click.option("--samples", type=click.IntRange(min=1000), default=2_000_000, show_default=True,
               help="Live samples scored (a seeded random subset of larger surveys).")  # fmt: skip
 @click.option("--seeds", type=click.IntRange(min=1),
@@ -120,8 +124,8 @@ def map_command(
               help="--seeds: where the runs train: auto takes CUDA when present.")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON line.")
 def evaluate(
-    store: Path,
-    truth: Path,
+    store: Location,
+    truth: Location,
     samples: int,
     seeds: int | None,
     runs_dir: Path | None,

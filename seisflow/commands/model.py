@@ -12,7 +12,8 @@ from typing import TextIO
 import click
 
 from seisflow import presets
-from seisflow.commands.params import DEVICE, scores_text
+from seisflow.commands.params import DEVICE, SOURCE, scores_text, storage_option
+from seisflow.storage import Location
 
 __all__ = ["demo", "one_line_warnings", "train", "validate"]
 
@@ -41,7 +42,8 @@ def _list_presets(ctx: click.Context, _param: click.Parameter, value: bool) -> N
 
 
 @click.command(epilog="\b\nPresets (--preset NAME):\n" + presets.listing())
-@click.argument("source")
+@click.argument("source", type=SOURCE)
+@storage_option
 @click.argument("run_dir", type=click.Path(path_type=Path))
 @click.option("--preset", default=presets.AUTO, show_default=True, metavar="NAME",
               help="A shipped preset (listed below). auto: survey-quick on CPU, survey on "
@@ -60,7 +62,7 @@ def _list_presets(ctx: click.Context, _param: click.Parameter, value: bool) -> N
 @click.option("--resume", is_flag=True, help="Continue the run saved in RUN_DIR exactly.")
 @click.option("--quiet", is_flag=True, help="No progress bar (none when stderr is no terminal).")
 def train(
-    source: str,
+    source: str | Location,
     run_dir: Path,
     preset: str,
     config_file: Path | None,
@@ -88,7 +90,7 @@ def train(
 
     progress = not quiet and sys.stderr.isatty()  # no bars of carriage returns in a log file
     with one_line_warnings():
-        result = run_training(str(source), run_dir, preset=preset, config_file=config_file,
+        result = run_training(source, run_dir, preset=preset, config_file=config_file,
                               overrides=overrides, data_dir=data_dir, device=device,
                               resume=resume, progress=progress)  # fmt: skip
     figures = ", ".join(f"{k} {v:.4g}" for k, v in result.metrics.items() if k != "lr")

@@ -6,10 +6,67 @@ from typing import Any
 
 import click
 
-__all__ = ["DEVICE", "Triple", "fractions", "rate_text", "scores_text"]
+from seisflow.storage import Location, is_url, locate, parse_storage_options
+
+__all__ = [
+    "DEVICE",
+    "SOURCE",
+    "STORE",
+    "StoreParam",
+    "Triple",
+    "fractions",
+    "rate_text",
+    "scores_text",
+    "storage_option",
+]
 
 #: ``--device``: ``auto`` takes CUDA when present.
 DEVICE = click.Choice(["auto", "cpu", "cuda"])
+
+
+#: Where ``--storage-option`` leaves its parsed options in the click context's ``meta``.
+OPTIONS_KEY = "seisflow.storage_options"
+
+
+def _remember(context: click.Context, parameter: click.Parameter, value: tuple[str, ...]) -> None:
+    context.meta[OPTIONS_KEY] = parse_storage_options(value)
+
+
+#: ``--storage-option KEY=VALUE`` (repeatable): fsspec options of object-storage stores. Eager,
+#: so that it is parsed before the store arguments that use it.
+storage_option = click.option(
+    "--storage-option", "storage_options", multiple=True, metavar="KEY=VALUE", is_eager=True,
+    expose_value=False, callback=_remember,
+    help="An fsspec option for stores on object storage (s3://, gs://, az://), e.g. "
+    "endpoint_url=http://127.0.0.1:9000; repeat for more. Without it, credentials and "
+    "endpoints come from the cloud's environment (AWS_ACCESS_KEY_ID, AWS_ENDPOINT_URL, ...).",
+)  # fmt: skip
+
+
+class StoreParam(click.ParamType):
+    """A survey store: a local path or an fsspec URL (``s3://bucket/survey.zarr``), as a
+    :class:`~seisflow.storage.Location` carrying the ``--storage-option`` options. With
+    ``images`` an image benchmark's name passes through as it is (``train``'s SOURCE)."""
+
+    def __init__(self, *, images: bool = False) -> None:
+        self.name = "source" if images else "store"
+        self.images = images
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, Location) or (self.images and value in _image_sets()):
+            return value
+        options = ctx.meta.get(OPTIONS_KEY) if ctx is not None else None
+        return locate(str(value), options if is_url(str(value)) else None)
+
+
+def _image_sets() -> dict[str, str]:
+    from seisflow.images import IMAGE_SETS  # here, not at import: it imports torch
+
+    return IMAGE_SETS
+
+
+STORE = StoreParam()
+SOURCE = StoreParam(images=True)
 
 
 class Triple(click.ParamType):

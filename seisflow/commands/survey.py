@@ -8,7 +8,8 @@ from typing import Any
 
 import click
 
-from seisflow.commands.params import Triple, fractions
+from seisflow.commands.params import STORE, Triple, fractions, storage_option
+from seisflow.storage import Location
 
 __all__ = ["export", "info", "ingest", "synth"]
 
@@ -99,7 +100,8 @@ def synth(
 
 @click.command()
 @click.argument("segy", type=click.Path(path_type=Path))
-@click.argument("store", type=click.Path(path_type=Path))
+@click.argument("store", type=STORE)
+@storage_option
 @click.option(
     "--iline-byte",
     type=int,
@@ -175,7 +177,7 @@ def synth(
 )
 def ingest(
     segy: Path,
-    store: Path,
+    store: Location,
     iline_byte: int,
     xline_byte: int,
     cdpx_byte: int,
@@ -253,9 +255,10 @@ def ingest(
 
 
 @click.command()
-@click.argument("store", type=click.Path(path_type=Path))
+@click.argument("store", type=STORE)
+@storage_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
-def info(store: Path, as_json: bool) -> None:
+def info(store: Location, as_json: bool) -> None:
     """Describe the survey store STORE: grid, extent, corners, CRS, samples, layers, size.
 
     A 2-D line is shown by its CDPs (and its name when the text header gives one), its two
@@ -333,7 +336,8 @@ def _axis_text(axis: dict[str, int]) -> str:
 
 
 @click.command()
-@click.argument("store", type=click.Path(path_type=Path))
+@click.argument("store", type=STORE)
+@storage_option
 @click.argument("layer")
 @click.argument("out", type=click.Path(path_type=Path))
 @click.option("--time", "time_ms", type=float, help="GeoTIFF: the slice's time (ms; m in depth).")
@@ -341,7 +345,7 @@ def _axis_text(axis: dict[str, int]) -> str:
 @click.option("--crossline", type=int, help="GeoTIFF: the vertical section along this crossline.")
 @click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
 def export(
-    store: Path,
+    store: Location,
     layer: str,
     out: Path,
     time_ms: float | None,

@@ -45,6 +45,7 @@ from seisflow.ingest.patches import PatchSpec
 from seisflow.ingest.store import open_survey
 from seisflow.ingest.stream import PatchStream
 from seisflow.scores import cluster_scores, kmeans
+from seisflow.storage import StoreLike, locate
 
 __all__ = [
     "ANOMALY_BASELINES",
@@ -83,7 +84,7 @@ STEPS = 5 + len(FACIES_BASELINES)
 
 
 def open_truth(
-    truth: str | Path, survey: xr.Dataset, *, store: str | Path | None = None
+    truth: StoreLike, survey: xr.Dataset, *, store: StoreLike | None = None
 ) -> xr.Dataset:
     """Open the synthetic ``truth`` of the survey opened as ``survey`` (the store ``store``).
 
@@ -93,7 +94,7 @@ def open_truth(
             truth records its file's checksum, ``segy_crc32``; older truths do not).
     """
     try:
-        reference = xr.open_zarr(truth)
+        reference = xr.open_zarr(locate(truth).zarr_store(read_only=True))
     except (FileNotFoundError, KeyError, ValueError) as exc:
         raise InputFileError(
             f"{truth} is not a truth store ({type(exc).__name__}): give the .truth.zarr that "
@@ -110,7 +111,7 @@ def open_truth(
 
 
 def _check_same_segy(
-    truth: str | Path, reference: xr.Dataset, survey: xr.Dataset, store: str | Path | None
+    truth: StoreLike, reference: xr.Dataset, survey: xr.Dataset, store: StoreLike | None
 ) -> None:
     """Refuse a truth whose SEG-Y checksum differs from the store's source checksum: two
     synthetic surveys of one geometry (other seeds) are told apart only by their contents."""
@@ -158,7 +159,7 @@ def _anomaly_scores(
 
 
 def load_windows(
-    store: str | Path, spec: PatchSpec, normalization: Normalization
+    store: StoreLike, spec: PatchSpec, normalization: Normalization
 ) -> tuple[np.ndarray, np.ndarray]:
     """Every patch of the mapping tiling: uint8 ``(n, C, H, W)`` and positions ``(n, 4)``;
     missing samples are filled with zero amplitude, as :func:`score_patches` does."""
@@ -169,7 +170,7 @@ def load_windows(
     return patches, where
 
 
-def layer_normalization(store: str | Path, attrs: Mapping[str, Any]) -> Normalization:
+def layer_normalization(store: StoreLike, attrs: Mapping[str, Any]) -> Normalization:
     """The input normalisation a layer was mapped with (its ``seisflow:normalization``
     attribute); for a layer mapped before it was recorded, the store's own at the run's
     percentile with the clip those runs used."""
@@ -214,7 +215,7 @@ def stitch_labels(labels: np.ndarray, where: np.ndarray, k: int, spec: PatchSpec
     return np.asarray(layer.compute())
 
 
-def _baselines(store: str | Path, spec: PatchSpec, normalization: Normalization, k: int,
+def _baselines(store: StoreLike, spec: PatchSpec, normalization: Normalization, k: int,
                seed: int, survey: xr.Dataset, bar: tqdm) -> dict[str, np.ndarray]:  # fmt: skip
     """Baseline facies (window and attribute clusters) and anomaly (IsolationForests,
     envelope contrast) maps; ``bar`` advances by one per step (:data:`STEPS` in all with the
@@ -256,8 +257,8 @@ def live_sample(survey: xr.Dataset, samples: int, seed: int) -> tuple[np.ndarray
 
 
 def evaluate_layers(
-    store: str | Path,
-    truth: str | Path,
+    store: StoreLike,
+    truth: StoreLike,
     *,
     samples: int = 2_000_000,
     seed: int = 0,
@@ -297,8 +298,8 @@ def _done(bar: tqdm, what: str) -> None:
 
 
 def _report(
-    store: str | Path,
-    truth: str | Path,
+    store: StoreLike,
+    truth: StoreLike,
     survey: xr.Dataset,
     reference: xr.Dataset,
     pick: tuple[np.ndarray, ...],

@@ -37,6 +37,7 @@ from seisflow.infer.export_target import (
 )
 from seisflow.ingest.store import open_survey
 from seisflow.outputs import SEGY, claim_output, remove, staging_path, writing
+from seisflow.storage import StoreLike, local_paths, locate
 
 __all__ = ["GEOTIFF_SUFFIXES", "SEGY_SUFFIXES", "export_geotiff", "export_segy", "output_format"]
 
@@ -44,7 +45,7 @@ BLOCK = 20_000  # traces per read/write block: memory stays bounded
 
 
 def export_segy(
-    store: str | Path, layer: str, out: str | Path, *, overwrite: bool = False
+    store: StoreLike, layer: str, out: str | Path, *, overwrite: bool = False
 ) -> dict[str, Any]:
     """Write ``layer`` of ``store`` as SEG-Y with the source file's geometry and headers.
 
@@ -61,16 +62,16 @@ def export_segy(
         OutputPathError: ``out`` exists and ``overwrite`` is False, is a folder or has no
             SEG-Y extension (:data:`SEGY_SUFFIXES`).
     """
-    store, out = Path(store), Path(out)
+    store, out = locate(store), Path(out)
     check_output(out, "segy")
     survey = open_survey(store)
     values = export_layer(survey, store, layer, "segy")
     source = checked_source(survey, store)
-    out = claim_output(out, kind=SEGY, overwrite=overwrite, inputs=(source, store))
+    out = claim_output(out, kind=SEGY, overwrite=overwrite, inputs=(source, *local_paths(store)))
     layout = source_layout(source, survey, store)
     traces = layout.traces(source)
     place = Placement(survey, store, source, traces, layout.order)
-    array = zarr.open_array(str(store), path=layer, mode="r")
+    array = zarr.open_array(store.zarr_store(read_only=True), path=layer, mode="r")
     binary = bytearray(layout.binary)
     binary[24:26] = (5).to_bytes(2, layout.order)  # IEEE floats
     binary[304:306] = (0).to_bytes(2, layout.order)  # no extended text headers

@@ -22,6 +22,7 @@ from seisflow.ingest.georef import trace_xy
 from seisflow.ingest.lines import along_line_distance, is_2d, line_name, trace_label
 from seisflow.ingest.store import open_survey
 from seisflow.outputs import GEOTIFF, claim_output, remove, staging_path, writing
+from seisflow.storage import StoreLike, local_paths, locate
 
 __all__ = ["export_geotiff"]
 
@@ -29,7 +30,7 @@ MIN_SPACING_M = 1e-6  # traces closer than this along a line have no distance be
 
 
 def export_geotiff(
-    store: str | Path,
+    store: StoreLike,
     layer: str,
     out: str | Path,
     *,
@@ -87,7 +88,7 @@ def export_geotiff(
             f"{out}: a GeoTIFF is a time slice or a vertical section, got {passed}: pass "
             "exactly one of --time MS, --inline N or --crossline N"
         )
-    store, out = Path(store), Path(out)
+    store, out = locate(store), Path(out)
     check_output(out, "geotiff")
     survey = open_survey(store)
     values = export_layer(survey, store, layer, "geotiff")
@@ -104,7 +105,7 @@ def export_geotiff(
                 f"{vertical[-1]:g} every {step:g}): choose a time inside them"
             )
         _check_map_plane(survey, store)
-        out = claim_output(out, kind=GEOTIFF, overwrite=overwrite, inputs=(store,))
+        out = claim_output(out, kind=GEOTIFF, overwrite=overwrite, inputs=local_paths(store))
         data = np.asarray(values[:, :, k].values)
         a, b, c, d, e, f = survey.attrs["spatial:transform"]
         transform = (a, b, c - 0.5 * (a + b), d, e, f - 0.5 * (d + e))
@@ -116,7 +117,7 @@ def export_geotiff(
     dim, number = next(iter(given.items()))
     index = _line_index(survey, store, dim, int(number))
     spacing, label, tags = _section_frame(survey, store, dim, index, int(number))
-    out = claim_output(out, kind=GEOTIFF, overwrite=overwrite, inputs=(store,))
+    out = claim_output(out, kind=GEOTIFF, overwrite=overwrite, inputs=local_paths(store))
     data = values[index, :, :] if dim == "inline" else values[:, index, :]
     data = np.ascontiguousarray(np.asarray(data.values).T)  # rows: samples downwards
     dz = step or 1.0

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -34,6 +35,7 @@ from seisflow.infer.fused import (
     fuse,
 )
 from seisflow.infer.score import PatchTable, compressor_bits_per_dim, score_patches
+from seisflow.infer.score_cluster import score_on_cluster
 from seisflow.infer.stitch import (
     Reduce,
     complete_coverage,
@@ -48,6 +50,7 @@ from seisflow.ingest.patches import PatchSpec
 from seisflow.ingest.store import open_survey
 from seisflow.models import FractalFlow
 from seisflow.runs import Run, open_run
+from seisflow.storage import StoreLike
 
 __all__ = [
     "LAYERS",
@@ -89,7 +92,7 @@ CONFIDENCE_ATTRS = {
 
 
 def check_fits(
-    store: str | Path, survey: Any, flow: FractalFlow, spec: PatchSpec, run: str | Path
+    store: StoreLike, survey: Any, flow: FractalFlow, spec: PatchSpec, run: str | Path
 ) -> None:
     """Raise a clear error when the run's patches do not suit the store (opened: ``survey``)."""
     if tuple(flow.config.in_shape) != spec.shape:
@@ -152,7 +155,7 @@ def layer_names(layers: tuple[str, ...], survey: Any) -> list[str]:
     return names
 
 
-def _check_free(store: str | Path, survey: Any, layers: tuple[str, ...], overwrite: bool) -> None:
+def _check_free(store: StoreLike, survey: Any, layers: tuple[str, ...], overwrite: bool) -> None:
     """Refuse, naming every one of them, the layers ``store`` already has (unless
     ``overwrite``): before any model is loaded or patch scored."""
     if overwrite:
@@ -259,7 +262,7 @@ def _plan(
 
 
 def map_survey(
-    store: str | Path,
+    store: StoreLike,
     run_dir: str | Path,
     *,
     stride: int | None = None,
@@ -285,8 +288,9 @@ def map_survey(
             ``topic_proportions`` (on the patch grid, see :func:`patch_grid`); a
             standard-prior run (no topics) maps ``anomaly`` alone.
         overwrite: Replace existing layers.
-        scheduler: Address of a Dask distributed scheduler that stitches and writes the
-            layers (None: local threads).
+        scheduler: Address of a Dask distributed scheduler whose workers score the patches
+            (on their CPUs: :func:`~seisflow.infer.score_cluster.score_on_cluster`) and
+            stitch and write the layers (None: here, and local threads).
         readout: How ``facies`` is read out (see :data:`Readout`).
         anomaly_readout: How ``anomaly`` is read out (see :data:`AnomalyReadout`).
         progress: Progress bars on stderr for the scoring and for the stitching and writing
@@ -334,10 +338,11 @@ def map_survey(
         survey = open_survey(store)  # as it is now that no other writer can change it
         _check_free(store, survey, layers, overwrite)
         normalization = run.normalization(store)
-        table = score_patches(flow, store, spec, normalization=normalization,
-                              batch_size=batch_size, topics=set(layers) != {"anomaly"},
-                              words=readout == "word" and "facies" in layers,
-                              progress=progress)  # fmt: skip
+        score = score_patches if client is None else partial(score_on_cluster, client)
+        table = score(flow, store, spec, normalization=normalization,
+                      batch_size=batch_size, topics=set(layers) != {"anomaly"},
+                      words=readout == "word" and "facies" in layers,
+                      progress=progress)  # fmt: skip
         shape = tuple(int(n) for n in survey.amplitude.shape)
         live = survey.trace_mask.values
         provenance = {**_provenance(run, to_dict(config), spec),

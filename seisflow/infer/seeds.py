@@ -43,6 +43,7 @@ from seisflow.ingest.store import open_survey
 from seisflow.models import FractalFlow
 from seisflow.runs import Run, open_run
 from seisflow.scores import cluster_scores, kmeans, third_label_rate
+from seisflow.storage import StoreLike, locate
 from seisflow.train.config import DataConfig, RunConfig
 
 __all__ = ["evaluate_seeds", "facies_volume", "resolved_config", "summarise", "used_topics"]
@@ -60,7 +61,7 @@ def patch_spec(config: RunConfig) -> PatchSpec:
 
 def facies_volume(
     run: Run,
-    store: str | Path,
+    store: StoreLike,
     *,
     readout: Readout = "cluster",
     batch_size: int = 256,
@@ -123,7 +124,7 @@ def summarise(rows: Sequence[dict[str, Any]]) -> dict[str, dict[str, dict[str, f
 
 
 def resolved_config(
-    store: str | Path,
+    store: StoreLike,
     *,
     preset: str | None,
     config_file: str | Path | None,
@@ -145,12 +146,12 @@ def resolved_config(
     raw = apply_overrides(presets.compose(name, config_file=config_file), overrides,
                           example=override_example(RunConfig))  # fmt: skip
     data = from_mapping(DataConfig, raw.get("data", {}), where="data.")
-    shape = open_source(str(store), data=data, seed=0, data_dir=None).shape
+    shape = open_source(locate(store), data=data, seed=0, data_dir=None).shape
     return resolve_config(raw, shape, preset=name)
 
 
 def _check_settings(
-    store: str | Path,
+    store: StoreLike,
     *,
     preset: str | None,
     config_file: str | Path | None,
@@ -184,7 +185,7 @@ def _check_settings(
 
 
 def _trained(
-    store: str | Path,
+    store: StoreLike,
     run_dir: Path,
     settings: tuple[str | None, str | Path | None],
     overrides: list[str],
@@ -198,13 +199,13 @@ def _trained(
 
     resume = (run_dir / CHECKPOINT).is_file()
     preset, config_file = settings
-    train(str(store), run_dir, preset=preset, config_file=config_file, overrides=overrides,
+    train(locate(store), run_dir, preset=preset, config_file=config_file, overrides=overrides,
           device=device, resume=resume, progress=progress)  # fmt: skip
     return open_run(run_dir, device=device)
 
 
 def evaluate_seeds(
-    store: str | Path,
+    store: StoreLike,
     truth: str | Path,
     runs_dir: str | Path,
     *,

@@ -8,25 +8,30 @@ consolidated metadata, which never lists a ``_partial_*`` array, and drops the o
 before its folder is moved aside. A crash (even kill -9) therefore leaves the previous layer,
 none (killed during the swap itself) or the new one visible, never half of one; the next
 write of that layer clears the leftover. ``amplitude`` is never opened for writing.
+
+How a layer is staged and published depends on where the store lives: renamed folders on a
+local disk (:mod:`seisflow.infer.folder_layers`), alternate chunk-key namespaces committed by
+one metadata write on object storage, which has no rename
+(:mod:`seisflow.infer.object_layers`). The promise is the same.
 """
 
 from __future__ import annotations
 
 import contextlib
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import dask.array as da
 import numpy as np
-import zarr
 
 from seisflow.cluster import local_threads
 from seisflow.errors import InputFileError, OutputPathError
-from seisflow.ingest.store import STAGED_PREFIX, consolidate, open_survey
+from seisflow.infer.folder_layers import FolderLayers
+from seisflow.infer.object_layers import ObjectLayers
+from seisflow.ingest.metadata import STAGED_PREFIX
+from seisflow.ingest.store import open_survey
 from seisflow.locks import StoreLock, holding
-from seisflow.outputs import refuse_links, writing
+from seisflow.outputs import writing
+from seisflow.storage import Location, StoreLike, locate
 
 __all__ = ["PARTIAL_PREFIX", "remove_layer", "write_grid", "write_layer", "write_layers"]
 
@@ -45,7 +50,7 @@ def _check_name(name: str) -> None:
 
 
 def write_layer(
-    store: str | Path,
+    store: StoreLike,
     name: str,
     data: da.Array,
     *,
@@ -80,7 +85,7 @@ def write_layer(
 
 
 def write_layers(
-    store: str | Path,
+    store: StoreLike,
     layers: dict[str, tuple[da.Array, dict[str, Any]]],
     *,
     overwrite: bool = False,
@@ -90,7 +95,7 @@ def write_layers(
     """Write several layers of ``store`` (name -> ``(data, attrs)``, as in
     :func:`write_layer`) from one Dask computation, so work their graphs share is done once;
     all of them appear together, atomically."""
-    path = Path(store)
+    path = locate(store)
     survey = open_survey(path)
     amplitude = survey.amplitude
     for name, (data, _) in layers.items():
@@ -109,51 +114,36 @@ def write_layers(
     with (
         holding(path, lock, purpose=f"writing the {' and '.join(names)} layer"),
         writing(path),
-        _staging(path, names) as staged,
+        _layers(path).stage(names) as (group, staged, options),
     ):
-        group = zarr.open_group(str(path), mode="r+")
-        compressors = zarr.open_array(str(path), path="amplitude", mode="r").compressors
+        compressors = group["amplitude"].compressors
         sources, targets = [], []
         for folder, (data, attrs) in zip(staged, layers.values(), strict=True):
             dtype = np.dtype(data.dtype)
             targets.append(group.create_array(
                 folder, shape=amplitude.shape, chunks=chunks, dtype=dtype, fill_value=FILL[dtype],
-                compressors=compressors, dimension_names=list(amplitude.dims),
+                compressors=compressors, dimension_names=list(amplitude.dims), **options[folder],
                 attributes={**attrs, "grid_mapping": "spatial_ref", "coordinates": "cdp_x cdp_y"},
             ))  # fmt: skip
             sources.append(da.asarray(data).rechunk(chunks))
         with contextlib.ExitStack() as stack:  # own threads: waited for if a chunk fails
             where = {"scheduler": scheduler} if scheduler else stack.enter_context(local_threads())
             da.store(sources, targets, lock=False, **where)
-        _publish(path, names)
+        _layers(path).publish(names)
 
 
-def _exists(path: Path, name: str) -> str:
+def _layers(location: Location) -> FolderLayers | ObjectLayers:
+    """How layers are staged and published where ``location`` lives."""
+    return FolderLayers(location.path) if location.is_local else ObjectLayers(location)
+
+
+def _exists(path: Location, name: str) -> str:
     article = "an" if name[0] in "aeiou" else "a"
     return f"{path} already has {article} {name} layer: pass --overwrite to replace it"
 
 
-@contextlib.contextmanager
-def _staging(path: Path, names: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
-    """The staged folders of ``names``: leftovers of an interrupted write cleared, each
-    created exclusively (never through a link planted in the store), removed again when
-    the write fails (a full disk leaves nothing behind)."""
-    staged = tuple(PARTIAL_PREFIX + name for name in names)
-    for name, folder in zip(names, staged, strict=True):
-        refuse_links(path, ("zarr.json", name, folder, f"{PARTIAL_PREFIX}old_{name}"))
-        shutil.rmtree(path / folder, ignore_errors=True)
-    try:
-        for folder in staged:
-            (path / folder).mkdir()
-        yield staged
-    except BaseException:
-        for folder in staged:
-            shutil.rmtree(path / folder, ignore_errors=True)
-        raise
-
-
 def write_grid(
-    store: str | Path,
+    store: StoreLike,
     name: str,
     values: np.ndarray,
     coords: dict[str, np.ndarray],
@@ -179,7 +169,7 @@ def write_grid(
             reserved, or the store cannot be written.
         StoreBusyError: When another process is writing the store.
     """
-    path = Path(store)
+    path = locate(store)
     for label in (name, *coords):
         _check_name(label)
     if name in open_survey(path) and not overwrite:
@@ -191,43 +181,19 @@ def write_grid(
     with (
         holding(path, lock, purpose=f"writing the {name} layer"),
         writing(path),
-        _staging(path, tuple(arrays)) as staged,
+        _layers(path).stage(tuple(arrays)) as (group, staged, options),
     ):
-        group = zarr.open_group(str(path), mode="r+")
         for folder, (data, dims, extra) in zip(staged, arrays.values(), strict=True):
             target = group.create_array(folder, shape=data.shape, dtype=data.dtype,
                                         chunks=data.shape or None, dimension_names=dims,
-                                        attributes=extra)  # fmt: skip
+                                        attributes=extra, **options[folder])  # fmt: skip
             target[...] = data
-        _publish(path, tuple(arrays))
+        _layers(path).publish(tuple(arrays))
 
 
-def _publish(path: Path, names: tuple[str, ...]) -> None:
-    """Move the fully written ``_partial_<name>`` arrays to their names and consolidate.
-
-    The old arrays are taken out of the consolidated metadata before their folders move
-    away: a reader (or a process killed between the renames) sees the old layer, none, or
-    the new one, never a listed layer whose folder is gone or that holds half the data."""
-    olds = [path / f"{PARTIAL_PREFIX}old_{name}" for name in names]
-    for old in olds:
-        shutil.rmtree(old, ignore_errors=True)
-    consolidate(path, hide=names)
-    for name, old in zip(names, olds, strict=True):
-        if (path / name).exists():
-            (path / name).rename(old)
-        (path / (PARTIAL_PREFIX + name)).rename(path / name)
-    consolidate(path)
-    for old in olds:
-        shutil.rmtree(old, ignore_errors=True)
-
-
-def remove_layer(store: str | Path, name: str, *, lock: StoreLock | None = None) -> None:
+def remove_layer(store: StoreLike, name: str, *, lock: StoreLock | None = None) -> None:
     """Delete the layer ``name`` (and any leftover of writing it) from ``store``."""
-    path = Path(store)
+    path = locate(store)
     _check_name(name)
-    folders = (name, PARTIAL_PREFIX + name, f"{PARTIAL_PREFIX}old_{name}")
     with holding(path, lock, purpose=f"removing the {name} layer"), writing(path):
-        refuse_links(path, ("zarr.json", *folders))
-        consolidate(path, hide=(name,))  # invisible before its chunks go
-        for folder in folders:
-            shutil.rmtree(path / folder, ignore_errors=True)
+        _layers(path).remove(name)

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from seisflow.ingest.geometry import Geometry
 from seisflow.ingest.segy import HeaderScan, open_segy, read_block
+from seisflow.storage import Location
 
 __all__ = ["block_stats", "merge_stats", "write_amplitude", "write_block"]
 
@@ -31,7 +31,7 @@ STATS_PIECE = 1 << 18
 def write_amplitude(
     scan: HeaderScan,
     geometry: Geometry,
-    partial: Path,
+    partial: Location,
     chunks: tuple[int, ...],
     scheduler: str | None,
     workers: int | None,
@@ -48,7 +48,7 @@ def write_amplitude(
             index = geometry.trace_index[region]
             source = str(scan.path) if scan.samples is None else _gather(scan.samples, index)
             tasks.append(dask.delayed(write_block, pure=False)(
-                source, str(partial), region, index, endian=scan.endian))  # fmt: skip
+                source, partial, region, index, endian=scan.endian))  # fmt: skip
     if scheduler:
         from distributed import progress as show
 
@@ -79,7 +79,7 @@ def _gather(samples: np.ndarray, index: np.ndarray) -> np.ndarray:
 
 def write_block(
     source: str | np.ndarray,
-    store: str,
+    store: Location,
     region: tuple[slice, slice],
     index: np.ndarray,
     endian: str | None = None,
@@ -88,7 +88,7 @@ def write_block(
 
     Args:
         source: The SEG-Y path (read with segyio) or the block's samples already in memory.
-        store: The (partial) store path.
+        store: The (partial) store.
         region: Inline and crossline index ranges of the block.
         index: File positions of the block's traces, int64 ``(n_il, n_xl)``; -1 = no trace.
         endian: Byte order of the SEG-Y (None: told from its binary header).
@@ -102,7 +102,7 @@ def write_block(
         block = source
     live = index >= 0
     stats = block_stats(block if live.all() else block[live])
-    array = zarr.open_array(store=store, path="amplitude", mode="r+")
+    array = zarr.open_array(store=store.zarr_store(), path="amplitude", mode="r+")
     if stats["nan_count"] == 0 and live.all() and hasattr(array, "with_config"):
         # no NaN in the block: no chunk of it can equal the NaN fill value, so zarr's check
         # for chunks to leave out (a pass over every chunk) would find none

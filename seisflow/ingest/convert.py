@@ -36,6 +36,7 @@ from seisflow.ingest.segy import (
     scan_headers,
 )
 from seisflow.ingest.store import compressor, create_store, finish, staged_store
+from seisflow.storage import Location, StoreLike, locate
 
 __all__ = ["DEFAULT_CHUNKS", "IngestReport", "segy_to_zarr"]
 
@@ -54,7 +55,7 @@ CHOICES: dict[str, tuple[tuple[str, ...], str]] = {
 class IngestReport:
     """What an ingest wrote and found."""
 
-    store: Path
+    store: Path | Location
     shape: tuple[int, int, int]
     traces: int
     missing: int
@@ -71,7 +72,7 @@ class IngestReport:
 
 def segy_to_zarr(
     segy: str | Path,
-    store: str | Path,
+    store: StoreLike,
     *,
     locations: ByteLocations | None = None,
     crs: str | None = None,
@@ -89,7 +90,8 @@ def segy_to_zarr(
 
     Args:
         segy: The input file; opened read-only.
-        store: The Zarr store to create.
+        store: The Zarr store to create: a local path, or an object-storage URL or
+            :class:`~seisflow.storage.Location`.
         locations: Trace-header byte locations (default: SEG-Y rev 1, 189/193/181/185).
         crs: EPSG code or WKT; by default an EPSG code found in the text header.
         domain: The vertical axis, ``time`` (ms) or ``depth`` (m, or ft in a feet file);
@@ -114,7 +116,7 @@ def segy_to_zarr(
         SeisflowError: On bad input (see :mod:`seisflow.errors`); nothing is left behind.
     """
     start = datetime.now(UTC)
-    segy, store = Path(segy), Path(store)
+    segy, store = Path(segy), locate(store)
     codec = compressor(compressor_name)  # validate settings before any work
     chunks = _valid_chunks(chunks)
     if domain is not None:
@@ -152,7 +154,7 @@ def segy_to_zarr(
         attrs["created"] = start.isoformat(timespec="seconds")
         finish(partial, target, attrs)
     return IngestReport(
-        store=store,
+        store=store.path if store.is_local else store,
         shape=shape,  # type: ignore[arg-type]
         traces=scan.n_traces,
         missing=int((~geometry.mask).sum()),

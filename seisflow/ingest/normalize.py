@@ -27,13 +27,13 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any, Literal, get_args
 
 import numpy as np
 import zarr
 
 from seisflow.errors import ConfigError
+from seisflow.storage import StoreLike, locate
 
 __all__ = [
     "COMPANDINGS",
@@ -146,7 +146,7 @@ def robust_scale(values: np.ndarray, percentile: float) -> float:
 
 
 def measure(
-    store: str | Path,
+    store: StoreLike,
     *,
     percentile: float = 99.5,
     companding: Companding = "clip",
@@ -162,7 +162,7 @@ def measure(
     cached in the store's attributes (``seisflow:normalization``) is reused while its
     percentile matches.
     """
-    group = zarr.open_group(str(store), mode="r")
+    group = zarr.open_group(locate(store).zarr_store(read_only=True), mode="r")
     cached = group.attrs.get(LEGACY_KEY)
     if isinstance(cached, Mapping) and cached.get("percentile") == percentile:
         return Normalization(scale=float(cached["clip"]), percentile=percentile,

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import warnings
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +31,13 @@ import numpy as np
 import xarray as xr
 import zarr
 from zarr.codecs import BloscCodec, ZstdCodec
-from zarr.storage import LocalStore, WrapperStore
 
 from seisflow.errors import InputFileError, OutputPathError
 from seisflow.ingest.lines import line_summary
+from seisflow.ingest.metadata import STAGED_PREFIX, consolidate
 from seisflow.ingest.units import coordinate_attrs
 from seisflow.locks import StoreLock
+from seisflow.object_store import UNFINISHED, clear_store, committed
 from seisflow.outputs import (
     SURVEY_STORE,
     claim_output,
@@ -46,9 +47,11 @@ from seisflow.outputs import (
     stale_staging,
     writing,
 )
+from seisflow.storage import Location, StoreLike, locate
 
 __all__ = [
     "COMPRESSORS",
+    "STAGED_PREFIX",
     "compressor",
     "consolidate",
     "create_store",
@@ -84,32 +87,47 @@ def compressor(name: str) -> Any:
 
 @contextlib.contextmanager
 def staged_store(
-    path: Path, *, overwrite: bool, inputs: Iterable[Path], purpose: str
-) -> Iterator[tuple[Path, Path]]:
+    path: StoreLike, *, overwrite: bool, inputs: Iterable[Path], purpose: str
+) -> Iterator[tuple[Location, Location]]:
     """Claim ``path`` for a new store and hold its lock; yields ``(target, partial)``: where
     the store goes (a link to a store is followed) and the empty staged folder to build it
     in, which :func:`finish` moves into place. Leftovers of interrupted runs are cleared
     first; the staged folder is removed when the block fails.
+
+    On object storage, which has no rename, the store is built at its own prefix
+    (``partial`` is ``target``) and becomes visible when :func:`finish` writes its
+    consolidated metadata; ``--overwrite`` deletes the old store first
+    (:func:`~seisflow.object_store.clear_store`).
 
     Raises:
         OutputPathError: When ``path`` exists (without ``overwrite``), is not a seisflow
             survey store, is or contains an input, or cannot be written.
         StoreBusyError: When another process is writing it.
     """
-    target = claim_output(path, kind=SURVEY_STORE, overwrite=overwrite, inputs=inputs)
-    with StoreLock(target, purpose=purpose), writing(path):
+    location = locate(path)
+    if not location.is_local:
+        with StoreLock(location, purpose=purpose):
+            clear_store(location, overwrite=overwrite)
+            try:
+                yield location, location
+            except BaseException:
+                clear_store(location, overwrite=True, unfinished=True)
+                raise
+        return
+    target = claim_output(location.path, kind=SURVEY_STORE, overwrite=overwrite, inputs=inputs)
+    with StoreLock(target, purpose=purpose), writing(location.path):
         for stale in stale_staging(target):  # an interrupted earlier run: start again
             remove(stale)
         partial = staging_path(target, folder=True)
         try:
-            yield target, partial
+            yield Location(str(target)), Location(str(partial))
         except BaseException:
             remove(partial)
             raise
 
 
 def create_store(
-    partial: Path,
+    partial: Location,
     *,
     inlines: np.ndarray,
     crosslines: np.ndarray,
@@ -127,7 +145,7 @@ def create_store(
     """Create the store's arrays and coordinates; ``amplitude`` is left to region writes.
 
     Args:
-        partial: Folder to create (the partial path).
+        partial: Where to create it (the partial folder, or an object-store prefix).
         inlines, crosslines: Line numbers, ``(n_il,)`` and ``(n_xl,)``.
         samples: Sample times (``domain="time"``) or depths, ``(n_samples,)``, in
             ``vertical_units`` (default: ms for time, m for depth).
@@ -168,6 +186,7 @@ def create_store(
             "cdp_x": (dims[:2], cdp_x, coordinate_attrs("x", xy_units)),
             "cdp_y": (dims[:2], cdp_y, coordinate_attrs("y", xy_units)),
         },
+        attrs={UNFINISHED: True},  # until finish(): an interrupted build is told by it
     )
     encoding = {
         "amplitude": {
@@ -179,47 +198,26 @@ def create_store(
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "Consolidated metadata", UserWarning)
         dataset.to_zarr(
-            partial, mode="w", compute=False, zarr_format=3, consolidated=False, encoding=encoding
+            partial.zarr_store(),
+            mode="w",
+            compute=False,
+            zarr_format=3,
+            consolidated=False,
+            encoding=encoding,
         )
 
 
-#: Name prefix of an array being written: never listed in the consolidated metadata.
-STAGED_PREFIX = "_partial_"
-
-
-class _Visible(WrapperStore[LocalStore]):
-    """A store that lists neither staged arrays (``_partial_*``) nor the ``hidden`` ones at
-    its root, so consolidating through it never makes a leftover of a killed write visible."""
-
-    def __init__(self, store: LocalStore, hidden: frozenset[str] = frozenset()) -> None:
-        super().__init__(store)
-        self._hidden = hidden
-
-    def _with_store(self, store: LocalStore) -> _Visible:
-        return _Visible(store, self._hidden)
-
-    async def list_dir(self, prefix: str) -> AsyncIterator[str]:
-        async for key in self._store.list_dir(prefix):
-            if prefix or not (key.startswith(STAGED_PREFIX) or key in self._hidden):
-                yield key
-
-
-def consolidate(path: Path, *, hide: tuple[str, ...] = ()) -> None:
-    """Consolidate the store's metadata (a zarr-python extension to Zarr v3), leaving out
-    staged arrays (``_partial_*``) and the arrays named in ``hide``: readers of the
-    consolidated metadata do not see them."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "Consolidated metadata", UserWarning)
-        zarr.consolidate_metadata(_Visible(LocalStore(path), frozenset(hide)))
-
-
-def finish(partial: Path, path: Path, attrs: dict[str, Any]) -> None:
+def finish(partial: Location, path: Location, attrs: dict[str, Any]) -> None:
     """Write the final attributes, consolidate, and move the store into place (see
-    :func:`~seisflow.outputs.replace_with`)."""
-    group = zarr.open_group(str(partial), mode="r+")
-    group.attrs.update(_jsonable(attrs))
-    consolidate(partial)
-    replace_with(partial, path)
+    :func:`~seisflow.outputs.replace_with`; on object storage the consolidated metadata is
+    the commit point and nothing moves)."""
+    store = partial.zarr_store()
+    group = zarr.open_group(store, mode="r+", use_consolidated=False)
+    group.attrs.put({k: v for k, v in {**group.attrs, **_jsonable(attrs)}.items()
+                     if k != UNFINISHED})  # fmt: skip
+    consolidate(store)
+    if partial.is_local:
+        replace_with(partial.path, path.path)
 
 
 def _jsonable(value: Any) -> Any:
@@ -234,22 +232,28 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def open_survey(path: str | Path) -> xr.Dataset:
-    """Open a survey store lazily (dask-backed) with xarray.
+def open_survey(path: StoreLike) -> xr.Dataset:
+    """Open a survey store lazily (dask-backed) with xarray: a local path, a URL or a
+    :class:`~seisflow.storage.Location`. Reading never writes.
 
     Raises:
         InputFileError: When the store is missing, incomplete or has no ``amplitude``.
     """
-    path = Path(path)
-    if not path.exists():
-        if stale_staging(path):
+    location = locate(path)
+    if not location.exists():
+        if location.is_local and stale_staging(location.path):
             raise InputFileError(
                 f"{path} was never completed (an interrupted ingest left "
-                f"{stale_staging(path)[0].name}): run seisflow ingest again"
+                f"{stale_staging(location.path)[0].name}): run seisflow ingest again"
             )
         raise InputFileError(f"{path} does not exist: check the path or run seisflow ingest")
+    if not location.is_local and not committed(location):
+        raise InputFileError(
+            f"{path} was never completed (no consolidated metadata: an interrupted ingest): "
+            "run seisflow ingest again"
+        )
     try:
-        dataset = xr.open_zarr(path, consolidated=True)
+        dataset = xr.open_zarr(location.zarr_store(read_only=True), consolidated=True)
     except (FileNotFoundError, KeyError, ValueError) as exc:
         raise InputFileError(
             f"{path} is not a seisflow survey store ({type(exc).__name__}: {exc}): "
@@ -263,25 +267,24 @@ def open_survey(path: str | Path) -> xr.Dataset:
     return dataset
 
 
-def describe(path: str | Path) -> dict[str, Any]:
+def describe(path: StoreLike) -> dict[str, Any]:
     """A summary of a survey store: grid, extent, corners, CRS, samples, layers, size, and
     for a 2-D line its name, CDPs and length (:func:`~seisflow.ingest.lines.line_summary`).
 
     Raises:
         InputFileError: As :func:`open_survey`.
     """
-    path = Path(path)
     return summarize(open_survey(path), path=path)
 
 
-def summarize(dataset: xr.Dataset, *, path: str | Path | None = None) -> dict[str, Any]:
+def summarize(dataset: xr.Dataset, *, path: StoreLike | None = None) -> dict[str, Any]:
     """The :func:`describe` summary of an open survey dataset.
 
     Args:
         dataset: A survey (from :func:`open_survey`, or a selection keeping its grid).
         path: The store, for ``store`` and ``size_on_disk_bytes`` (None: both None).
     """
-    path = Path(path) if path is not None else None
+    location = locate(path) if path is not None else None
     attrs = dataset.attrs
     domain = attrs.get("domain", "time")
     inlines, crosslines = dataset.inline.values, dataset.crossline.values
@@ -305,9 +308,9 @@ def summarize(dataset: xr.Dataset, *, path: str | Path | None = None) -> dict[st
     layers = [
         name for name in dataset.data_vars if name not in ("amplitude", "trace_mask", "spatial_ref")
     ]
-    size = sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path else None
+    size = location.size_bytes() if location else None
     return {
-        "store": str(path) if path else None,
+        "store": str(location) if location else None,
         "grid": {
             "inlines": _axis(inlines),
             "crosslines": _axis(crosslines),

@@ -19,7 +19,6 @@ from __future__ import annotations
 import itertools
 from collections import OrderedDict
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -39,6 +38,7 @@ from seisflow.ingest.patches import (
     spread,
 )
 from seisflow.ingest.store import open_survey
+from seisflow.storage import StoreLike, locate
 
 __all__ = ["PatchStream", "shard", "tile"]
 
@@ -61,7 +61,7 @@ def _split(n_items: int, index: int, count: int) -> slice:
     return slice(int(bounds[index]), int(bounds[index + 1]))
 
 
-def tile(store: str | Path, spec: PatchSpec, *, complete: bool = False) -> np.ndarray:
+def tile(store: StoreLike, spec: PatchSpec, *, complete: bool = False) -> np.ndarray:
     """The deterministic grid of patch positions of a store, int64 ``(n, 4)``.
 
     ``(axis, i, j, k)`` rows in lexicographic order: every patch with a live trace (the
@@ -104,7 +104,7 @@ class PatchStream(IterableDataset):
 
     def __init__(
         self,
-        store: str | Path,
+        store: StoreLike,
         spec: PatchSpec,
         *,
         seed: int = 0,
@@ -119,7 +119,7 @@ class PatchStream(IterableDataset):
         super().__init__()
         dataset = open_survey(store)
         self.batch_size = batch_size
-        self.store = str(store)
+        self.store = locate(store)
         self.spec = spec
         self.seed = seed
         self.shuffle = shuffle
@@ -184,6 +184,34 @@ class PatchStream(IterableDataset):
         """Patches in one pass (all consumers together)."""
         return int(self.positions.shape[0])
 
+    def units(self) -> dict[Unit, int]:
+        """Every unit in the deterministic pass's order (inline sections by inline chunk,
+        crossline ones by crossline chunk), with its number of patches."""
+        order = sorted(self._by_unit, key=lambda u: (u[0], u[1 + u[0]], u[2 - u[0]]))
+        return {unit: len(self._by_unit[unit]) for unit in order}
+
+    def batches(self, start: int, stop: int) -> Iterator[Any]:
+        """Patches ``start:stop`` of the deterministic pass (all of it, one consumer), handed
+        out as the pass hands them: with ``start`` a multiple of :attr:`batch_size`, the very
+        batches of ``iter(self)``. Reads only the units that hold them, in order, so a run
+        of neighbouring units reads each chunk about once.
+
+        Raises:
+            ValueError: On a shuffled (training) stream.
+        """
+        if self.shuffle:
+            raise ValueError("batches(start, stop) is a part of the deterministic pass only")
+        counts = self.units()
+        units = list(counts)
+        ends = np.cumsum(list(counts.values()))
+        first, last = (int(u) for u in np.searchsorted(ends, [start, stop - 1], side="right"))
+        if stop <= start or first == len(units):
+            return
+        skip = start - int(ends[first]) + counts[units[first]]
+        array = zarr.open_array(self.store.zarr_store(read_only=True), path="amplitude", mode="r")
+        blocks = _trimmed(self._blocks(array, units[first : last + 1]), skip, stop - start)
+        yield from _emit(blocks, self.batch_size, self.return_positions)
+
     def _units(self, epoch: int, index: int, count: int) -> list[Unit]:
         """Consumer ``index`` of ``count``'s units, in reading order, for ``epoch``.
 
@@ -192,7 +220,7 @@ class PatchStream(IterableDataset):
         permuted by ``(seed, epoch)`` and dealt round-robin, each consumer's share ordered to
         span the survey from its first unit, the two directions alternating.
         """
-        units = sorted(self._by_unit, key=lambda u: (u[0], u[1 + u[0]], u[2 - u[0]]))
+        units = list(self.units())
         if not self.shuffle:
             return units[_split(len(units), index, count)]
         lanes = []
@@ -217,7 +245,7 @@ class PatchStream(IterableDataset):
         run on across epoch ends and every training batch is full."""
         index, count = shard()
         rng = np.random.default_rng([self.seed, index, count])
-        array = zarr.open_array(self.store, path="amplitude", mode="r")
+        array = zarr.open_array(self.store.zarr_store(read_only=True), path="amplitude", mode="r")
         epoch = 0
         while True:
             blocks = self._blocks(array, self._units(epoch, index, count))
@@ -316,6 +344,19 @@ def _shuffled(
         patches, where = (np.concatenate(parts) for parts in zip(*held, strict=True))
         order = rng.permutation(count)
         yield patches[order], where[order]
+
+
+def _trimmed(
+    blocks: Iterator[tuple[np.ndarray, np.ndarray]], skip: int, count: int
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """The ``count`` patches of ``blocks`` after the first ``skip``, in the same blocks."""
+    for patches, where in blocks:
+        kept = slice(min(skip, len(where)), skip + count)
+        skip, count = skip - min(skip, len(where)), count - len(where[kept])
+        if len(where[kept]):
+            yield patches[kept], where[kept]
+        if count <= 0:
+            return
 
 
 def _emit(

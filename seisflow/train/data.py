@@ -39,6 +39,7 @@ from seisflow.images import IMAGE_SETS, load_images
 from seisflow.ingest.normalize import Normalization, measure
 from seisflow.ingest.patches import PatchSpec
 from seisflow.ingest.stream import PatchStream
+from seisflow.storage import Location, StoreLike, locate
 from seisflow.train.config import DataConfig
 
 __all__ = [
@@ -138,11 +139,12 @@ class SurveySource:
 
     kind = "survey"
 
-    def __init__(self, store: str | Path, *, data: DataConfig, seed: int) -> None:
+    def __init__(self, store: StoreLike, *, data: DataConfig, seed: int) -> None:
         self.name = str(store)
+        self.location = locate(store)
         self.data = data
         self.seed = seed
-        self.attrs = dict(zarr.open_group(self.name, mode="r").attrs)
+        self.attrs = dict(zarr.open_group(self.location.zarr_store(read_only=True), mode="r").attrs)
         check_amplitudes(self.name, self.attrs.get("statistics"))
         self.spec = PatchSpec(size=data.size, axis=data.axis, stride=data.stride,
                               time_window=data.time_window, depth3d=data.depth3d)  # fmt: skip
@@ -163,7 +165,7 @@ class SurveySource:
         """How this store's amplitudes become bytes for training: its scale at
         ``data.percentile``, ``data.companding``, ``data.headroom`` (recorded in the run)."""
         if self._normalization is None:
-            self._normalization = measure(self.name, percentile=self.data.percentile,
+            self._normalization = measure(self.location, percentile=self.data.percentile,
                                           companding=self.data.companding,
                                           headroom=self.data.headroom)  # fmt: skip
         return self._normalization
@@ -171,7 +173,7 @@ class SurveySource:
     def _stream(
         self, *, batch_size: int, split: str = "train", positions: bool = False
     ) -> PatchStream:
-        return PatchStream(self.name, self.spec, seed=self.seed, shuffle=True,
+        return PatchStream(self.location, self.spec, seed=self.seed, shuffle=True,
                            batch_size=batch_size, buffer=self.data.buffer,
                            normalization=self.normalization, holdout=self.data.holdout,
                            split="eval" if split == "eval" else "train",
@@ -284,10 +286,15 @@ def source_record(data: Source, data_dir: str | Path | None) -> dict[str, Any]:
     if isinstance(data, SurveySource):
         origin = data.attrs.get("source")
         origin = origin if isinstance(origin, Mapping) else {}
-        record.update(path=str(Path(data.name).resolve()), segy=origin.get("path"),
+        record.update(path=_absolute(data.location), segy=origin.get("path"),
                       crc32=origin.get("crc32"), holdout=data.holdout,
                       normalization=data.normalization.as_dict())  # fmt: skip
     return record
+
+
+def _absolute(location: Location) -> str:
+    """A store's absolute path, or its URL."""
+    return str(location.path.resolve()) if location.is_local else location.url
 
 
 def check_same_source(saved: Mapping[str, Any], current: Mapping[str, Any], run_dir: Path) -> None:
@@ -320,23 +327,26 @@ def _describe(record: Mapping[str, Any]) -> str:
     return str(record.get("name"))
 
 
-def open_source(source: str, *, data: DataConfig, seed: int, data_dir: str | Path | None) -> Source:
-    """An image benchmark by name, or a survey store by path.
+def open_source(
+    source: str | Location, *, data: DataConfig, seed: int, data_dir: str | Path | None
+) -> Source:
+    """An image benchmark by name, or a survey store by path, URL or
+    :class:`~seisflow.storage.Location`.
 
     Raises:
         InputFileError: When ``source`` is neither.
     """
-    if source in IMAGE_SETS:
+    if isinstance(source, str) and source in IMAGE_SETS:
         if data_dir is None:
             raise InputFileError(
                 f"the {source} benchmark reads {IMAGE_SETS[source]} from a folder: pass "
                 "--data-dir (for example ../shared/data/images)"
             )
         return ImageSource(source, data_dir=data_dir, seed=seed)
-    path = Path(source)
-    if not (path / "zarr.json").is_file():
+    location = locate(source)
+    if not location.exists() or not location.child("zarr.json").exists():
         raise InputFileError(
             f"{source} is neither an image benchmark ({', '.join(IMAGE_SETS)}) nor a survey "
             "store: give a store written by `seisflow ingest` or one of those names"
         )
-    return SurveySource(path, data=data, seed=seed)
+    return SurveySource(location, data=data, seed=seed)

@@ -29,6 +29,7 @@ from seisflow import presets
 from seisflow.config import apply_overrides, from_mapping, override_example, to_dict
 from seisflow.errors import ConfigError, TrainingError
 from seisflow.models import FractalFlow, build_flow
+from seisflow.storage import Location
 from seisflow.train import distributed, refit, rundir
 from seisflow.train.checkpoint import (
     CHECKPOINT,
@@ -168,7 +169,7 @@ def _optimizer(flow: FractalFlow, config: TrainConfig) -> torch.optim.Optimizer:
 
 
 def train(
-    source: str,
+    source: str | Location,
     run_dir: str | Path,
     *,
     preset: str | None = None,
@@ -183,7 +184,8 @@ def train(
     """Train a Fractal Flow on a survey store or an image benchmark.
 
     Args:
-        source: A survey store path, or ``mnist``, ``fashion_mnist``, ``cifar10_automobile``.
+        source: A survey store (path, URL or :class:`~seisflow.storage.Location`), or
+            ``mnist``, ``fashion_mnist``, ``cifar10_automobile``.
         run_dir: Where ``checkpoint.pt``, ``config.toml`` and ``metrics.jsonl`` go.
         preset: A shipped preset (see :mod:`seisflow.presets`), ``auto`` for the source's
             own on the device the run trains on (``survey-quick`` on CPU, ``survey`` on
@@ -219,7 +221,7 @@ def train(
         base = to_dict(stored)
     else:
         kind = distributed.pick_device(device).type  # the preset depends on the device
-        chosen = presets.resolve_name(preset, source, kind)
+        chosen = presets.resolve_name(preset, str(source), kind)
         base = presets.compose(chosen, config_file=config_file, settings=settings)
     name = stored.preset if stored is not None else chosen
     raw = apply_overrides(base, overrides, example=override_example(RunConfig))
