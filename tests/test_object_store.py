@@ -256,3 +256,21 @@ def test_a_map_killed_mid_write_on_s3_leaves_the_old_layer_whole(tiny_run, make_
     map_survey(store, run, layers=("anomaly",), overwrite=True, progress=False, stride=16)
     assert "state" not in open_survey(store).anomaly.attrs
     assert not fs.exists(staged) and not fs.exists(lock)
+
+
+def test_a_segy_on_s3_ingests_and_exports_like_the_local_file(make_survey, bucket, tmp_path):
+    segy = make_survey(missing_corner=True).segy
+    url = f"{bucket}/in/survey.sgy"
+    _s3().put_file(str(segy), url.removeprefix("s3://"))
+    done = _cli("ingest", url, tmp_path / "remote.zarr", "--chunks", "8,15,48")
+    assert done.returncode == 0, done.stderr[-2000:]
+    local = segy_to_zarr(segy, tmp_path / "local.zarr", chunks=CHUNKS).store
+    theirs, mine = open_survey(tmp_path / "remote.zarr"), open_survey(local)
+    assert _same(theirs.amplitude.values, mine.amplitude.values)
+    assert theirs.attrs["source"]["path"] == url
+    assert theirs.attrs["source"]["crc32"] == mine.attrs["source"]["crc32"]
+    outs = [export_segy(s, "amplitude", tmp_path / f"{i}.sgy")["out"]
+            for i, s in enumerate((tmp_path / "remote.zarr", local))]  # fmt: skip
+    assert Path(outs[0]).read_bytes()[3600:] == Path(outs[1]).read_bytes()[3600:]
+    with pytest.raises(InputFileError, match="does not exist"):
+        segy_to_zarr(f"{bucket}/in/missing.sgy", tmp_path / "x.zarr")

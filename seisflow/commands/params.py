@@ -10,6 +10,7 @@ from seisflow.storage import Location, is_url, locate, parse_storage_options
 
 __all__ = [
     "DEVICE",
+    "SEGY_FILE",
     "SOURCE",
     "STORE",
     "StoreParam",
@@ -48,8 +49,8 @@ class StoreParam(click.ParamType):
     :class:`~seisflow.storage.Location` carrying the ``--storage-option`` options. With
     ``images`` an image benchmark's name passes through as it is (``train``'s SOURCE)."""
 
-    def __init__(self, *, images: bool = False) -> None:
-        self.name = "source" if images else "store"
+    def __init__(self, *, name: str = "store", images: bool = False) -> None:
+        self.name = name
         self.images = images
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
@@ -66,7 +67,9 @@ def _image_sets() -> dict[str, str]:
 
 
 STORE = StoreParam()
-SOURCE = StoreParam(images=True)
+SOURCE = StoreParam(name="source", images=True)
+#: A SEG-Y file: a local path or a URL (read through fsspec, :mod:`seisflow.ingest.fetch`).
+SEGY_FILE = StoreParam(name="file")
 
 
 class Triple(click.ParamType):

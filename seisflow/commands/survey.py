@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from seisflow.commands.params import STORE, Triple, fractions, storage_option
+from seisflow.commands.params import SEGY_FILE, STORE, Triple, fractions, storage_option
 from seisflow.storage import Location
 
 __all__ = ["export", "info", "ingest", "synth"]
@@ -99,7 +99,7 @@ def synth(
 
 
 @click.command()
-@click.argument("segy", type=click.Path(path_type=Path))
+@click.argument("segy", type=SEGY_FILE)
 @click.argument("store", type=STORE)
 @storage_option
 @click.option(
@@ -176,7 +176,7 @@ def synth(
     help="Run on a Dask distributed cluster, e.g. tcp://host:8786 [default: threads].",
 )
 def ingest(
-    segy: Path,
+    segy: Location,
     store: Location,
     iline_byte: int,
     xline_byte: int,
@@ -194,6 +194,10 @@ def ingest(
     scheduler: str | None,
 ) -> None:
     """Ingest SEGY (SEG-Y or Seismic Unix) into the survey store STORE (Zarr v3).
+
+    Either may be an object-storage URL (s3://, gs://, az://): a remote SEGY is read in
+    ranges into a temporary local copy; a remote STORE is written in place and appears when
+    its consolidated metadata is written last.
 
     The geometry comes from the trace headers (any sorting, steps, missing traces; 2-D lines
     by CDP); amplitudes are float32 with NaN where no trace; CDP X/Y, the CRS and the affine

@@ -35,9 +35,10 @@ from seisflow.infer.export_target import (
     export_layer,
     output_format,
 )
+from seisflow.ingest.fetch import local_file
 from seisflow.ingest.store import open_survey
 from seisflow.outputs import SEGY, claim_output, remove, staging_path, writing
-from seisflow.storage import StoreLike, local_paths, locate
+from seisflow.storage import Location, StoreLike, local_paths, locate
 
 __all__ = ["GEOTIFF_SUFFIXES", "SEGY_SUFFIXES", "export_geotiff", "export_segy", "output_format"]
 
@@ -66,8 +67,17 @@ def export_segy(
     check_output(out, "segy")
     survey = open_survey(store)
     values = export_layer(survey, store, layer, "segy")
-    source = checked_source(survey, store)
-    out = claim_output(out, kind=SEGY, overwrite=overwrite, inputs=(source, *local_paths(store)))
+    origin = locate(checked_source(survey, store))
+    out = claim_output(out, kind=SEGY, overwrite=overwrite,
+                       inputs=(*local_paths(origin), *local_paths(store)))  # fmt: skip
+    with local_file(origin) as source:  # a SEG-Y on object storage: a temporary copy
+        return _write_segy(store, survey, layer, values, source, out)
+
+
+def _write_segy(
+    store: Location, survey: Any, layer: str, values: Any, source: Path, out: Path
+) -> dict[str, Any]:
+    """Write ``out`` (claimed) from the local ``source`` file and the store's ``layer``."""
     layout = source_layout(source, survey, store)
     traces = layout.traces(source)
     place = Placement(survey, store, source, traces, layout.order)

@@ -20,6 +20,7 @@ import numpy as np
 import segyio
 
 from seisflow.errors import InputFileError
+from seisflow.ingest.fetch import source_size
 from seisflow.ingest.segy_writer import binary_header, text_header
 
 __all__ = ["Placement", "SourceLayout", "checked_source", "source_layout"]
@@ -28,15 +29,20 @@ BYTES_PER_SAMPLE = {1: 4, 2: 4, 3: 2, 5: 4, 6: 8, 8: 1, 9: 8, 10: 4, 11: 2, 12: 
 Order = Literal["big", "little"]
 
 
-def checked_source(survey: Any, store: Path) -> Path:
-    """The source file of ``store``, checked to be there with the size it had at ingest.
+def checked_source(survey: Any, store: Any) -> str:
+    """The source file of ``store`` (a path, or a URL), checked to be there with the size
+    it had at ingest.
 
     Raises:
         InputFileError: When it is missing or its size changed.
     """
     record = survey.attrs.get("source", {})
-    path = Path(record.get("path", ""))
-    if not path.is_file() or path.stat().st_size != record.get("size"):
+    path = str(record.get("path", ""))
+    try:
+        size = source_size(path) if path else None
+    except InputFileError:
+        size = None
+    if size is None or size != record.get("size"):
         raise InputFileError(
             f"{store} was ingested from {path}, which is missing or changed (size "
             f"{record.get('size')} expected): its trace headers are copied into the export, "

@@ -25,6 +25,7 @@ from seisflow._version import __version__
 from seisflow.checksums import crc32_of
 from seisflow.errors import ConfigError
 from seisflow.ingest.blocks import write_amplitude
+from seisflow.ingest.fetch import local_file, source_size
 from seisflow.ingest.geometry import Duplicates, Geometry, build_geometry
 from seisflow.ingest.prestack import refuse_pre_stack
 from seisflow.ingest.reference import Reference, survey_reference
@@ -36,7 +37,7 @@ from seisflow.ingest.segy import (
     scan_headers,
 )
 from seisflow.ingest.store import compressor, create_store, finish, staged_store
-from seisflow.storage import Location, StoreLike, locate
+from seisflow.storage import Location, StoreLike, local_paths, locate
 
 __all__ = ["DEFAULT_CHUNKS", "IngestReport", "segy_to_zarr"]
 
@@ -71,7 +72,7 @@ class IngestReport:
 
 
 def segy_to_zarr(
-    segy: str | Path,
+    segy: str | Path | Location,
     store: StoreLike,
     *,
     locations: ByteLocations | None = None,
@@ -89,7 +90,9 @@ def segy_to_zarr(
     """Ingest a SEG-Y (or Seismic Unix) file into a survey store.
 
     Args:
-        segy: The input file; opened read-only.
+        segy: The input file; opened read-only. A URL (``s3://...``) or remote
+            :class:`~seisflow.storage.Location` is read in ranges into a temporary local
+            copy first (:func:`~seisflow.ingest.fetch.local_file`).
         store: The Zarr store to create: a local path, or an object-storage URL or
             :class:`~seisflow.storage.Location`.
         locations: Trace-header byte locations (default: SEG-Y rev 1, 189/193/181/185).
@@ -116,7 +119,7 @@ def segy_to_zarr(
         SeisflowError: On bad input (see :mod:`seisflow.errors`); nothing is left behind.
     """
     start = datetime.now(UTC)
-    segy, store = Path(segy), locate(store)
+    origin, store = locate(segy), locate(store)
     codec = compressor(compressor_name)  # validate settings before any work
     chunks = _valid_chunks(chunks)
     if domain is not None:
@@ -124,8 +127,11 @@ def segy_to_zarr(
     _valid_choice("--duplicates", duplicates)
     if endian is not None:
         _valid_choice("--endian", endian)
-    with staged_store(store, overwrite=overwrite, inputs=(segy,),
-                      purpose="seisflow ingest") as (target, partial):  # fmt: skip
+    with (
+        staged_store(store, overwrite=overwrite, inputs=local_paths(origin),
+                     purpose="seisflow ingest") as (target, partial),
+        local_file(origin) as segy,
+    ):  # fmt: skip
         scan = scan_headers(segy, locations or ByteLocations(), endian=endian)
         geometry = geometry_of(scan, duplicates=duplicates)
         reference = survey_reference(scan, geometry, crs=crs, domain=domain)
@@ -150,7 +156,7 @@ def segy_to_zarr(
             checksum = side.submit(crc32_of, segy)  # overlaps with the write
             stats = write_amplitude(scan, geometry, partial, chunks, scheduler, workers, progress)
             crc = checksum.result()
-        attrs = _attributes(scan, geometry, reference, stats, crc, compressor_name)
+        attrs = _attributes(scan, geometry, reference, stats, crc, compressor_name, origin)
         attrs["created"] = start.isoformat(timespec="seconds")
         finish(partial, target, attrs)
     return IngestReport(
@@ -166,7 +172,7 @@ def segy_to_zarr(
         vertical_units=reference.vertical_units,
         domain_evidence=reference.domain_evidence,
         seconds=(datetime.now(UTC) - start).total_seconds(),
-        bytes_read=segy.stat().st_size,
+        bytes_read=source_size(origin),
     )
 
 
@@ -230,11 +236,13 @@ def _attributes(
     stats: dict[str, Any],
     crc: str,
     compressor_name: str,
+    origin: Location,
 ) -> dict[str, Any]:
     """Group attributes: GeoZarr georeferencing, the vertical axis and units (see
     :meth:`~seisflow.ingest.reference.Reference.attributes`), headers, provenance and
-    statistics."""
-    source = scan.path.resolve()
+    statistics; ``origin``: the file as the user named it (the path recorded: absolute, or
+    the URL)."""
+    path = str(origin.path.resolve()) if origin.is_local else origin.url
     return {
         **reference.attributes(),
         "spatial:dimensions": ["inline", "crossline"],
@@ -258,8 +266,8 @@ def _attributes(
         "byte_locations": asdict(scan.locations),
         "sample_format": {"code": scan.format_code, "name": scan.format_name},
         "source": {
-            "path": str(source),
-            "size": source.stat().st_size,
+            "path": path,
+            "size": scan.path.stat().st_size,
             "crc32": crc,
             "reader": scan.reader,
             "endian": scan.endian,
