@@ -19,6 +19,8 @@ References:
 
 from __future__ import annotations
 
+from typing import Any
+
 import dask
 import dask.array as da
 import numpy as np
@@ -57,14 +59,34 @@ def lateral_contrast(
 
 
 def _deviation(
-    values: np.ndarray, alive: np.ndarray, sure: np.ndarray, radius: int, signed: bool = False
+    values: np.ndarray,
+    alive: np.ndarray,
+    sure: np.ndarray,
+    radius: int,
+    signed: bool = False,
+    centres: np.ndarray | None = None,
 ) -> np.ndarray:
     """``|v - median_N(v)|`` (``v - median_N(v)`` if ``signed``) over the trusted live
     samples ``sure``; 0 at live samples that are not trusted, NaN off the live traces.
-    ``alive``, ``sure``: bool like ``values``."""
+    ``alive``, ``sure``: bool like ``values``; ``centres``: optional bool ``(I, J)``, the
+    traces whose deviation is wanted (the others, a halo, are neighbours only: their
+    result is left undefined)."""
     kept = np.where(sure, values, np.nan).astype(np.float32)
-    out = kept - lateral_median(kept, alive[..., 0], radius)
+    wanted = alive[..., 0] if centres is None else alive[..., 0] & centres
+    out = kept - lateral_median(kept, wanted, radius)
     return np.where(alive & ~sure, np.float32(0.0), out if signed else np.abs(out))
+
+
+def _core(shape: tuple[int, ...], info: dict[str, Any], radius: int) -> np.ndarray:
+    """Bool ``(I, J)`` of a :func:`dask.array.map_overlap` block of ``shape`` (with
+    ``boundary="none"``): True on the block's own traces, False on the halo of ``radius``
+    traces it has on every side that has a neighbouring block."""
+    core = np.zeros(shape[:2], dtype=bool)
+    where, blocks = info["chunk-location"], info["num-chunks"]
+    lo = [radius if where[a] > 0 else 0 for a in (0, 1)]
+    hi = [shape[a] - (radius if where[a] < blocks[a] - 1 else 0) for a in (0, 1)]
+    core[lo[0] : hi[0], lo[1] : hi[1]] = True
+    return core
 
 
 def lazy_lateral_contrast(
@@ -106,8 +128,11 @@ def lazy_lateral_contrast(
     if trusted is None:
         trusted = mask
 
-    def deviation(block: np.ndarray, alive: np.ndarray, sure: np.ndarray) -> np.ndarray:
-        return _deviation(block, alive, alive & sure, radius, signed)
+    def deviation(
+        block: np.ndarray, alive: np.ndarray, sure: np.ndarray, block_info: Any = None
+    ) -> np.ndarray:  # medians at the block's own traces only: the halo is trimmed away
+        centres = None if block_info is None else _core(block.shape, block_info[0], radius)
+        return _deviation(block, alive, alive & sure, radius, signed, centres)
 
     halo = {0: radius, 1: radius, 2: 0}
     dev = da.map_overlap(deviation, layer, mask, trusted.rechunk(layer.chunks), depth=halo,

@@ -18,6 +18,8 @@ one metadata write on object storage, which has no rename
 from __future__ import annotations
 
 import contextlib
+import math
+import os
 from typing import Any
 
 import dask.array as da
@@ -33,7 +35,14 @@ from seisflow.locks import StoreLock, holding
 from seisflow.outputs import writing
 from seisflow.storage import Location, StoreLike, locate
 
-__all__ = ["PARTIAL_PREFIX", "remove_layer", "write_grid", "write_layer", "write_layers"]
+__all__ = [
+    "PARTIAL_PREFIX",
+    "remove_layer",
+    "slabs",
+    "write_grid",
+    "write_layer",
+    "write_layers",
+]
 
 #: Name prefix of a layer being written (invisible: not in the consolidated metadata).
 PARTIAL_PREFIX = STAGED_PREFIX
@@ -128,8 +137,26 @@ def write_layers(
             sources.append(da.asarray(data).rechunk(chunks))
         with contextlib.ExitStack() as stack:  # own threads: waited for if a chunk fails
             where = {"scheduler": scheduler} if scheduler else stack.enter_context(local_threads())
-            da.store(sources, targets, lock=False, **where)
+            for rows in slabs(chunks, amplitude.shape, _threads(scheduler)):
+                region = [(rows,)] * len(targets)
+                da.store([s[rows] for s in sources], targets, regions=region, lock=False, **where)
         _layers(path).publish(names)
+
+
+def slabs(chunks: tuple[int, ...], shape: tuple[int, ...], threads: int) -> list[slice]:
+    """Inline ranges of whole chunk rows, each of at least ``4 * threads`` chunks (so every
+    thread stays busy), to compute one after the other: the memory a layer's graph holds at
+    once is bounded by a slab, not by the volume, however Dask orders its tasks."""
+    per_row = math.prod(math.ceil(n / c) for n, c in zip(shape[1:], chunks[1:], strict=True))
+    rows = max(1, math.ceil(4 * threads / per_row)) * chunks[0]
+    return [slice(lo, min(lo + rows, shape[0])) for lo in range(0, shape[0], rows)]
+
+
+def _threads(scheduler: Any) -> int:
+    """Threads the computation runs on: the cluster's workers' or this machine's CPUs."""
+    if scheduler is not None and hasattr(scheduler, "nthreads"):
+        return max(1, sum(scheduler.nthreads().values()))
+    return os.cpu_count() or 1
 
 
 def _layers(location: Location) -> FolderLayers | ObjectLayers:

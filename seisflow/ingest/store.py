@@ -216,7 +216,7 @@ def finish(partial: Location, path: Location, attrs: dict[str, Any]) -> None:
     group.attrs.put({k: v for k, v in {**group.attrs, **_jsonable(attrs)}.items()
                      if k != UNFINISHED})  # fmt: skip
     consolidate(store)
-    if partial.is_local:
+    if partial.is_local and partial.path != path.path:
         replace_with(partial.path, path.path)
 
 
