@@ -259,6 +259,7 @@ def open_survey(path: StoreLike) -> xr.Dataset:
             f"{path} is not a seisflow survey store ({type(exc).__name__}: {exc}): "
             "create one with seisflow ingest"
         ) from None
+    dataset.encoding["source"] = location.url  # as xarray records a path it opened
     if "amplitude" not in dataset:
         raise InputFileError(
             f"{path} has no amplitude variable (found: {', '.join(dataset.data_vars) or 'none'})"
