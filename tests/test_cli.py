@@ -19,7 +19,7 @@ def run(*args, cwd=None):
         capture_output=True,
         text=True,
         cwd=cwd,
-        timeout=300,
+        timeout=1200,  # only stops a hung command: the demo takes minutes on two busy cores
     )
 
 
