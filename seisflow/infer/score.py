@@ -94,13 +94,6 @@ def paeth_residuals(patches: np.ndarray) -> np.ndarray:
     return ((x - pick) % 256).astype(np.uint8)
 
 
-#: Patches per pass of the flow on a CPU: :func:`score_batch` splits larger batches (the
-#: rows are the same, bit for bit). Measured on 2 cores (survey-quick, 32 x 32): 620
-#: patches/s in passes of 64, 560 of 32 or 128, 520 of 256, 250 of 1024: large passes
-#: allocate tensors of tens of MB, fresh pages each time, and fall out of the cache.
-CPU_PASS = 64
-
-
 @torch.inference_mode()
 def score_patches(
     flow: FractalFlow,
@@ -165,30 +158,8 @@ def score_batch(
 ) -> PatchRows:
     """The rows of one batch of uint8 patches ``codes`` ``(B, C, size, size)`` at
     ``where`` int64 ``(B, 4)`` (arguments as :func:`score_patches`); the flow is in eval
-    mode on its device. On a CPU the flow runs in passes of at most :data:`CPU_PASS`
-    patches."""
+    mode on its device."""
     device = next(flow.parameters()).device
-    step = CPU_PASS if device.type == "cpu" else len(codes)
-    if len(codes) <= step:
-        return _score_pass(flow, codes, where, device, words=words, density=density,
-                           topics=topics)  # fmt: skip
-    parts = [_score_pass(flow, codes[i : i + step], where[i : i + step], device, words=words,
-                         density=density, topics=topics)
-             for i in range(0, len(codes), step)]  # fmt: skip
-    return _joined(parts)
-
-
-def _score_pass(
-    flow: FractalFlow,
-    codes: np.ndarray,
-    where: np.ndarray,
-    device: torch.device,
-    *,
-    words: bool,
-    density: bool,
-    topics: bool,
-) -> PatchRows:
-    """:func:`score_batch` in one pass of the flow."""
     patches = torch.from_numpy(fill_missing(codes))
     scores = flow.score(flow.bin_centres(patches.to(device)), words=words)
     log_p, proportions = scores.log_prob, scores.proportions
