@@ -34,8 +34,10 @@ itself holds. Seconds are the child's wall-clock, interpreter start and imports 
 except ``map_seconds``. ``*_load`` is the 1-minute load average when the step ended: on
 shared cores, a load above the core count means other processes slowed the step (torch's
 two threads especially: every operation waits for the slower thread; measured on 2 shared
-cores, 44 patches/s with two threads against 366 with one). --threads N sets torch's
-threads in train, map and forward.
+cores, 20-44 patches/s with two threads against 340-366 with one). --threads N sets
+torch's threads in train, map and forward; --passive sets ``OMP_WAIT_POLICY=PASSIVE`` in
+every step (OpenMP threads sleep instead of spinning at a barrier: under the same load two
+threads then made 323 patches/s).
 
 The fit: least squares of log seconds of the map (and of its scoring and stitch+write
 parts) against log samples; an exponent of 1 is linear in the volume. The projection is
@@ -48,7 +50,7 @@ patches, some 490 000 for 1 GB of 1000-sample traces.
 
 Usage: python benchmarks/scale.py --gb 1 4 16 --root DIR [--train-steps 20] [--stride 32]
 [--samples 1000] [--batch-size 256] [--forward-patches 2048] [--train-set KEY=VALUE]
-[--threads N] [--keep]
+[--threads N] [--passive] [--keep]
 """
 
 from __future__ import annotations
@@ -104,7 +106,7 @@ def step(command: list[str], log: Path, threads: int = 0) -> dict[str, Any]:
     anonymous memory (its own, not the parent's or an earlier step's), and its last stdout
     line; raise with the log's tail when it fails. ``threads``: torch's threads in the child
     (``OMP_NUM_THREADS``; 0: its default)."""
-    env = {**os.environ, "OMP_NUM_THREADS": str(threads)} if threads else None
+    env = {**os.environ, **({"OMP_NUM_THREADS": str(threads)} if threads else {})}
     with open(log, "w") as out:
         start = time.perf_counter()
         child = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
@@ -265,6 +267,7 @@ def one_size(gb: float, args: argparse.Namespace) -> dict[str, Any]:
                                "traces": traces, "stride": args.stride,
                                "batch_size": args.batch_size, "train_steps": args.train_steps,
                                "train_set": args.train_set,
+                               "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", ""),
                                "cores": os.cpu_count()}  # fmt: skip
 
     def record(name: str, result: dict[str, Any], **rates: float) -> None:
@@ -383,11 +386,15 @@ def main() -> None:
                         help="a training setting (seisflow train --set), repeatable")  # fmt: skip
     parser.add_argument("--threads", type=int, default=0,
                         help="torch threads of train, map, forward (0: default)")  # fmt: skip
+    parser.add_argument("--passive", action="store_true",
+                        help="OMP_WAIT_POLICY=PASSIVE in every step")  # fmt: skip
     parser.add_argument("--keep", action="store_true", help="keep each size's files")
     parser.add_argument("--step", choices=("map", "forward"), help=argparse.SUPPRESS)
     parser.add_argument("--store", help=argparse.SUPPRESS)
     parser.add_argument("--run", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.passive:  # inherited by every step's process
+        os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
     if args.step and args.threads:
         import torch
 
