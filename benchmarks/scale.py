@@ -34,10 +34,11 @@ itself holds. Seconds are the child's wall-clock, interpreter start and imports 
 except ``map_seconds``. ``*_load`` is the 1-minute load average when the step ended: on
 shared cores, a load above the core count means other processes slowed the step (torch's
 two threads especially: every operation waits for the slower thread; measured on 2 shared
-cores, 20-44 patches/s with two threads against 340-366 with one). --threads N sets
-torch's threads in train, map and forward; --passive sets ``OMP_WAIT_POLICY=PASSIVE`` in
-every step (OpenMP threads sleep instead of spinning at a barrier: under the same load two
-threads then made 323 patches/s).
+cores, 20-44 patches/s with two threads against 340-366 with one: OpenMP's threads spin
+at every barrier). --threads N sets torch's threads in train, map and forward; --env
+KEY=VALUE sets a variable in every step, e.g. ``GOMP_SPINCOUNT=10000`` (spin less before
+sleeping: as fast as the default on idle cores, and 1.5x faster with 5x less CPU beside two
+busy processes) or ``OMP_WAIT_POLICY=PASSIVE`` (no spinning: 1.5x slower on idle cores).
 
 The fit: least squares of log seconds of the map (and of its scoring and stitch+write
 parts) against log samples; an exponent of 1 is linear in the volume. The projection is
@@ -50,7 +51,7 @@ patches, some 490 000 for 1 GB of 1000-sample traces.
 
 Usage: python benchmarks/scale.py --gb 1 4 16 --root DIR [--train-steps 20] [--stride 32]
 [--samples 1000] [--batch-size 256] [--forward-patches 2048] [--train-set KEY=VALUE]
-[--threads N] [--passive] [--keep]
+[--threads N] [--env KEY=VALUE] [--keep]
 """
 
 from __future__ import annotations
@@ -267,7 +268,7 @@ def one_size(gb: float, args: argparse.Namespace) -> dict[str, Any]:
                                "traces": traces, "stride": args.stride,
                                "batch_size": args.batch_size, "train_steps": args.train_steps,
                                "train_set": args.train_set,
-                               "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", ""),
+                               "env": args.env,
                                "cores": os.cpu_count()}  # fmt: skip
 
     def record(name: str, result: dict[str, Any], **rates: float) -> None:
@@ -386,15 +387,16 @@ def main() -> None:
                         help="a training setting (seisflow train --set), repeatable")  # fmt: skip
     parser.add_argument("--threads", type=int, default=0,
                         help="torch threads of train, map, forward (0: default)")  # fmt: skip
-    parser.add_argument("--passive", action="store_true",
-                        help="OMP_WAIT_POLICY=PASSIVE in every step")  # fmt: skip
+    parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
+                        help="an environment variable of every step, repeatable")  # fmt: skip
     parser.add_argument("--keep", action="store_true", help="keep each size's files")
     parser.add_argument("--step", choices=("map", "forward"), help=argparse.SUPPRESS)
     parser.add_argument("--store", help=argparse.SUPPRESS)
     parser.add_argument("--run", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.passive:  # inherited by every step's process
-        os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+    for setting in args.env:  # inherited by every step's process
+        key, _, value = setting.partition("=")
+        os.environ[key] = value
     if args.step and args.threads:
         import torch
 
