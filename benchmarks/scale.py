@@ -21,8 +21,7 @@ time against volume. For each size, in a folder of --root (deleted after it unle
   every sample, the read-outs, the writes). Shares are of ``map_seconds``, the call;
 * ``forward``: the reference, in its own process: ``FractalFlow.score`` alone under
   ``torch.inference_mode`` on the first --forward-patches patches of the same tiling, read
-  beforehand, in the passes the map makes (--batch-size, at most
-  ``seisflow.infer.score.CPU_PASS`` on a CPU), best of three rounds (no reading, no
+  beforehand, in the map's batches (--batch-size), best of three rounds (no reading, no
   compressor score, no writing). ``map_to_forward`` is the map's patches/s over it (the
   goal is 0.7 or more), ``scoring_to_forward`` the same for the scoring loop alone;
 * ``export``: ``seisflow export`` of the facies layer as SEG-Y on the input geometry.
@@ -61,191 +60,20 @@ import json
 import math
 import os
 import shutil
-import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 from typing import Any
+
+from child_step import seisflow, step
+from map_timing import forward_step, map_step
 
 HEADER = 240  # bytes of a SEG-Y trace header
 TARGET = (1000, 1000, 1500)  # the survey the map time is projected to
 
 
-# --- steps in child processes ---------------------------------------------------------------
-class PeakAnon:
-    """Polls ``RssAnon`` of process ``pid`` every 20 ms while in use (``peak_mb``)."""
-
-    def __init__(self, pid: int) -> None:
-        self.pid, self.peak_mb = pid, 0.0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def __enter__(self) -> PeakAnon:
-        self._thread.start()
-        return self
-
-    def _run(self) -> None:
-        while True:
-            try:
-                with open(f"/proc/{self.pid}/status") as status:
-                    for line in status:
-                        if line.startswith("RssAnon:"):
-                            self.peak_mb = max(self.peak_mb, int(line.split()[1]) / 1024)
-            except OSError:
-                return
-            if self._stop.wait(0.02):
-                return
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-
-def step(command: list[str], log: Path, threads: int = 0) -> dict[str, Any]:
-    """Run ``command`` (stdout and stderr to ``log``): its wall seconds, peak resident and
-    anonymous memory (its own, not the parent's or an earlier step's), and its last stdout
-    line; raise with the log's tail when it fails. ``threads``: torch's threads in the child
-    (``OMP_NUM_THREADS``; 0: its default)."""
-    env = {**os.environ, **({"OMP_NUM_THREADS": str(threads)} if threads else {})}
-    with open(log, "w") as out:
-        start = time.perf_counter()
-        child = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
-        with PeakAnon(child.pid) as memory:
-            _, status, usage = os.wait4(child.pid, 0)
-        seconds = time.perf_counter() - start
-    child.returncode = os.waitstatus_to_exitcode(status)
-    text = log.read_text()
-    if child.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} failed ({child.returncode}):\n{text[-3000:]}")
-    lines = [line for line in text.splitlines() if line.strip()]
-    return {"seconds": seconds, "peak_rss_mb": usage.ru_maxrss / 1024,
-            "peak_anon_mb": memory.peak_mb, "load": os.getloadavg()[0],
-            "last": lines[-1] if lines else ""}  # fmt: skip
-
-
-def seisflow(*args: str) -> list[str]:
-    return [sys.executable, "-m", "seisflow", *args]
-
-
+# --- child processes ---------------------------------------------------------------------
 def child(threads: int, *args: str) -> list[str]:
     return [sys.executable, str(Path(__file__).resolve()), "--threads", str(threads), *args]
-
-
-# --- the map, instrumented (runs in the child) ----------------------------------------------
-class Clock:
-    """Seconds spent in wrapped calls, and the first start and last end of any of them."""
-
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = {"read": 0.0, "score": 0.0, "flow": 0.0}
-        self.first = math.inf
-        self.last = -math.inf
-
-    def add(self, name: str, start: float, end: float) -> None:
-        self.seconds[name] += end - start
-        self.first, self.last = min(self.first, start), max(self.last, end)
-
-
-def instrument(clock: Clock) -> None:
-    """Time ``PatchStream`` iteration, ``score_batch`` and ``FractalFlow.score`` wherever
-    they are called from (modules that imported ``score_batch`` by name included)."""
-    import seisflow.infer.maps  # noqa: F401  (everything the map imports, imported first)
-    import seisflow.infer.score as score
-    from seisflow.ingest.stream import PatchStream
-    from seisflow.models import FractalFlow
-
-    iterate, batch, forward = PatchStream.__iter__, score.score_batch, FractalFlow.score
-
-    def timed_iter(self: Any) -> Any:
-        inner = iterate(self)
-        while True:
-            start = time.perf_counter()
-            try:
-                item = next(inner)
-            except StopIteration:
-                clock.add("read", start, time.perf_counter())
-                return
-            clock.add("read", start, time.perf_counter())
-            yield item
-
-    def timed_batch(*args: Any, **kwargs: Any) -> Any:
-        start = time.perf_counter()
-        try:
-            return batch(*args, **kwargs)
-        finally:
-            clock.add("score", start, time.perf_counter())
-
-    def timed_forward(self: Any, *args: Any, **kwargs: Any) -> Any:
-        start = time.perf_counter()
-        try:
-            return forward(self, *args, **kwargs)
-        finally:
-            clock.seconds["flow"] += time.perf_counter() - start
-
-    PatchStream.__iter__ = timed_iter  # type: ignore[method-assign]
-    FractalFlow.score = timed_forward  # type: ignore[method-assign]
-    for module in list(sys.modules.values()):
-        if getattr(module, "score_batch", None) is batch:
-            module.score_batch = timed_batch  # type: ignore[attr-defined]
-
-
-def map_step(store: str, run: str, stride: int, batch_size: int) -> dict[str, Any]:
-    """``map_survey`` with its defaults, its seconds split into setup, read, score and
-    stitch+write (see the module's docstring)."""
-    clock = Clock()
-    instrument(clock)
-    from seisflow.infer.maps import map_survey
-
-    start = time.perf_counter()
-    summary = map_survey(store, run, stride=stride, batch_size=batch_size, overwrite=True,
-                         progress=False)  # fmt: skip
-    end = time.perf_counter()
-    split = {f"{k}_seconds": v for k, v in clock.seconds.items()}
-    if math.isfinite(clock.first):
-        split |= {"setup_seconds": clock.first - start, "stitch_write_seconds": end - clock.last,
-                  "scoring_seconds": clock.last - clock.first}  # fmt: skip
-    import torch
-
-    return {"seconds": end - start, "patches": summary["patches"],
-            "threads": torch.get_num_threads(), **split}  # fmt: skip
-
-
-def forward_step(store: str, run_dir: str, stride: int, batch_size: int, n: int) -> dict[str, Any]:
-    """``FractalFlow.score`` alone on the first ``n`` patches of the map's tiling, read
-    first, in batches of ``batch_size``: patches/s (one warm-up batch not counted)."""
-    import torch
-
-    import seisflow.infer.score as score
-    from seisflow.ingest.normalize import fill_missing
-    from seisflow.ingest.patches import PatchSpec
-    from seisflow.ingest.stream import PatchStream
-    from seisflow.runs import open_run
-
-    run = open_run(run_dir, device="cpu")
-    data, flow = run.config.data, run.flow
-    batch_size = min(batch_size, getattr(score, "CPU_PASS", batch_size))  # the map's passes
-    spec = PatchSpec(size=data.size, axis=data.axis, stride=stride,
-                     time_window=data.time_window, depth3d=data.depth3d)  # fmt: skip
-    stream = PatchStream(store, spec, shuffle=False, batch_size=batch_size,
-                         normalization=run.normalization(store))  # fmt: skip
-    batches, held = [], 0
-    for codes in stream:
-        batches.append(flow.bin_centres(torch.from_numpy(fill_missing(codes.numpy()))))
-        held += len(codes)
-        if held >= n + batch_size:
-            break
-    flow.eval()
-    rounds = []
-    with torch.inference_mode():
-        flow.score(batches[0])  # warm-up
-        for _ in range(3):  # the best of three: other processes on the cores slow some down
-            start = time.perf_counter()
-            for x in batches[1:]:
-                flow.score(x)
-            rounds.append(time.perf_counter() - start)
-    patches, seconds = sum(len(x) for x in batches[1:]), min(rounds)
-    return {"patches": patches, "seconds": seconds, "patches_per_s": patches / seconds,
-            "threads": torch.get_num_threads(), "pass": batch_size}  # fmt: skip
 
 
 # --- one size -------------------------------------------------------------------------------

@@ -174,16 +174,10 @@ def score_batch(
     return where, proportions.float().cpu().numpy(), score, fields, maps
 
 
-def _joined(rows: list[PatchRows]) -> PatchRows:
-    """Scored batches as one, in the order given."""
+def patch_table(rows: list[PatchRows], spec: PatchSpec) -> PatchTable:
+    """The :class:`PatchTable` of scored batches, in the order given."""
     positions, proportions, anomaly = (np.concatenate([r[i] for r in rows]) for i in range(3))
     words = np.concatenate([r[3] for r in rows]) if rows[0][3] is not None else None  # type: ignore[misc]
     density = ({k: np.concatenate([r[4][k] for r in rows]) for k in rows[0][4]}  # type: ignore[index]
                if rows[0][4] is not None else None)  # fmt: skip
-    return positions, proportions, anomaly, words, density
-
-
-def patch_table(rows: list[PatchRows], spec: PatchSpec) -> PatchTable:
-    """The :class:`PatchTable` of scored batches, in the order given."""
-    positions, proportions, anomaly, words, density = _joined(rows)
     return PatchTable(positions, proportions, anomaly, spec, words, density)

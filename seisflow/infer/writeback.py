@@ -120,10 +120,11 @@ def write_layers(
             raise OutputPathError(_exists(path, name))
     chunks = tuple(int(c) for c in amplitude.encoding["chunks"])
     names = tuple(layers)
+    layers_here = _layers(path)
     with (
         holding(path, lock, purpose=f"writing the {' and '.join(names)} layer"),
         writing(path),
-        _layers(path).stage(names) as (group, staged, options),
+        layers_here.stage(names) as (group, staged, options),
     ):
         compressors = group["amplitude"].compressors
         sources, targets = [], []
@@ -140,7 +141,7 @@ def write_layers(
             for rows in slabs(chunks, amplitude.shape, _threads(scheduler)):
                 region = [(rows,)] * len(targets)
                 da.store([s[rows] for s in sources], targets, regions=region, lock=False, **where)
-        _layers(path).publish(names)
+        layers_here.publish(names)
 
 
 def slabs(chunks: tuple[int, ...], shape: tuple[int, ...], threads: int) -> list[slice]:
@@ -205,17 +206,18 @@ def write_grid(
         raise ValueError(f"layer {name}: shape {values.shape} does not match its coordinates")
     arrays = {name: (np.asarray(values, dtype=np.float32), list(coords), attrs)}
     arrays.update({dim: (np.asarray(c), [dim], {}) for dim, c in coords.items()})
+    layers_here = _layers(path)
     with (
         holding(path, lock, purpose=f"writing the {name} layer"),
         writing(path),
-        _layers(path).stage(tuple(arrays)) as (group, staged, options),
+        layers_here.stage(tuple(arrays)) as (group, staged, options),
     ):
         for folder, (data, dims, extra) in zip(staged, arrays.values(), strict=True):
             target = group.create_array(folder, shape=data.shape, dtype=data.dtype,
                                         chunks=data.shape or None, dimension_names=dims,
                                         attributes=extra, **options[folder])  # fmt: skip
             target[...] = data
-        _layers(path).publish(tuple(arrays))
+        layers_here.publish(tuple(arrays))
 
 
 def remove_layer(store: StoreLike, name: str, *, lock: StoreLock | None = None) -> None:

@@ -344,7 +344,7 @@ def open_source(
             )
         return ImageSource(source, data_dir=data_dir, seed=seed)
     location = locate(source)
-    if not location.exists() or not location.child("zarr.json").exists():
+    if not location.child("zarr.json").exists():
         raise InputFileError(
             f"{source} is neither an image benchmark ({', '.join(IMAGE_SETS)}) nor a survey "
             "store: give a store written by `seisflow ingest` or one of those names"

@@ -1,0 +1,67 @@
+"""One benchmark step in a child process: its wall seconds, its own peak resident and
+anonymous memory, and its last line of output (``benchmarks/scale.py``)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+
+class PeakAnon:
+    """Polls ``RssAnon`` of process ``pid`` every 20 ms while in use (``peak_mb``)."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid, self.peak_mb = pid, 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> PeakAnon:
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while True:
+            try:
+                with open(f"/proc/{self.pid}/status") as status:
+                    for line in status:
+                        if line.startswith("RssAnon:"):
+                            self.peak_mb = max(self.peak_mb, int(line.split()[1]) / 1024)
+            except OSError:
+                return
+            if self._stop.wait(0.02):
+                return
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def step(command: list[str], log: Path, threads: int = 0) -> dict[str, Any]:
+    """Run ``command`` (stdout and stderr to ``log``): its wall seconds, peak resident and
+    anonymous memory (its own, not the parent's or an earlier step's), and its last stdout
+    line; raise with the log's tail when it fails. ``threads``: torch's threads in the child
+    (``OMP_NUM_THREADS``; 0: its default)."""
+    env = {**os.environ, **({"OMP_NUM_THREADS": str(threads)} if threads else {})}
+    with open(log, "w") as out:
+        start = time.perf_counter()
+        child = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
+        with PeakAnon(child.pid) as memory:
+            _, status, usage = os.wait4(child.pid, 0)
+        seconds = time.perf_counter() - start
+    child.returncode = os.waitstatus_to_exitcode(status)
+    text = log.read_text()
+    if child.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed ({child.returncode}):\n{text[-3000:]}")
+    lines = [line for line in text.splitlines() if line.strip()]
+    return {"seconds": seconds, "peak_rss_mb": usage.ru_maxrss / 1024,
+            "peak_anon_mb": memory.peak_mb, "load": os.getloadavg()[0],
+            "last": lines[-1] if lines else ""}  # fmt: skip
+
+
+def seisflow(*args: str) -> list[str]:
+    return [sys.executable, "-m", "seisflow", *args]
