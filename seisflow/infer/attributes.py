@@ -125,10 +125,19 @@ def lateral_median(values: np.ndarray, live: np.ndarray, radius: int) -> np.ndar
     ``values`` is ``(I, J, T)``, finite at live traces and NaN elsewhere; missing traces get
     NaN. Over the box that holds the live traces, a time slab at a time: every trace's
     neighbourhood is copied out of a sliding-window view into one reused buffer (no fresh
-    pages: on a virtual machine page faults cost more than the copy) and sorted (NaN last);
-    the count of finite neighbours comes from an integral image. Every stack holds its own
-    (live, finite) centre, so none is all-NaN.
+    pages: on a virtual machine page faults cost more than the copy); the count of finite
+    neighbours comes from an integral image. Each stack is sorted (NaN last) and takes the
+    mean of its two middle finite values; in a slab where every neighbourhood is full (no
+    missing or off-grid trace: an odd count) the middle value is selected instead (a
+    partition). Every stack
+    holds its own (live, finite) centre, so none is all-NaN. A time slice equal to the one
+    before it (a layer stitched from patches is constant over each patch's stride) has the
+    same medians: they are computed once.
     """
+    repeated = _repeated_slices(values)
+    if repeated.any():
+        kept = np.flatnonzero(~repeated)
+        return lateral_median(values[..., kept], live, radius)[..., np.cumsum(~repeated) - 1]
     ni, nj, nt = values.shape
     out = np.full(values.shape, np.nan, dtype=np.float32)
     rows, cols = np.nonzero(live)
@@ -162,13 +171,29 @@ def lateral_median(values: np.ndarray, live: np.ndarray, radius: int) -> np.ndar
         stack = buffer[: (t1 - t0) * h * w * side * side].reshape(t1 - t0, h, w, side, side)
         np.copyto(stack, windows[t0:t1])  # neighbour di * side + dj, as the sort sees it
         stack = stack.reshape(t1 - t0, h, w, side * side)
-        stack.sort(axis=-1)
-        n = count[t0:t1, ..., None]
-        low = np.take_along_axis(stack, np.maximum(n - 1, 0) // 2, axis=-1)
-        high = np.take_along_axis(stack, n // 2, axis=-1)
-        median = ((low + high) / 2)[..., 0].transpose(1, 2, 0)
+        n = count[t0:t1].reshape(-1)
+        rows = stack.reshape(-1, side * side)
+        if (n == side * side).all():  # full neighbourhoods: the middle value, selected
+            rows.partition(side * side // 2, axis=-1)
+            median = rows[:, side * side // 2]
+        else:
+            rows.sort(axis=-1)
+            at = np.arange(len(rows))
+            median = (rows[at, np.maximum(n - 1, 0) // 2] + rows[at, n // 2]) / 2
+        median = median.reshape(t1 - t0, h, w).transpose(1, 2, 0)
         out[i0:i1, j0:j1, t0:t1] = np.where(inside[..., None], median, np.float32(np.nan))
     return out
+
+
+def _repeated_slices(values: np.ndarray) -> np.ndarray:
+    """Bool ``(T,)``: time slice ``t`` of ``values`` ``(I, J, T)`` equals slice ``t - 1``
+    exactly (NaN where it is NaN)."""
+    same = np.zeros(values.shape[-1], dtype=bool)
+    if values.shape[-1] > 1:
+        head, tail = values[..., :-1], values[..., 1:]
+        equal = (head == tail) | (np.isnan(head) & np.isnan(tail))
+        same[1:] = equal.all(axis=(0, 1))
+    return same
 
 
 def _continuity(

@@ -23,7 +23,7 @@ from sklearn.cluster import KMeans
 from seisflow.infer.attribute_facies import SMOOTH
 from seisflow.infer.per_sample import box_mean, fit_rows, map_rows, potts_labels
 from seisflow.infer.score import PatchTable
-from seisflow.infer.stitch import reduce_first, stitch
+from seisflow.infer.stitch import stitch_mean
 
 __all__ = ["cluster_facies", "stitched_proportions"]
 
@@ -36,6 +36,7 @@ def cluster_facies(
     smooth: tuple[int, int] = SMOOTH,
     fit_samples: int = 100_000,
     potts: float = 0.0,
+    proportions: da.Array | None = None,
 ) -> da.Array:
     """Lazy int16 ``(inline, crossline, time)`` facies ``0..K-1`` (K: the table's topics),
     -1 where no trace.
@@ -48,10 +49,14 @@ def cluster_facies(
         fit_samples: Live samples k-means is fitted on (at most).
         potts: The Potts weight ``beta`` (:func:`~seisflow.infer.per_sample.potts_labels`);
             0: the nearest centre.
+        proportions: :func:`stitched_proportions` of ``table`` when the caller has them
+            (so a graph that also reads them computes them once).
     """
     chunks, live = survey.amplitude.data.chunks, survey.trace_mask.values.astype(bool)
     k = table.proportions.shape[1]
-    features = box_mean(stitched_proportions(table, survey), smooth)
+    if proportions is None:
+        proportions = stitched_proportions(table, survey)
+    features = box_mean(proportions, smooth)
     rows = np.nan_to_num(fit_rows(features, live, samples=fit_samples, seed=seed, salt=0xC1))
     model = KMeans(k, n_init=4, random_state=seed).fit(rows)
     if potts:
@@ -63,10 +68,7 @@ def cluster_facies(
 
 def stitched_proportions(table: PatchTable, survey: Any) -> da.Array:
     """Each sample's mean topic proportions over the patches covering it: lazy float32
-    ``(inline, crossline, time, K)``, NaN where no trace."""
+    ``(inline, crossline, time, K)``, NaN where no trace (all topics in one pass)."""
     shape = tuple(int(n) for n in survey.amplitude.shape)
-    chunks, live = survey.amplitude.data.chunks, survey.trace_mask.values.astype(bool)
-    k = table.proportions.shape[1]
-    topics = [stitch(table, shape, chunks, reduce_first, values=table.proportions[:, [t]],
-                     live=live, dtype=np.float32) for t in range(k)]  # fmt: skip
-    return da.stack(topics, axis=-1).rechunk({3: -1})
+    return stitch_mean(table, shape, survey.amplitude.data.chunks, values=table.proportions,
+                       live=survey.trace_mask.values.astype(bool))  # fmt: skip

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from seisflow.infer.facies_cluster import cluster_facies
+from seisflow.infer.facies_cluster import cluster_facies, stitched_proportions
 from seisflow.infer.score import PatchTable
 from seisflow.infer.stitch import Reduce, reduce_argmax, reduce_max, reduce_words, stitch
 from seisflow.infer.word_facies import lda_facies
@@ -64,6 +64,9 @@ def facies_layers(table: PatchTable, survey: Any, readout: Readout) -> tuple[Any
     mean topic proportion of the covering patches, or for ``lda`` the facies' probability."""
     if readout == "lda":
         return lda_facies(survey, k=table.proportions.shape[1])
+    if readout == "cluster":  # the confidence from the proportions the clusters are read from
+        proportions = stitched_proportions(table, survey)
+        return cluster_facies(table, survey, proportions=proportions), proportions.max(axis=-1)
     shape = tuple(int(n) for n in survey.amplitude.shape)
     confidence = stitch(table, shape, survey.amplitude.data.chunks, reduce_max,
                         values=table.proportions, live=survey.trace_mask.values,

@@ -11,6 +11,7 @@ the whole volume in memory; the store is only read.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 
 import dask.array as da
@@ -44,14 +45,24 @@ def fit_rows(
     stacked: da.Array, live: np.ndarray, *, samples: int, seed: int, salt: int
 ) -> np.ndarray:
     """``(n, F)`` rows of ``stacked`` at up to ``samples`` live samples drawn with ``seed``
-    (``salt`` tells the callers' draws apart); NaN where an attribute is undefined."""
+    (``salt`` tells the callers' draws apart); NaN where an attribute is undefined. Read in
+    slabs of whole chunk rows (:func:`~seisflow.infer.writeback.slabs`), one after the
+    other: memory is bounded by a slab, not by the volume."""
+    from seisflow.infer.writeback import slabs
+
     rng = np.random.default_rng([seed, salt])
     traces = np.flatnonzero(live.ravel())
     n_time = stacked.shape[2]
     pick = rng.choice(traces.size * n_time, size=min(samples, traces.size * n_time),
                       replace=False)  # fmt: skip
     i, j = np.unravel_index(traces[pick // n_time], live.shape)
-    return stacked.vindex[i, j, pick % n_time].compute()
+    t = pick % n_time
+    rows = np.empty((pick.size, stacked.shape[-1]), dtype=stacked.dtype)
+    for part in slabs(stacked.chunksize[:3], stacked.shape[:3], os.cpu_count() or 1):
+        here = np.flatnonzero((i >= part.start) & (i < part.stop))
+        if here.size:
+            rows[here] = stacked.vindex[i[here], j[here], t[here]].compute()
+    return rows
 
 
 def standardise(
@@ -86,20 +97,23 @@ def map_rows(
 def box_mean(features: da.Array, smooth: tuple[int, int]) -> da.Array:
     """The box mean of ``features`` ``(I, J, T, F)`` over its defined (non-NaN) values within
     +-``smooth`` (traces, samples): missing traces (NaN in every feature) stay NaN and do not
-    count."""
+    count. Chunk by chunk with a halo of ``smooth`` on every side, one feature at a time:
+    memory is a few chunks, whatever the volume."""
     lateral, vertical = smooth
-    size = (2 * lateral + 1, 2 * lateral + 1, 2 * vertical + 1, 1)
+    size = (2 * lateral + 1, 2 * lateral + 1, 2 * vertical + 1)
 
     def box(block: np.ndarray) -> np.ndarray:
-        defined = np.isfinite(block)
-        total = uniform_filter(np.where(defined, block, 0.0), size=size, mode="constant")
-        count = uniform_filter(defined.astype(np.float64), size=size, mode="constant")
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean = (total / count).astype(np.float32)
-        return np.where(np.isnan(block[..., :1]), np.float32(np.nan), mean)
+        out = np.empty(block.shape, dtype=np.float32)
+        for f in range(block.shape[-1]):
+            values = block[..., f]
+            defined = np.isfinite(values)
+            total = uniform_filter(np.where(defined, values, 0.0), size=size, mode="constant")
+            count = uniform_filter(defined.astype(np.float64), size=size, mode="constant")
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out[..., f] = total / count
+        return np.where(np.isnan(block[..., :1]), np.float32(np.nan), out)
 
     depth = {0: lateral, 1: lateral, 2: vertical, 3: 0}
-    features = features.rechunk({2: -1})
     return da.map_overlap(box, features, depth=depth, boundary="none", dtype=np.float32,
                           meta=np.empty((0, 0, 0, 0), np.float32))  # fmt: skip
 

@@ -26,6 +26,7 @@ __all__ = [
     "reduce_max",
     "reduce_words",
     "stitch",
+    "stitch_mean",
 ]
 
 #: Turns the per-sample mean of patch values and the covered-live mask into a layer chunk.
@@ -49,9 +50,8 @@ def _complete(foot: np.ndarray, live: np.ndarray) -> np.ndarray:
 def _complete_first(total: np.ndarray, count: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Sums ``(2, ..., V)`` and counts ``(2, ...)`` of complete [0] and other [1] patches ->
     those of the complete patches where any covers a point, else those of the others."""
-    use = np.where(count[0] > 0, 0, 1)
-    return (np.take_along_axis(total, use[None, ..., None], axis=0)[0],
-            np.take_along_axis(count, use[None], axis=0)[0])  # fmt: skip
+    first = count[0] > 0
+    return np.where(first[..., None], total[0], total[1]), np.where(first, count[0], count[1])
 
 
 def stitch(
@@ -74,20 +74,56 @@ def stitch(
     training tiling skips them), so a sample takes the mean of the complete patches covering
     it, and of the others only where no complete patch does (next to missing traces).
     """
+    mean_of = _chunk_mean(table, values, live)
+
+    def block(block_info: dict[Any, Any] | None = None) -> np.ndarray:
+        return reduce(*mean_of(block_info[None]["array-location"])).astype(dtype)
+
+    return da.map_blocks(block, chunks=chunks, dtype=dtype, meta=np.empty((0, 0, 0), dtype))
+
+
+def stitch_mean(
+    table: PatchTable,
+    shape: tuple[int, int, int],
+    chunks: tuple[tuple[int, ...], ...],
+    *,
+    values: np.ndarray,
+    live: np.ndarray,
+) -> da.Array:
+    """The mean of ``values`` ``(n, V)`` over the patches covering each sample, all ``V`` in
+    one pass over the patches (as :func:`stitch`, complete patches first): lazy float32
+    ``(inline, crossline, time, V)`` on ``chunks`` (one chunk along ``V``), NaN at samples
+    no patch covers and off the live traces."""
+    mean_of = _chunk_mean(table, values, live)
+
+    def block(block_info: dict[Any, Any] | None = None) -> np.ndarray:
+        mean, covered = mean_of(block_info[None]["array-location"][:3])
+        return np.where(covered[..., None], mean, np.nan).astype(np.float32)
+
+    return da.map_blocks(block, chunks=(*chunks, (values.shape[1],)), dtype=np.float32,
+                         meta=np.empty((0, 0, 0, 0), np.float32))  # fmt: skip
+
+
+def _chunk_mean(
+    table: PatchTable, values: np.ndarray, live: np.ndarray
+) -> Callable[[list[tuple[int, int]]], tuple[np.ndarray, np.ndarray]]:
+    """A function of a chunk's ``[(a0, a1), (b0, b1), (c0, c1)]`` giving the mean of
+    ``values`` over the patches covering each of its samples, float64 ``(A, B, C, V)``
+    (complete patches first), and the bool ``(A, B, C)`` of covered live samples."""
     foot = _footprints(table)
     complete = _complete(foot, live)
 
-    def block(block_info: dict[Any, Any] | None = None) -> np.ndarray:
-        (a0, a1), (b0, b1), (c0, c1) = block_info[None]["array-location"]
+    def mean_of(location: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
+        (a0, a1), (b0, b1), (c0, c1) = location
         inside = (foot[:, 0] < a1) & (foot[:, 1] > a0) & (foot[:, 2] < b1) & (foot[:, 3] > b0)
         hit = np.flatnonzero(inside & (foot[:, 4] < c1) & (foot[:, 5] > c0))
         size = (a1 - a0, b1 - b0, c1 - c0)
         total = np.zeros((2, *size, values.shape[1]), dtype=np.float64)
         count = np.zeros((2, *size), dtype=np.int32)
+        origin = (a0, b0, c0)
         for n in hit:
             f, kind = foot[n], 0 if complete[n] else 1
-            lo, hi = np.maximum(f[0::2], (a0, b0, c0)), np.minimum(f[1::2], (a1, b1, c1))
-            origin = (a0, b0, c0)
+            lo, hi = np.maximum(f[0::2], origin), np.minimum(f[1::2], (a1, b1, c1))
             region = (kind, *(slice(b - o, e - o) for b, e, o in zip(lo, hi, origin, strict=True)))
             value = values[n]
             if value.ndim == 3:  # a field over the patch: cut the part inside the chunk
@@ -97,10 +133,9 @@ def stitch(
             count[region] += 1
         total, count = _complete_first(total, count)
         covered = (count > 0) & live[a0:a1, b0:b1, None]
-        mean = total / np.maximum(count, 1)[..., None]
-        return reduce(mean, covered).astype(dtype)
+        return total / np.maximum(count, 1)[..., None], covered
 
-    return da.map_blocks(block, chunks=chunks, dtype=dtype, meta=np.empty((0, 0, 0), dtype))
+    return mean_of
 
 
 def _field(value: np.ndarray, axis: int, foot: np.ndarray) -> np.ndarray:
