@@ -89,13 +89,15 @@ def map_step(store: str, run: str, stride: int, batch_size: int) -> dict[str, An
 
 
 def forward_step(store: str, run_dir: str, stride: int, batch_size: int, n: int) -> dict[str, Any]:
-    """``FractalFlow.score`` alone on the first ``n`` patches of the map's tiling, read
-    first, in batches of ``batch_size``: patches/s (one warm-up batch not counted)."""
+    """``FractalFlow.score`` alone on about ``n`` patches of the map's tiling, read first, in
+    batches of ``batch_size`` spread evenly over the tiling (every k-th batch of the map's
+    order: the prior's topic inference costs more on some patches than on others, so the
+    first batches alone are not the map's mix): patches/s (one warm-up batch not counted)."""
     import torch
 
     from seisflow.ingest.normalize import fill_missing
     from seisflow.ingest.patches import PatchSpec
-    from seisflow.ingest.stream import PatchStream
+    from seisflow.ingest.stream import PatchStream, tile
     from seisflow.runs import open_run
 
     run = open_run(run_dir, device="cpu")
@@ -104,8 +106,11 @@ def forward_step(store: str, run_dir: str, stride: int, batch_size: int, n: int)
                      time_window=data.time_window, depth3d=data.depth3d)  # fmt: skip
     stream = PatchStream(store, spec, shuffle=False, batch_size=batch_size,
                          normalization=run.normalization(store))  # fmt: skip
+    every = max(1, len(tile(store, spec)) // (n + batch_size))
     batches, held = [], 0
-    for codes in stream:
+    for index, codes in enumerate(stream):
+        if index % every:
+            continue
         batches.append(flow.bin_centres(torch.from_numpy(fill_missing(codes.numpy()))))
         held += len(codes)
         if held >= n + batch_size:

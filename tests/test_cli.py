@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -10,7 +11,7 @@ import pytest
 import segyio
 import xarray as xr
 
-from seisflow.cli import cli
+from seisflow.cli import cli, main
 
 
 def run(*args, cwd=None):
@@ -128,3 +129,14 @@ def test_readme_lists_every_command_and_option():
             for option in param.opts:
                 if option.startswith("--") and option != "--help":
                     assert option in block, f"{name} {option}"
+
+
+@pytest.mark.parametrize(("before", "after"), [(None, "10000"), ("300000", "300000")])
+def test_the_command_line_sets_openmp_spinning_unless_the_user_did(monkeypatch, before, after):
+    if before is None:
+        monkeypatch.delenv("GOMP_SPINCOUNT", raising=False)
+    else:
+        monkeypatch.setenv("GOMP_SPINCOUNT", before)
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert os.environ["GOMP_SPINCOUNT"] == after

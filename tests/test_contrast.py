@@ -67,3 +67,36 @@ def test_the_chunked_contrast_equals_the_whole_volume_one():
     lazy = lazy_lateral_contrast(chunked, live, radius=3, samples=10**9,
                                  trusted=da.from_array(trusted, chunks=(3, 5, 16)))  # fmt: skip
     np.testing.assert_allclose(lazy.compute(), whole, rtol=1e-5, equal_nan=True)
+
+
+def test_chunks_stitching_their_own_halo_equal_the_overlapped_contrast():
+    """``sourced_lateral_contrast`` of a patch table's stitched score (each chunk stitching
+    its halo) equals ``lazy_lateral_contrast`` of the stitched layer (halos from the
+    neighbouring chunks): untrusted samples next to a missing trace, the scale from a
+    subset of chunks and the volume edges included."""
+    import dask.array as da
+
+    from seisflow.infer.contrast import sourced_lateral_contrast
+    from seisflow.infer.score import PatchTable
+    from seisflow.infer.stitch import complete_coverage, reduce_first, stitch, stitched_source
+    from seisflow.ingest.patches import PatchSpec, positions
+
+    shape, chunks = (14, 17, 40), ((5, 5, 4), (6, 6, 5), (16, 16, 8))
+    live = np.ones(shape[:2], bool)
+    live[6, 2:4] = False
+    spec = PatchSpec(size=8, axis="inline", stride=4)
+    where = positions(spec, live, samples=(0, shape[2]), complete=False)
+    rng = np.random.default_rng(7)
+    table = PatchTable(where, np.zeros((len(where), 0)), rng.normal(size=len(where)), spec)
+    patch = stitch(table, shape, chunks, reduce_first, values=table.anomaly[:, None], live=live,
+                   dtype=np.float32)  # fmt: skip
+    trusted = complete_coverage(table, shape, chunks, live)
+    assert not trusted.compute()[live].all()  # some live samples only incomplete patches cover
+    for samples, signed in ((10**9, False), (2000, True)):  # every chunk, or a seeded few
+        expected = lazy_lateral_contrast(patch, live, radius=3, trusted=trusted,
+                                         samples=samples, signed=signed).compute()  # fmt: skip
+        source = stitched_source(table, table.anomaly, live)
+        got = sourced_lateral_contrast(source, shape, chunks, live, radius=3, samples=samples,
+                                       signed=signed)  # fmt: skip
+        assert isinstance(got, da.Array) and got.chunks == chunks
+        np.testing.assert_array_equal(got.compute(), expected)

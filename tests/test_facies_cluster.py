@@ -40,3 +40,23 @@ def test_two_mixtures_with_one_leading_topic_become_two_facies(store):
     assert len(np.unique(top)) == len(np.unique(bottom)) == 1 and top[0, 0] != bottom[0, 0]
     again = cluster_facies(table, survey, seed=0, smooth=(1, 2)).compute()
     np.testing.assert_array_equal(labels, again)  # deterministic for a seed
+
+
+def test_chunks_stitching_their_own_margin_equal_the_smoothed_stitched_layer(store):
+    """Each chunk of ``smoothed_proportions`` stitches its margin from the table itself; the
+    result is the box mean (with halos from the neighbouring chunks) of the stitched layer,
+    missing corner and volume edges included."""
+    from seisflow.infer.facies_cluster import smoothed_proportions, stitched_proportions
+    from seisflow.infer.per_sample import box_mean
+
+    survey = open_survey(store)
+    spec = PatchSpec(size=16, axis="both", stride=8)
+    where = tile(store, spec)
+    rng = np.random.default_rng(5)
+    table = PatchTable(where, rng.dirichlet([1, 1, 1], len(where)).astype(np.float32),
+                       np.zeros(len(where)), spec)  # fmt: skip
+    assert len(survey.amplitude.data.chunks[0]) > 1 and len(survey.amplitude.data.chunks[2]) > 1
+    got = smoothed_proportions(table, survey, (3, 5)).compute()
+    expected = box_mean(stitched_proportions(table, survey), (3, 5)).compute()
+    assert np.isnan(got).any()  # the missing corner
+    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-7, equal_nan=True)

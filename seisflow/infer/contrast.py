@@ -19,6 +19,7 @@ References:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import dask
@@ -27,7 +28,7 @@ import numpy as np
 
 from seisflow.infer.attributes import lateral_median
 
-__all__ = ["lateral_contrast", "lazy_lateral_contrast"]
+__all__ = ["Source", "lateral_contrast", "lazy_lateral_contrast", "sourced_lateral_contrast"]
 
 
 def lateral_contrast(
@@ -141,14 +142,91 @@ def lazy_lateral_contrast(
     if not live.any():
         return dev.rechunk(layer.chunks)
     sure = (trusted.rechunk(layer.chunks) & mask).rechunk(dev.chunks)
-    blocks = list(np.ndindex(*dev.numblocks))
+    chosen = _scale_blocks(dev.chunks, samples, seed)
+    parts = dask.compute(*[(dev.blocks[b], sure.blocks[b]) for b in chosen])
+    scale = _scale(parts)
+    return (dev / np.float32(scale)).rechunk(layer.chunks)
+
+
+#: A layer computed for any region ``[(i0, i1), (j0, j1), (k0, k1)]`` of the grid: its
+#: values and the bool mask of samples to trust, both ``(i1 - i0, j1 - j0, k1 - k0)``.
+Source = Callable[[list[tuple[int, int]]], tuple[np.ndarray, np.ndarray]]
+
+
+def sourced_lateral_contrast(
+    source: Source,
+    shape: tuple[int, int, int],
+    chunks: tuple[tuple[int, ...], ...],
+    live: np.ndarray,
+    *,
+    radius: int = 8,
+    samples: int = 200_000,
+    seed: int = 0,
+    signed: bool = False,
+) -> da.Array:
+    """:func:`lazy_lateral_contrast` of a layer that each chunk computes for itself, halo
+    included (``source``: e.g. stitched from a patch table), instead of taking the halo from
+    its neighbours: no chunk waits on another, so memory is a few chunks whatever the volume
+    and nothing is computed again for a neighbour. Same chunks, same values (the same
+    seeded chunks give the scale).
+
+    Args:
+        source: The layer and its trusted samples for a region (:data:`Source`).
+        shape: The grid ``(inline, crossline, time)``.
+        chunks: Dask chunks of the result.
+        live: ``(inline, crossline)`` bool, True at recorded traces.
+        radius, samples, seed, signed: As for :func:`lazy_lateral_contrast`.
+
+    Returns:
+        A float32 Dask array on ``chunks``, NaN at missing traces.
+    """
+
+    def deviation(core: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
+        wide = [(max(a - radius, 0), min(b + radius, n))
+                for (a, b), n in zip(core[:2], shape[:2], strict=True)] + [core[2]]  # fmt: skip
+        values, trusted = source(wide)
+        alive = np.broadcast_to(live[wide[0][0] : wide[0][1], wide[1][0] : wide[1][1], None],
+                                values.shape)  # fmt: skip
+        inside = tuple(slice(a - w, b - w) for (a, b), (w, _) in zip(core, wide, strict=True))
+        centres = np.zeros(values.shape[:2], dtype=bool)
+        centres[inside[:2]] = True
+        sure = alive & trusted
+        return _deviation(values, alive, sure, radius, signed, centres)[inside], sure[inside]
+
+    def located(index: tuple[int, ...]) -> list[tuple[int, int]]:
+        starts = [sum(sizes[:i]) for sizes, i in zip(chunks, index, strict=True)]
+        return [(a, a + sizes[i]) for a, sizes, i in zip(starts, chunks, index, strict=True)]
+
+    scale = 1.0
+    if live.any():
+        chosen = _scale_blocks(chunks, samples, seed)
+        scale = _scale([deviation(located(index)) for index in chosen])
+
+    def block(block_info: dict[Any, Any] | None = None) -> np.ndarray:
+        return deviation(block_info[None]["array-location"])[0] / np.float32(scale)
+
+    return da.map_blocks(block, chunks=chunks, dtype=np.float32,
+                         meta=np.empty((0, 0, 0), np.float32))  # fmt: skip
+
+
+def _scale_blocks(
+    chunks: tuple[tuple[int, ...], ...], samples: int, seed: int
+) -> list[tuple[int, ...]]:
+    """Seeded random chunk indices holding at least ``samples`` samples together (all of a
+    smaller grid): where the robust scale is estimated."""
+    blocks = list(np.ndindex(*(len(sizes) for sizes in chunks)))
     chosen, held = [], 0
     for index in np.random.default_rng([seed, 0xC0]).permutation(len(blocks)):
         chosen.append(blocks[index])
-        held += int(np.prod([sizes[i] for sizes, i in zip(dev.chunks, blocks[index], strict=True)]))
+        held += int(np.prod([sizes[i] for sizes, i in zip(chunks, blocks[index], strict=True)]))
         if held >= samples:
             break
-    parts = dask.compute(*[(dev.blocks[b], sure.blocks[b]) for b in chosen])
+    return chosen
+
+
+def _scale(parts: list[tuple[np.ndarray, np.ndarray]] | tuple[Any, ...]) -> float:
+    """``1.4826 MAD`` of the trusted deviations of ``(deviation, trusted)`` blocks; 1 when
+    there are none or it is 0."""
     picked = np.concatenate([np.abs(d[s]).ravel() for d, s in parts])
     scale = 1.4826 * float(np.nanmedian(picked)) if np.isfinite(picked).any() else 1.0
-    return (dev / np.float32(scale if scale > 0 else 1.0)).rechunk(layer.chunks)
+    return scale if scale > 0 else 1.0

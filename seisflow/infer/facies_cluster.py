@@ -21,11 +21,11 @@ import numpy as np
 from sklearn.cluster import KMeans
 
 from seisflow.infer.attribute_facies import SMOOTH
-from seisflow.infer.per_sample import box_mean, fit_rows, map_rows, potts_labels
+from seisflow.infer.per_sample import box_block, fit_rows, map_rows, potts_labels
 from seisflow.infer.score import PatchTable
-from seisflow.infer.stitch import stitch_mean
+from seisflow.infer.stitch import chunk_mean, stitch_mean
 
-__all__ = ["cluster_facies", "stitched_proportions"]
+__all__ = ["cluster_facies", "smoothed_proportions", "stitched_proportions"]
 
 
 def cluster_facies(
@@ -36,7 +36,6 @@ def cluster_facies(
     smooth: tuple[int, int] = SMOOTH,
     fit_samples: int = 100_000,
     potts: float = 0.0,
-    proportions: da.Array | None = None,
 ) -> da.Array:
     """Lazy int16 ``(inline, crossline, time)`` facies ``0..K-1`` (K: the table's topics),
     -1 where no trace.
@@ -49,14 +48,10 @@ def cluster_facies(
         fit_samples: Live samples k-means is fitted on (at most).
         potts: The Potts weight ``beta`` (:func:`~seisflow.infer.per_sample.potts_labels`);
             0: the nearest centre.
-        proportions: :func:`stitched_proportions` of ``table`` when the caller has them
-            (so a graph that also reads them computes them once).
     """
     chunks, live = survey.amplitude.data.chunks, survey.trace_mask.values.astype(bool)
     k = table.proportions.shape[1]
-    if proportions is None:
-        proportions = stitched_proportions(table, survey)
-    features = box_mean(proportions, smooth)
+    features = smoothed_proportions(table, survey, smooth)
     rows = np.nan_to_num(fit_rows(features, live, samples=fit_samples, seed=seed, salt=0xC1))
     model = KMeans(k, n_init=4, random_state=seed).fit(rows)
     if potts:
@@ -72,3 +67,30 @@ def stitched_proportions(table: PatchTable, survey: Any) -> da.Array:
     shape = tuple(int(n) for n in survey.amplitude.shape)
     return stitch_mean(table, shape, survey.amplitude.data.chunks, values=table.proportions,
                        live=survey.trace_mask.values.astype(bool))  # fmt: skip
+
+
+def smoothed_proportions(
+    table: PatchTable, survey: Any, smooth: tuple[int, int] = SMOOTH
+) -> da.Array:
+    """:func:`~seisflow.infer.per_sample.box_mean` of :func:`stitched_proportions` over
+    +-``smooth`` (traces, samples): lazy float32 ``(inline, crossline, time, K)``, NaN where
+    no trace. Each chunk stitches its own margin of ``smooth`` from the patch table instead of
+    taking it from its neighbours, so no chunk waits on another: memory is a few chunks
+    whatever the volume, and no neighbour is stitched again for its margin."""
+    shape = tuple(int(n) for n in survey.amplitude.shape)
+    chunks, live = survey.amplitude.data.chunks, survey.trace_mask.values.astype(bool)
+    mean_of = chunk_mean(table, table.proportions, live)
+    reach = (smooth[0], smooth[0], smooth[1])
+
+    def block(block_info: dict[Any, Any] | None = None) -> np.ndarray:
+        core = block_info[None]["array-location"][:3]
+        wide = [(max(a - r, 0), min(b + r, n))
+                for (a, b), r, n in zip(core, reach, shape, strict=True)]  # fmt: skip
+        mean, covered = mean_of(wide)
+        stitched = np.where(covered[..., None], mean, np.nan).astype(np.float32)
+        inside = tuple(slice(a - w, b - w) for (a, b), (w, _) in zip(core, wide, strict=True))
+        return box_block(stitched, smooth)[inside]
+
+    k = table.proportions.shape[1]
+    return da.map_blocks(block, chunks=(*chunks, (k,)), dtype=np.float32,
+                         meta=np.empty((0, 0, 0, 0), np.float32))  # fmt: skip

@@ -64,9 +64,8 @@ def facies_layers(table: PatchTable, survey: Any, readout: Readout) -> tuple[Any
     mean topic proportion of the covering patches, or for ``lda`` the facies' probability."""
     if readout == "lda":
         return lda_facies(survey, k=table.proportions.shape[1])
-    if readout == "cluster":  # the confidence from the proportions the clusters are read from
-        proportions = stitched_proportions(table, survey)
-        return cluster_facies(table, survey, proportions=proportions), proportions.max(axis=-1)
+    if readout == "cluster":  # the largest of the stitched proportions, all in one pass
+        return cluster_facies(table, survey), stitched_proportions(table, survey).max(axis=-1)
     shape = tuple(int(n) for n in survey.amplitude.shape)
     confidence = stitch(table, shape, survey.amplitude.data.chunks, reduce_max,
                         values=table.proportions, live=survey.trace_mask.values,

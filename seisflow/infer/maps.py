@@ -23,7 +23,7 @@ from typing import Any, Literal
 import numpy as np
 
 from seisflow.errors import ConfigError, InputFileError, OutputPathError
-from seisflow.infer.contrast import lazy_lateral_contrast
+from seisflow.infer.contrast import sourced_lateral_contrast
 from seisflow.infer.facies_readout import Readout, facies_layer, facies_layers, facies_values
 from seisflow.infer.fused import (
     FLOW_WEIGHT,
@@ -38,13 +38,13 @@ from seisflow.infer.score import PatchTable, compressor_bits_per_dim, score_patc
 from seisflow.infer.score_cluster import score_on_cluster
 from seisflow.infer.stitch import (
     Reduce,
-    complete_coverage,
     patch_grid,
     reduce_argmax,
     reduce_first,
     reduce_max,
     reduce_words,
     stitch,
+    stitched_source,
 )
 from seisflow.ingest.patches import PatchSpec
 from seisflow.ingest.store import open_survey
@@ -180,14 +180,14 @@ def _anomaly_layers(
     """``anomaly`` by ``readout`` and ``anomaly_hint`` from the stitched patch score ``patch``
     (lazy), each with its attributes."""
     shape = tuple(int(n) for n in survey.amplitude.shape)
-    live = survey.trace_mask.values
-    trusted = complete_coverage(table, shape, survey.amplitude.data.chunks, live)
-    flow = lazy_lateral_contrast(patch, live, radius=FUSION_RADIUS, trusted=trusted)
+    chunks, live = survey.amplitude.data.chunks, survey.trace_mask.values
+    source = stitched_source(table, table.anomaly, live)  # each chunk stitches its own halo
+    flow = sourced_lateral_contrast(source, shape, chunks, live, radius=FUSION_RADIUS)
     envelope = envelope_contrast(survey, radius=FUSION_RADIUS)
     if readout == "fused":
         layer = fuse(flow, envelope)
     elif readout == "contrast":
-        layer = lazy_lateral_contrast(patch, live, radius=CONTRAST_RADIUS, trusted=trusted)
+        layer = sourced_lateral_contrast(source, shape, chunks, live, radius=CONTRAST_RADIUS)
     else:
         layer = patch
     hint_attrs = {

@@ -25,6 +25,7 @@ from seisflow.infer.potts import icm_dask
 
 __all__ = [
     "attribute_stack",
+    "box_block",
     "box_mean",
     "centre_costs",
     "fit_rows",
@@ -97,25 +98,27 @@ def map_rows(
 def box_mean(features: da.Array, smooth: tuple[int, int]) -> da.Array:
     """The box mean of ``features`` ``(I, J, T, F)`` over its defined (non-NaN) values within
     +-``smooth`` (traces, samples): missing traces (NaN in every feature) stay NaN and do not
-    count. Chunk by chunk with a halo of ``smooth`` on every side, one feature at a time:
-    memory is a few chunks, whatever the volume."""
+    count. Chunk by chunk with a halo of ``smooth`` on every side (:func:`box_block`)."""
+    lateral, vertical = smooth
+    depth = {0: lateral, 1: lateral, 2: vertical, 3: 0}
+    return da.map_overlap(box_block, features, depth=depth, boundary="none", smooth=smooth,
+                          dtype=np.float32, meta=np.empty((0, 0, 0, 0), np.float32))  # fmt: skip
+
+
+def box_block(block: np.ndarray, smooth: tuple[int, int]) -> np.ndarray:
+    """:func:`box_mean` of one block ``(I, J, T, F)`` (no halo: beyond its edges counts as
+    undefined), one feature at a time: float32, NaN where the first feature is NaN."""
     lateral, vertical = smooth
     size = (2 * lateral + 1, 2 * lateral + 1, 2 * vertical + 1)
-
-    def box(block: np.ndarray) -> np.ndarray:
-        out = np.empty(block.shape, dtype=np.float32)
-        for f in range(block.shape[-1]):
-            values = block[..., f]
-            defined = np.isfinite(values)
-            total = uniform_filter(np.where(defined, values, 0.0), size=size, mode="constant")
-            count = uniform_filter(defined.astype(np.float64), size=size, mode="constant")
-            with np.errstate(invalid="ignore", divide="ignore"):
-                out[..., f] = total / count
-        return np.where(np.isnan(block[..., :1]), np.float32(np.nan), out)
-
-    depth = {0: lateral, 1: lateral, 2: vertical, 3: 0}
-    return da.map_overlap(box, features, depth=depth, boundary="none", dtype=np.float32,
-                          meta=np.empty((0, 0, 0, 0), np.float32))  # fmt: skip
+    out = np.empty(block.shape, dtype=np.float32)
+    for f in range(block.shape[-1]):
+        values = block[..., f]
+        defined = np.isfinite(values)
+        total = uniform_filter(np.where(defined, values, 0.0), size=size, mode="constant")
+        count = uniform_filter(defined.astype(np.float64), size=size, mode="constant")
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[..., f] = total / count
+    return np.where(np.isnan(block[..., :1]), np.float32(np.nan), out)
 
 
 def centre_costs(stacked: da.Array, centres: np.ndarray, *, variance: float) -> da.Array:

@@ -19,6 +19,7 @@ from seisflow.infer.score import PatchTable
 
 __all__ = [
     "Reduce",
+    "chunk_mean",
     "complete_coverage",
     "patch_grid",
     "reduce_argmax",
@@ -27,6 +28,7 @@ __all__ = [
     "reduce_words",
     "stitch",
     "stitch_mean",
+    "stitched_source",
 ]
 
 #: Turns the per-sample mean of patch values and the covered-live mask into a layer chunk.
@@ -74,7 +76,7 @@ def stitch(
     training tiling skips them), so a sample takes the mean of the complete patches covering
     it, and of the others only where no complete patch does (next to missing traces).
     """
-    mean_of = _chunk_mean(table, values, live)
+    mean_of = chunk_mean(table, values, live)
 
     def block(block_info: dict[Any, Any] | None = None) -> np.ndarray:
         return reduce(*mean_of(block_info[None]["array-location"])).astype(dtype)
@@ -94,7 +96,7 @@ def stitch_mean(
     one pass over the patches (as :func:`stitch`, complete patches first): lazy float32
     ``(inline, crossline, time, V)`` on ``chunks`` (one chunk along ``V``), NaN at samples
     no patch covers and off the live traces."""
-    mean_of = _chunk_mean(table, values, live)
+    mean_of = chunk_mean(table, values, live)
 
     def block(block_info: dict[Any, Any] | None = None) -> np.ndarray:
         mean, covered = mean_of(block_info[None]["array-location"][:3])
@@ -104,7 +106,7 @@ def stitch_mean(
                          meta=np.empty((0, 0, 0, 0), np.float32))  # fmt: skip
 
 
-def _chunk_mean(
+def chunk_mean(
     table: PatchTable, values: np.ndarray, live: np.ndarray
 ) -> Callable[[list[tuple[int, int]]], tuple[np.ndarray, np.ndarray]]:
     """A function of a chunk's ``[(a0, a1), (b0, b1), (c0, c1)]`` giving the mean of
@@ -136,6 +138,24 @@ def _chunk_mean(
         return total / np.maximum(count, 1)[..., None], covered
 
     return mean_of
+
+
+def stitched_source(
+    table: PatchTable, values: np.ndarray, live: np.ndarray
+) -> Callable[[list[tuple[int, int]]], tuple[np.ndarray, np.ndarray]]:
+    """``values`` ``(n,)`` stitched over any region ``[(i0, i1), (j0, j1), (k0, k1)]``, for
+    :func:`~seisflow.infer.contrast.sourced_lateral_contrast`: float32 (NaN where no patch
+    covers or no trace, as :func:`stitch` with :func:`reduce_first`) and the bool mask of
+    :func:`complete_coverage`, both from one pass over the patches."""
+    complete = _complete(_footprints(table), live).astype(np.float64)
+    mean_of = chunk_mean(table, np.stack([values, complete], axis=1), live)
+
+    def source(region: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
+        mean, covered = mean_of(region)
+        layer = np.where(covered, mean[..., 0], np.nan).astype(np.float32)
+        return layer, covered & (mean[..., 1] == 1.0)
+
+    return source
 
 
 def _field(value: np.ndarray, axis: int, foot: np.ndarray) -> np.ndarray:
