@@ -73,7 +73,7 @@ def one_size(gb: float, args: argparse.Namespace, run: Path | None) -> tuple[dic
         run = args.root / "run"
         step(seisflow("train", str(store), str(run), "--preset", "survey-quick", "--set",
                       "train.steps=1", "--set", "train.warmup=1", "--device", "cpu",
-                      "--quiet", "--overwrite"), folder / "train.log")  # fmt: skip
+                      "--quiet"), folder / "train.log")  # fmt: skip
     os.sync()
     result = step([sys.executable, str(Path(__file__).resolve()), "--step", "--store",
                    str(store), "--run", str(run), "--stride", str(args.stride)],
