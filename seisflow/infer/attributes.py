@@ -129,10 +129,9 @@ def lateral_median(values: np.ndarray, live: np.ndarray, radius: int) -> np.ndar
     neighbours comes from an integral image. Each stack is sorted (NaN last) and takes the
     mean of its two middle finite values; in a slab where every neighbourhood is full (no
     missing or off-grid trace: an odd count) the middle value is selected instead (a
-    partition). Every stack
-    holds its own (live, finite) centre, so none is all-NaN. A time slice equal to the one
-    before it (a layer stitched from patches is constant over each patch's stride) has the
-    same medians: they are computed once.
+    partition). Every stack holds its own (live, finite) centre, so none is all-NaN. A time
+    slice equal to the one before it (a layer stitched from patches is constant over each
+    patch's stride) has the same medians: they are computed once.
     """
     repeated = _repeated_slices(values)
     if repeated.any():
