@@ -48,6 +48,7 @@ from seisflow.infer.stitch import (
 )
 from seisflow.ingest.patches import PatchSpec
 from seisflow.ingest.store import open_survey
+from seisflow.memory import release_freed_memory
 from seisflow.models import FractalFlow
 from seisflow.runs import Run, open_run
 from seisflow.storage import StoreLike
@@ -343,6 +344,7 @@ def map_survey(
                       batch_size=batch_size, topics=set(layers) != {"anomaly"},
                       words=readout == "word" and "facies" in layers,
                       progress=progress)  # fmt: skip
+        release_freed_memory()  # the scoring's freed batches, before the layers allocate
         shape = tuple(int(n) for n in survey.amplitude.shape)
         live = survey.trace_mask.values
         provenance = {**_provenance(run, to_dict(config), spec),
