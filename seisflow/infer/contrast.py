@@ -27,6 +27,7 @@ import dask.array as da
 import numpy as np
 
 from seisflow.infer.attributes import lateral_median
+from seisflow.infer.stitch import widened
 
 __all__ = ["Source", "lateral_contrast", "lazy_lateral_contrast", "sourced_lateral_contrast"]
 
@@ -182,12 +183,10 @@ def sourced_lateral_contrast(
     """
 
     def deviation(core: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
-        wide = [(max(a - radius, 0), min(b + radius, n))
-                for (a, b), n in zip(core[:2], shape[:2], strict=True)] + [core[2]]  # fmt: skip
+        wide, inside = widened(core, (radius, radius, 0), shape)
         values, trusted = source(wide)
         alive = np.broadcast_to(live[wide[0][0] : wide[0][1], wide[1][0] : wide[1][1], None],
                                 values.shape)  # fmt: skip
-        inside = tuple(slice(a - w, b - w) for (a, b), (w, _) in zip(core, wide, strict=True))
         centres = np.zeros(values.shape[:2], dtype=bool)
         centres[inside[:2]] = True
         sure = alive & trusted

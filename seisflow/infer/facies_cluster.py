@@ -23,7 +23,7 @@ from sklearn.cluster import KMeans
 from seisflow.infer.attribute_facies import SMOOTH
 from seisflow.infer.per_sample import box_block, fit_rows, map_rows, potts_labels
 from seisflow.infer.score import PatchTable
-from seisflow.infer.stitch import chunk_mean, stitch_mean
+from seisflow.infer.stitch import chunk_mean, stitch_mean, widened
 
 __all__ = ["cluster_facies", "smoothed_proportions", "stitched_proportions"]
 
@@ -84,11 +84,9 @@ def smoothed_proportions(
 
     def block(block_info: dict[Any, Any] | None = None) -> np.ndarray:
         core = block_info[None]["array-location"][:3]
-        wide = [(max(a - r, 0), min(b + r, n))
-                for (a, b), r, n in zip(core, reach, shape, strict=True)]  # fmt: skip
+        wide, inside = widened(core, reach, shape)
         mean, covered = mean_of(wide)
         stitched = np.where(covered[..., None], mean, np.nan).astype(np.float32)
-        inside = tuple(slice(a - w, b - w) for (a, b), (w, _) in zip(core, wide, strict=True))
         return box_block(stitched, smooth)[inside]
 
     k = table.proportions.shape[1]

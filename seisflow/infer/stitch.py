@@ -29,6 +29,7 @@ __all__ = [
     "stitch",
     "stitch_mean",
     "stitched_source",
+    "widened",
 ]
 
 #: Turns the per-sample mean of patch values and the covered-live mask into a layer chunk.
@@ -138,6 +139,16 @@ def chunk_mean(
         return total / np.maximum(count, 1)[..., None], covered
 
     return mean_of
+
+
+def widened(
+    core: list[tuple[int, int]], reach: tuple[int, int, int], shape: tuple[int, int, int]
+) -> tuple[list[tuple[int, int]], tuple[slice, ...]]:
+    """A region ``core`` ``[(a0, a1), ...]`` widened by ``reach`` samples on each side of
+    each axis (clipped to ``shape``), and the slices that cut ``core`` back out of it."""
+    wide = [(max(a - r, 0), min(b + r, n)) for (a, b), r, n in zip(core, reach, shape, strict=True)]
+    inside = tuple(slice(a - w, b - w) for (a, b), (w, _) in zip(core, wide, strict=True))
+    return wide, inside
 
 
 def stitched_source(
