@@ -14,6 +14,9 @@ $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@# Azurite, Microsoft's Azure Blob Storage emulator, for the az:// tests (they skip without it)
+	npm install --silent --no-audit --no-fund --prefix $(VENV)/node azurite@3.35.0 \
+		|| echo "Azurite not installed (npm failed): the az:// tests will skip"
 	touch $(STAMP)
 
 demo: $(STAMP)

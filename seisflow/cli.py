@@ -17,6 +17,7 @@ from seisflow._version import __version__
 from seisflow.commands import maps, model, survey
 from seisflow.errors import SeisflowError
 from seisflow.outputs import WRITE_ERRNOS
+from seisflow.storage import close_filesystems
 
 __all__ = ["cli", "main"]
 
@@ -63,4 +64,7 @@ def main(argv: list[str] | None = None) -> None:
     on idle cores, and beside two busy processes 1.5x faster with a fifth of the CPU.
     """
     os.environ.setdefault("GOMP_SPINCOUNT", "10000")
-    cli.main(args=argv, prog_name="seisflow")
+    try:
+        cli.main(args=argv, prog_name="seisflow")
+    finally:
+        close_filesystems()

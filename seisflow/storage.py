@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Location",
     "StoreLike",
+    "close_filesystems",
     "is_url",
     "local_paths",
     "locate",
@@ -84,7 +86,7 @@ class Location:
             from fsspec.implementations.local import LocalFileSystem
 
             return LocalFileSystem(), str(self.path.absolute())
-        fs, root = url_to_fs(self.url, **dict(self.options))
+        fs, root = url_to_fs(self.url, **self._fs_options())
         return fs, root.rstrip("/")
 
     def zarr_store(self, *, read_only: bool = False) -> Store:
@@ -94,8 +96,14 @@ class Location:
         if self.is_local:
             return LocalStore(self.path, read_only=read_only)
         return FsspecStore.from_url(
-            self.url, storage_options=dict(self.options) or None, read_only=read_only
+            self.url, storage_options=self._fs_options(), read_only=read_only
         )
+
+    def _fs_options(self) -> dict[str, Any]:
+        """The storage options, listings uncached unless they say otherwise: a store is
+        written in one process and listed in another (adlfs, for one, keeps a listing made
+        before its own writes, so zarr's consolidated metadata would miss the arrays)."""
+        return {"use_listings_cache": False, **self.options}
 
     def child(self, name: str) -> Location:
         """The location ``name`` inside (or, with ``../x``, beside) this one."""
@@ -176,6 +184,27 @@ def _check_protocol(url: str) -> None:
         package = PACKAGES.get(protocol)
         fix = f"pip install {package}" if package else "use s3://, gs://, az:// or a local path"
         raise ConfigError(f"{url}: no filesystem for {protocol}:// ({exc}): {fix}") from None
+
+
+def close_filesystems() -> None:
+    """Drop the exit-time finalizers of object-storage filesystems that cannot run.
+
+    adlfs closes its clients in finalizers that call ``fsspec.asyn.sync(fs.loop, ...)``; for
+    the asynchronous instances zarr opens, ``fs.loop`` is None, so at interpreter exit each
+    prints ``RuntimeError: Loop is not running`` (fsspec/adlfs issue 495) after a command
+    that succeeded. The process is ending and its connections close with it: those
+    finalizers are detached. The standard library offers no list of finalizers; this reads
+    ``weakref.finalize``'s registry where it has one and does nothing where it has none.
+    """
+    from fsspec.asyn import AsyncFileSystem
+
+    for finalizer in list(getattr(weakref.finalize, "_registry", {})):
+        held = finalizer.peek()
+        if held is None:
+            continue
+        owner, _, args, _ = held
+        if isinstance(owner, AsyncFileSystem) and args and args[0] is None:
+            finalizer.detach()
 
 
 def parse_storage_options(pairs: Iterable[str]) -> dict[str, Any]:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from cloud_servers import azure_server, gcs_server, s3_server  # noqa: F401 (fixtures)
 
 from seisflow.synth import SynthResult, synthesize
 from seisflow.synth.config import SynthConfig
@@ -155,67 +156,38 @@ def tiny_run(make_survey, tmp_path_factory: pytest.TempPathFactory) -> tuple[Pat
     return store, root / "run"
 
 
-@pytest.fixture(scope="session")
-def s3_server() -> Iterator[str]:
-    """A real S3-compatible server (moto's, ``python -m moto.server``) on a free loopback
-    port for the whole session; its endpoint and dummy credentials are put in the standard
-    AWS environment (``AWS_ENDPOINT_URL``, ...), which s3fs and subprocesses read. Yields
-    the endpoint URL."""
-    import os
-    import socket
-    import subprocess
-    import sys
-    import time
-    import urllib.request
-
-    pytest.importorskip(
-        "moto.server", reason="moto[server] is not installed: pip install -e '.[dev]'"
-    )
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    endpoint = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(endpoint, timeout=1).close()
-            break
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                server.kill()
-                pytest.fail(f"the moto S3 server did not start on {endpoint}")
-            time.sleep(0.2)
-    environment = {"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing",
-                   "AWS_SECRET_ACCESS_KEY": "testing",
-                   "AWS_DEFAULT_REGION": "us-east-1"}  # fmt: skip
-    saved = {key: os.environ.get(key) for key in environment}
-    os.environ.update(environment)
-    try:
-        yield endpoint
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        server.terminate()
-        server.wait(timeout=30)
-
-
 @pytest.fixture
-def bucket(s3_server: str, request: pytest.FixtureRequest) -> str:
+def bucket(request: pytest.FixtureRequest) -> str:
     """A new, empty bucket on the session's S3 server: ``s3://<bucket>``."""
+    request.getfixturevalue("s3_server")
+    return _new_bucket("s3", request)
+
+
+CLOUDS = {"s3": "s3_server", "az": "azure_server", "gs": "gcs_server"}
+
+
+@pytest.fixture(params=sorted(CLOUDS))
+def cloud_bucket(request: pytest.FixtureRequest) -> str:
+    """A new, empty bucket (an Azure container) on each cloud's server in turn: ``az://...``,
+    ``gs://...``, ``s3://...``."""
+    request.getfixturevalue(CLOUDS[request.param])
+    return _new_bucket(request.param, request)
+
+
+def _new_bucket(protocol: str, request: pytest.FixtureRequest) -> str:
     import re
     import uuid
 
     import fsspec
 
-    name = re.sub(r"[^a-z0-9-]", "-", request.node.name.lower())[:40].strip("-")
+    name = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower())[:40].strip("-")
     name = f"{name}-{uuid.uuid4().hex[:12]}"
-    fs = fsspec.filesystem("s3", skip_instance_cache=True)
-    fs.mkdir(name)
-    return f"s3://{name}"
+    fsspec.filesystem(protocol, skip_instance_cache=True).mkdir(name)
+    return f"{protocol}://{name}"
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """The exit-time finalizers adlfs cannot run, detached as the CLI does."""
+    from seisflow.storage import close_filesystems
+
+    close_filesystems()
