@@ -71,8 +71,7 @@ LN2 = math.log(2.0)
 def _volume(table: PatchTable, values: np.ndarray, survey: xr.Dataset) -> np.ndarray:
     """Per-patch ``(n,)`` or per-pixel ``(n, size, size)`` values averaged at every sample
     the patches cover: float32 ``(inline, crossline, time)``."""
-    shape = tuple(int(n) for n in survey.amplitude.shape)
-    layer = stitch(table, shape, survey.amplitude.data.chunks, reduce_first, values=values[:, None],
+    layer = stitch(table, survey.amplitude.data.chunks, reduce_first, values=values[:, None],
                    live=survey.trace_mask.values, dtype=np.float32)  # fmt: skip
     return layer.compute()
 

@@ -88,7 +88,7 @@ def test_chunks_stitching_their_own_halo_equal_the_overlapped_contrast():
     where = positions(spec, live, samples=(0, shape[2]), complete=False)
     rng = np.random.default_rng(7)
     table = PatchTable(where, np.zeros((len(where), 0)), rng.normal(size=len(where)), spec)
-    patch = stitch(table, shape, chunks, reduce_first, values=table.anomaly[:, None], live=live,
+    patch = stitch(table, chunks, reduce_first, values=table.anomaly[:, None], live=live,
                    dtype=np.float32)  # fmt: skip
     trusted = complete_coverage(table, shape, chunks, live)
     assert not trusted.compute()[live].all()  # some live samples only incomplete patches cover

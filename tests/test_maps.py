@@ -102,7 +102,7 @@ def test_stitch_averages_overlapping_patches_complete_ones_first():
     number = np.take_along_axis(count, first[None], 0)[0]
     expected = np.where((number > 0) & live[..., None], picked / np.maximum(number, 1), np.nan)
     chunks = ((3, 4), (5, 4), (6, 5))
-    got = stitch(table, shape, chunks, lambda m, c: np.where(c, m[..., 1], np.nan),
+    got = stitch(table, chunks, lambda m, c: np.where(c, m[..., 1], np.nan),
                  values=values, live=live, dtype=np.float64).compute()  # fmt: skip
     np.testing.assert_allclose(got, expected)
 
@@ -127,7 +127,7 @@ def test_stitch_lays_patch_fields_where_their_cells_are():
                 count[il, xl, k + t] += 1
     expected = np.where(count > 0, total[..., 0] / np.maximum(count, 1), np.nan)
     chunks = ((4, 2), (3, 4), (5, 4))
-    got = stitch(table, shape, chunks, lambda m, c: np.where(c, m[..., 0], np.nan),
+    got = stitch(table, chunks, lambda m, c: np.where(c, m[..., 0], np.nan),
                  values=fields, live=live, dtype=np.float64).compute()  # fmt: skip
     np.testing.assert_allclose(got, expected)
 

@@ -208,9 +208,8 @@ def stitch_labels(labels: np.ndarray, where: np.ndarray, k: int, spec: PatchSpec
                   survey: xr.Dataset) -> np.ndarray:  # fmt: skip
     """Per-patch cluster labels ``(n,)`` -> a facies volume, stitched as the layers are."""
     table = PatchTable(where, np.eye(k, dtype=np.float32)[labels], np.zeros(len(where)), spec)
-    shape = tuple(int(n) for n in survey.amplitude.shape)
     live = survey.trace_mask.values
-    layer = stitch(table, shape, survey.amplitude.data.chunks, reduce_argmax,
+    layer = stitch(table, survey.amplitude.data.chunks, reduce_argmax,
                    values=table.proportions, live=live, dtype=np.int16)  # fmt: skip
     return np.asarray(layer.compute())
 
@@ -234,8 +233,7 @@ def _baselines(store: StoreLike, spec: PatchSpec, normalization: Normalization, 
     inputs = np.hstack([features, rms, compressor_bits_per_dim(patches)[:, None]])
     outlier = -IsolationForest(random_state=seed).fit(inputs).score_samples(inputs)
     table = PatchTable(where, np.zeros((len(where), 1)), outlier, spec)
-    layer = stitch(table, tuple(int(n) for n in survey.amplitude.shape),
-                   survey.amplitude.data.chunks, reduce_first, values=outlier[:, None],
+    layer = stitch(table, survey.amplitude.data.chunks, reduce_first, values=outlier[:, None],
                    live=survey.trace_mask.values, dtype=np.float32)  # fmt: skip
     maps["isolation_forest"] = layer.compute()
     _done(bar, "isolation_forest")

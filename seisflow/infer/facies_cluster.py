@@ -64,8 +64,7 @@ def cluster_facies(
 def stitched_proportions(table: PatchTable, survey: Any) -> da.Array:
     """Each sample's mean topic proportions over the patches covering it: lazy float32
     ``(inline, crossline, time, K)``, NaN where no trace (all topics in one pass)."""
-    shape = tuple(int(n) for n in survey.amplitude.shape)
-    return stitch_mean(table, shape, survey.amplitude.data.chunks, values=table.proportions,
+    return stitch_mean(table, survey.amplitude.data.chunks, values=table.proportions,
                        live=survey.trace_mask.values.astype(bool))  # fmt: skip
 
 

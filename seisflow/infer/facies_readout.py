@@ -39,8 +39,7 @@ def facies_layer(table: PatchTable, survey: Any, readout: Readout) -> Any:
     if readout == "lda":
         return lda_facies(survey, k=table.proportions.shape[1])[0]
     values, reduce = facies_values(table, readout)
-    shape = tuple(int(n) for n in survey.amplitude.shape)
-    return stitch(table, shape, survey.amplitude.data.chunks, reduce, values=values,
+    return stitch(table, survey.amplitude.data.chunks, reduce, values=values,
                   live=survey.trace_mask.values, dtype=np.int16)  # fmt: skip
 
 
@@ -66,8 +65,7 @@ def facies_layers(table: PatchTable, survey: Any, readout: Readout) -> tuple[Any
         return lda_facies(survey, k=table.proportions.shape[1])
     if readout == "cluster":  # the largest of the stitched proportions, all in one pass
         return cluster_facies(table, survey), stitched_proportions(table, survey).max(axis=-1)
-    shape = tuple(int(n) for n in survey.amplitude.shape)
-    confidence = stitch(table, shape, survey.amplitude.data.chunks, reduce_max,
+    confidence = stitch(table, survey.amplitude.data.chunks, reduce_max,
                         values=table.proportions, live=survey.trace_mask.values,
                         dtype=np.float32)  # fmt: skip
     return facies_layer(table, survey, readout), confidence

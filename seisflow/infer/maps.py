@@ -37,7 +37,6 @@ from seisflow.infer.fused import (
 from seisflow.infer.score import PatchTable, compressor_bits_per_dim, score_patches
 from seisflow.infer.score_cluster import score_on_cluster
 from seisflow.infer.stitch import (
-    Reduce,
     patch_grid,
     reduce_argmax,
     reduce_first,
@@ -214,20 +213,16 @@ def _writing(name: str, progress: bool, client: Any) -> contextlib.AbstractConte
     return TqdmCallback(tqdm_class=tqdm, desc=f"map: stitch+write {name}", unit="task")
 
 
-#: One layer to stitch and write: name, patch values, reduction, dtype, attributes.
-Plan = tuple[str, np.ndarray, Reduce, Any, dict[str, Any]]
-
-
 def _plan(
     table: PatchTable, layers: tuple[str, ...], readout: Readout, anomaly: AnomalyReadout
-) -> list[Plan]:
-    """The layers on the amplitude grid to write, in order: ``facies`` (with
-    ``facies_confidence``, one write; values and reduction unused: :func:`facies_layers`)
-    and ``anomaly`` (stitched from the patch score)."""
+) -> dict[str, dict[str, Any]]:
+    """The layers on the amplitude grid to write, in order, with their attributes:
+    ``facies`` (with ``facies_confidence``: :func:`facies_layers`) and ``anomaly`` (with
+    ``anomaly_hint``: :func:`_anomaly_layers`)."""
     from seisflow.infer.palette import cycled_colours
 
     k = table.proportions.shape[1]
-    plan: list[Plan] = []
+    plan: dict[str, dict[str, Any]] = {}
     if "facies" in layers:
         label, what = {"cluster": ("facies", "clusters of the smoothed topic proportions"),
                        "lda": ("facies", "topics of attribute words, LDA")}.get(
@@ -239,7 +234,7 @@ def _plan(
             "flag_meanings": " ".join(f"{label}_{t}" for t in range(k)),
             "colors": cycled_colours(k),
         }
-        plan.append(("facies", table.proportions, reduce_argmax, np.int16, facies_attrs))
+        plan["facies"] = facies_attrs
     if "anomaly" in layers:
         anomaly_attrs = {"long_name": "anomaly score: flow bits/dim minus zlib bits/dim",
                          "units": "bit", "seisflow:anomaly_readout": anomaly}  # fmt: skip
@@ -258,7 +253,7 @@ def _plan(
                 "bits/dim minus zlib bits/dim)",
                 **{"seisflow:contrast_radius": FUSION_RADIUS, "seisflow:flow_weight": FLOW_WEIGHT},
             )  # fmt: skip
-        plan.append(("anomaly", table.anomaly[:, None], reduce_first, np.float32, anomaly_attrs))
+        plan["anomaly"] = anomaly_attrs
     return plan
 
 
@@ -356,15 +351,16 @@ def map_survey(
                        attrs={"long_name": "mean topic proportions on the patch grid",
                               "valid_range": [0, 1], **provenance},
                        overwrite=overwrite, lock=lock)  # fmt: skip
-        for name, values, reduce, dtype, attrs in plan:
+        for name, attrs in plan.items():
             if name == "facies":  # facies and facies_confidence: one write
                 facies, confidence = facies_layers(table, survey, readout)
                 confidence_attrs = CONFIDENCE_ATTRS[readout == "lda"]
                 outputs = {"facies": (facies, attrs),
                            "facies_confidence": (confidence, confidence_attrs)}  # fmt: skip
             else:  # anomaly and anomaly_hint share their work: one write
-                layer = stitch(table, shape, survey.amplitude.data.chunks, reduce, values=values,
-                               live=live, dtype=dtype)  # fmt: skip
+                layer = stitch(table, survey.amplitude.data.chunks, reduce_first,
+                               values=table.anomaly[:, None], live=live,
+                               dtype=np.float32)  # fmt: skip
                 outputs = _anomaly_layers(table, layer, survey, anomaly_readout, attrs)
             written += outputs
             with _writing(", ".join(outputs), progress, client):

@@ -59,7 +59,6 @@ def _complete_first(total: np.ndarray, count: np.ndarray) -> tuple[np.ndarray, n
 
 def stitch(
     table: PatchTable,
-    shape: tuple[int, int, int],
     chunks: tuple[tuple[int, ...], ...],
     reduce: Reduce,
     *,
@@ -87,7 +86,6 @@ def stitch(
 
 def stitch_mean(
     table: PatchTable,
-    shape: tuple[int, int, int],
     chunks: tuple[tuple[int, ...], ...],
     *,
     values: np.ndarray,
@@ -243,7 +241,7 @@ def complete_coverage(
     only patches holding fill values cover (next to missing traces) and off the live
     traces. :func:`stitch` of the patches' completeness, complete patches first."""
     complete = _complete(_footprints(table), live).astype(np.float32)[:, None]
-    layer = stitch(table, shape, chunks, reduce_first, values=complete, live=live,
+    layer = stitch(table, chunks, reduce_first, values=complete, live=live,
                    dtype=np.float32)  # fmt: skip
     return layer == 1.0
 
