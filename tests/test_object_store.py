@@ -133,6 +133,45 @@ def test_an_ingest_that_never_finished_is_invisible_and_rebuilt(make_survey, buc
     assert _s3().cat_file(f"{bucket.removeprefix('s3://')}/other/data.bin") == b"x"
 
 
+class Killed(Exception):
+    pass
+
+
+def test_an_overwrite_keeps_the_old_store_until_the_new_one_is_whole(make_survey, cloud_bucket,
+                                                                      monkeypatch):  # fmt: skip
+    store = f"{cloud_bucket}/s.zarr"
+    first, second = make_survey(missing_corner=True), make_survey(seed=7)
+    segy_to_zarr(first.segy, store, chunks=CHUNKS)
+    old = open_survey(store).amplitude.values
+    fs, root = locate(store).filesystem()
+    staged = f"{root.rsplit('/', 1)[0]}/.s.zarr.seisflow-new"
+    import seisflow.ingest.convert as convert
+
+    def killed(*args, **kwargs):
+        raise Killed("finish")
+
+    monkeypatch.setattr(convert, "finish", killed)  # the new store fails before its commit
+    with pytest.raises(Killed):
+        segy_to_zarr(second.segy, store, overwrite=True, chunks=CHUNKS)
+    monkeypatch.undo()
+    assert _same(open_survey(store).amplitude.values, old)  # the old store, whole
+    assert not fs.exists(staged)
+    # killed while the committed new store is copied into place: a leftover, cleared next time
+    monkeypatch.setattr(fs, "copy", killed)
+    with pytest.raises(Killed):
+        segy_to_zarr(second.segy, store, overwrite=True, chunks=CHUNKS)
+    monkeypatch.undo()
+    with pytest.raises(InputFileError, match="never completed"):
+        open_survey(store)
+    assert fs.exists(f"{staged}/zarr.json")  # the new store, whole beside it
+    segy_to_zarr(second.segy, store, chunks=CHUNKS)  # no --overwrite needed for a leftover
+    new = open_survey(store).amplitude.values
+    assert new.shape == (24, 30, 96) and not _same(new, old) and not fs.exists(staged)
+    segy_to_zarr(first.segy, store, overwrite=True, chunks=CHUNKS)  # and back, in one go
+    assert _same(open_survey(store).amplitude.values, old) and not fs.exists(staged)
+    assert _same(xr.open_zarr(store).amplitude.values, old)
+
+
 def test_one_writer_at_a_time_on_object_storage(cloud_bucket):
     if cloud_bucket.startswith("gs://"):
         pytest.skip("gcp-storage-emulator ignores ifGenerationMatch=0, the exclusive create")
@@ -167,10 +206,6 @@ def _layer(store, value):
     shape = open_survey(store).amplitude.shape
     data = np.where(np.broadcast_to(live, shape), value, np.nan).astype(np.float32)
     return data, da.from_array(data, chunks=CHUNKS)
-
-
-class Killed(Exception):
-    pass
 
 
 @pytest.mark.parametrize("crash_at", range(4))

@@ -37,7 +37,14 @@ from seisflow.ingest.lines import line_summary
 from seisflow.ingest.metadata import STAGED_PREFIX, consolidate
 from seisflow.ingest.units import coordinate_attrs
 from seisflow.locks import StoreLock
-from seisflow.object_store import UNFINISHED, clear_store, committed
+from seisflow.object_store import (
+    UNFINISHED,
+    committed,
+    occupied,
+    remove_store,
+    staging,
+    swap_in,
+)
 from seisflow.outputs import (
     SURVEY_STORE,
     claim_output,
@@ -96,8 +103,9 @@ def staged_store(
 
     On object storage, which has no rename, the store is built at its own prefix
     (``partial`` is ``target``) and becomes visible when :func:`finish` writes its
-    consolidated metadata; ``--overwrite`` deletes the old store first
-    (:func:`~seisflow.object_store.clear_store`).
+    consolidated metadata. With ``--overwrite`` it is built beside the old store, which
+    stays whole until the new one is committed, then copied into its place
+    (:func:`~seisflow.object_store.swap_in`).
 
     Raises:
         OutputPathError: When ``path`` exists (without ``overwrite``), is not a seisflow
@@ -107,12 +115,16 @@ def staged_store(
     location = locate(path)
     if not location.is_local:
         with StoreLock(location, purpose=purpose):
-            clear_store(location, overwrite=overwrite)
+            remove_store(staging(location))  # an interrupted earlier replacement's
+            replacing = occupied(location, overwrite=overwrite)
+            partial = staging(location) if replacing else location
             try:
-                yield location, location
+                yield location, partial
             except BaseException:
-                clear_store(location, overwrite=True, unfinished=True)
+                remove_store(partial)
                 raise
+            if replacing:
+                swap_in(partial, location)
         return
     target = claim_output(location.path, kind=SURVEY_STORE, overwrite=overwrite, inputs=inputs)
     with StoreLock(target, purpose=purpose), writing(location.path):
