@@ -18,6 +18,7 @@ import math
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -31,6 +32,7 @@ from seisflow.models import FractalFlow
 __all__ = [
     "PatchRows",
     "PatchTable",
+    "TableFill",
     "compressor_bits_per_dim",
     "paeth_residuals",
     "patch_table",
@@ -131,14 +133,14 @@ def score_patches(
     stream = PatchStream(store, spec, shuffle=False, return_positions=True,
                          batch_size=batch_size, normalization=normalization)  # fmt: skip
     flow.eval()
-    rows: list[PatchRows] = []
+    fill = TableFill(len(stream))
     bar = tqdm(total=len(stream), disable=not progress, desc="map: score", unit="patch")
     for codes, where in stream:
-        rows.append(score_batch(flow, codes.numpy(), where.numpy(), words=words,
-                                density=density, topics=topics))  # fmt: skip
+        fill.add(score_batch(flow, codes.numpy(), where.numpy(), words=words,
+                             density=density, topics=topics))  # fmt: skip
         bar.update(len(codes))
     bar.close()
-    return patch_table(rows, spec)
+    return fill.table(spec)
 
 
 #: One scored batch: positions, proportions, anomaly, words (or None), density (or None).
@@ -176,8 +178,61 @@ def score_batch(
 
 def patch_table(rows: list[PatchRows], spec: PatchSpec) -> PatchTable:
     """The :class:`PatchTable` of scored batches, in the order given."""
-    positions, proportions, anomaly = (np.concatenate([r[i] for r in rows]) for i in range(3))
-    words = np.concatenate([r[3] for r in rows]) if rows[0][3] is not None else None  # type: ignore[misc]
-    density = ({k: np.concatenate([r[4][k] for r in rows]) for k in rows[0][4]}  # type: ignore[index]
-               if rows[0][4] is not None else None)  # fmt: skip
-    return PatchTable(positions, proportions, anomaly, spec, words, density)
+    fill = TableFill(sum(len(r[0]) for r in rows))
+    for r in rows:
+        fill.add(r)
+    return fill.table(spec)
+
+
+class TableFill:
+    """The columns of a :class:`PatchTable` of ``n`` rows, allocated at the first batch and
+    filled batch by batch, in order.
+
+    Keeping every batch's small arrays to the end, then concatenating them, leaves thousands
+    of lasting blocks among the flow's large passing ones on glibc's heap, which can then
+    reuse the freed ones only in part: the scoring's memory crept up with the patches scored
+    (benchmarks/RESULTS.md, 2026-12-03: 100 MB more per 64 000 patches of a 4 GB survey,
+    about a third of that filling columns). Filling also needs no second copy at the end.
+    """
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.filled = 0
+        self._columns: list[Any] | None = None
+
+    def add(self, rows: PatchRows) -> None:
+        """Copy one batch's rows in after the rows added before."""
+        if self._columns is None:
+            self._columns = [_empty(part, self.n) for part in rows]
+        at = slice(self.filled, self.filled + len(rows[0]))
+        if at.stop > self.n:
+            raise ValueError(f"{at.stop} rows added to a table of {self.n}")
+        for column, part in zip(self._columns, rows, strict=True):
+            _put(column, part, at)
+        self.filled = at.stop
+
+    def table(self, spec: PatchSpec) -> PatchTable:
+        """The filled table (every one of its ``n`` rows added)."""
+        if self._columns is None or self.filled != self.n:
+            raise ValueError(f"{self.filled} of the table's {self.n} rows were added")
+        positions, proportions, anomaly, words, density = self._columns
+        return PatchTable(positions, proportions, anomaly, spec, words, density)
+
+
+def _empty(part: Any, n: int) -> Any:
+    """An uninitialised column of ``n`` rows shaped as a batch's ``part`` (an array, a dict of
+    arrays, or None)."""
+    if part is None:
+        return None
+    if isinstance(part, dict):
+        return {k: _empty(v, n) for k, v in part.items()}
+    return np.empty((n, *part.shape[1:]), dtype=part.dtype)
+
+
+def _put(column: Any, part: Any, at: slice) -> None:
+    """Copy a batch's ``part`` into rows ``at`` of ``column`` (as :func:`_empty` made it)."""
+    if isinstance(column, dict):
+        for k, v in column.items():
+            v[at] = part[k]
+    elif column is not None:
+        column[at] = part
