@@ -211,11 +211,16 @@ class TableFill:
             _put(column, part, at)
         self.filled = at.stop
 
-    def table(self, spec: PatchSpec) -> PatchTable:
-        """The filled table (every one of its ``n`` rows added)."""
+    def rows(self) -> PatchRows:
+        """The filled columns as one batch of ``n`` rows (every row added)."""
         if self._columns is None or self.filled != self.n:
             raise ValueError(f"{self.filled} of the table's {self.n} rows were added")
         positions, proportions, anomaly, words, density = self._columns
+        return positions, proportions, anomaly, words, density
+
+    def table(self, spec: PatchSpec) -> PatchTable:
+        """The filled table (every one of its ``n`` rows added)."""
+        positions, proportions, anomaly, words, density = self.rows()
         return PatchTable(positions, proportions, anomaly, spec, words, density)
 
 

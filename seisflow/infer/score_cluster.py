@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from seisflow.infer.score import PatchRows, PatchTable, patch_table, score_batch
+from seisflow.infer.score import PatchRows, PatchTable, TableFill, patch_table, score_batch
 from seisflow.ingest.normalize import Normalization
 from seisflow.ingest.patches import PatchSpec
 from seisflow.ingest.stream import PatchStream
@@ -92,10 +92,10 @@ def score_on_cluster(
             with tqdm(total=len(stream), desc="map: score", unit="patch") as bar:
                 for future in as_completed(futures, loop=client.loop):
                     bar.update(size[future.key])
-        rows: list[list[PatchRows]] = client.gather(futures)
+        rows: list[PatchRows] = client.gather(futures)
     finally:
         client.cancel([*futures, model, data])
-    return patch_table([row for part in rows for row in part], spec)
+    return patch_table(rows, spec)
 
 
 def spans(counts: list[int], batch_size: int, tasks: int) -> list[tuple[int, int]]:
@@ -127,15 +127,18 @@ def _score_span(
     words: bool,
     density: bool,
     topics: bool,
-) -> list[PatchRows]:
-    """On a worker: the rows of patches ``start:stop`` of ``stream``'s pass, batch by batch.
+) -> PatchRows:
+    """On a worker: the rows of patches ``start:stop`` of ``stream``'s pass, scored batch by
+    batch into one table's columns (:class:`~seisflow.infer.score.TableFill`).
 
     Torch runs one thread in each worker thread (its threads run tasks side by side); the
     flow is the worker's copy, shared by its threads (inference only: nothing changes it).
     """
     if torch.get_num_threads() != 1:
         torch.set_num_threads(1)
+    fill = TableFill(stop - start)
     with torch.inference_mode():
-        return [score_batch(flow, codes.numpy(), where.numpy(), words=words, density=density,
-                            topics=topics)
-                for codes, where in stream.batches(start, stop)]  # fmt: skip
+        for codes, where in stream.batches(start, stop):
+            fill.add(score_batch(flow, codes.numpy(), where.numpy(), words=words,
+                                 density=density, topics=topics))  # fmt: skip
+    return fill.rows()
