@@ -1,7 +1,8 @@
 """The map's scoring memory as it goes (issue 20): anonymous resident memory against the
 patches scored, for the scoring as it is (each batch's rows copied into columns allocated
 once, :class:`seisflow.infer.score.TableFill`) and, as the reference in the same run, as it
-was before 2026-12-03 (each batch's rows kept in a list and concatenated at the end).
+was before 2026-12-03 (each batch's rows kept in a list to the end, then joined into the
+table: :func:`seisflow.infer.score.patch_table`, the same arrays the concatenation made).
 
 Each variant runs in its own child process, one after the other, on the same store, run,
 stride and batch size, over the first ``--patches`` patches of the mapping tiling. Prints one
