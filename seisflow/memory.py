@@ -1,23 +1,37 @@
-"""Handing memory a step has freed back to the operating system.
+"""glibc's ``malloc`` around the map: large blocks reused while it runs, freed memory handed
+back after a step.
 
-glibc's ``malloc`` keeps freed memory in its heaps for reuse, and after large blocks have been
-freed it serves blocks of up to that size from those heaps too (its mmap threshold rises), so a
-process that has finished one step (the map's scoring: torch's activations, batch after batch)
-can hold hundreds of megabytes it no longer uses while the next step (the map's layers)
-allocates more. ``malloc_trim`` returns the free pages of every heap.
+glibc's ``malloc`` maps each block above its mmap threshold (128 kB at first, raised up to
+32 MB by the blocks it sees freed) fresh from the kernel and unmaps it when it is freed.
+Torch on the CPU has no caching allocator: every forward pass of the map's flow allocates its
+activations anew, blocks of tens of megabytes, so each pass faults in every page of them
+again; on this project's virtual machine a third of the scoring's CPU time went to those page
+faults (``benchmarks/score_memory.py``). :func:`reused_memory` keeps such blocks in glibc's
+heaps while the map runs.
+
+The other way round, glibc keeps freed memory in its heaps for reuse, so a process that has
+finished one step (the map's scoring) can hold hundreds of megabytes it no longer uses while
+the next step (the map's layers) allocates more: :func:`release_freed_memory` returns the free
+pages of every heap.
 
 References:
-    The GNU C Library manual, "Memory Allocation Tunables" and ``malloc_trim(3)``.
+    The GNU C Library manual, "Memory Allocation Tunables", ``mallopt(3)`` and
+    ``malloc_trim(3)``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import gc
 import sys
+from collections.abc import Iterator
 
-__all__ = ["release_freed_memory"]
+__all__ = ["release_freed_memory", "reused_memory"]
+
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # <malloc.h>
+_GLIBC_THRESHOLD = 128 * 1024  # glibc's starting value of both thresholds
 
 
 def release_freed_memory() -> bool:
@@ -28,15 +42,56 @@ def release_freed_memory() -> bool:
         done but the garbage collection).
     """
     gc.collect()
-    if not sys.platform.startswith("linux"):
+    libc = _glibc()
+    if libc is None:
         return False
+    libc.malloc_trim(0)
+    return True
+
+
+@contextlib.contextmanager
+def reused_memory(*, held: int = 1 << 30) -> Iterator[bool]:
+    """Within: glibc serves blocks of up to ``held`` bytes from its heaps and keeps up to
+    ``held`` freed bytes at their top (``mallopt`` ``M_MMAP_THRESHOLD`` and
+    ``M_TRIM_THRESHOLD``), so a block freed and allocated again reuses pages already
+    faulted in. On leaving, both thresholds go back to glibc's starting 128 kB (fixed: they
+    no longer adjust themselves) and the free pages are handed back
+    (:func:`release_freed_memory`). Not reentrant; the setting is the process's, so
+    other threads share it while it lasts.
+
+    Args:
+        held: Bytes; blocks above it are still mapped and unmapped on their own.
+
+    Yields:
+        True where glibc's ``mallopt`` took the setting (Linux with glibc), False elsewhere
+        (nothing changed).
+    """
+    libc = _glibc()
+    if libc is None:
+        yield False
+        return
+    done = libc.mallopt(_M_MMAP_THRESHOLD, held) == 1 and libc.mallopt(_M_TRIM_THRESHOLD, held) == 1
+    try:
+        yield done
+    finally:
+        libc.mallopt(_M_MMAP_THRESHOLD, _GLIBC_THRESHOLD)
+        libc.mallopt(_M_TRIM_THRESHOLD, _GLIBC_THRESHOLD)
+        release_freed_memory()
+
+
+def _glibc() -> ctypes.CDLL | None:
+    """glibc with ``malloc_trim`` and ``mallopt`` typed, or None (not Linux, or a C library
+    without them, such as musl)."""
+    if not sys.platform.startswith("linux"):
+        return None
     name = ctypes.util.find_library("c")
     if name is None:
-        return False
+        return None
     try:
-        trim = ctypes.CDLL(name).malloc_trim
-    except (OSError, AttributeError):  # not glibc (musl has no malloc_trim)
-        return False
+        libc = ctypes.CDLL(name)
+        trim, option = libc.malloc_trim, libc.mallopt
+    except (OSError, AttributeError):
+        return None
     trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
-    trim(0)
-    return True
+    option.argtypes, option.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    return libc
