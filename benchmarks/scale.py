@@ -20,10 +20,11 @@ time against volume. For each size, in a folder of --root (deleted after it unle
   it (the run, the store, the lock); ``stitch_write`` after it (the patch table stitched to
   every sample, the read-outs, the writes). Shares are of ``map_seconds``, the call;
 * ``forward``: the reference, in its own process: ``FractalFlow.score`` alone under
-  ``torch.inference_mode`` on about --forward-patches patches of the same tiling (the
-  map's batches, --batch-size, every k-th of them so they spread over the survey), read
-  beforehand, best of three rounds (no reading, no
-  compressor score, no writing). ``map_to_forward`` is the map's patches/s over it (the
+  ``torch.inference_mode``, glibc reusing large blocks as in the map
+  (``seisflow.memory.reused_memory``), on about --forward-patches patches of the same
+  tiling (the map's batches, --batch-size, every k-th of them so they spread over the
+  survey), read beforehand, best of three rounds (no reading, no compressor score, no
+  writing). ``map_to_forward`` is the map's patches/s over it (the
   goal is 0.7 or more), ``scoring_to_forward`` the same for the scoring loop alone;
 * ``export``: ``seisflow export`` of the facies layer as SEG-Y on the input geometry.
 
