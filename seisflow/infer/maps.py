@@ -47,7 +47,7 @@ from seisflow.infer.stitch import (
 )
 from seisflow.ingest.patches import PatchSpec
 from seisflow.ingest.store import open_survey
-from seisflow.memory import release_freed_memory, reused_memory
+from seisflow.memory import release_freed_memory
 from seisflow.models import FractalFlow
 from seisflow.runs import Run, open_run
 from seisflow.storage import StoreLike
@@ -330,8 +330,6 @@ def map_survey(
     check_fits(store, open_survey(store), flow, spec, run_dir)
     with contextlib.ExitStack() as stack:
         client = stack.enter_context(connect(scheduler)) if scheduler else None  # fail early
-        if client is None:  # the flow's passes and the layers in this process
-            stack.enter_context(reused_memory())
         lock = stack.enter_context(StoreLock(store, purpose="seisflow map"))
         survey = open_survey(store)  # as it is now that no other writer can change it
         _check_free(store, survey, layers, overwrite)

@@ -27,6 +27,7 @@ from tqdm import tqdm
 from seisflow.ingest.normalize import Normalization, fill_missing
 from seisflow.ingest.patches import PatchSpec
 from seisflow.ingest.stream import PatchStream
+from seisflow.memory import reused_memory
 from seisflow.models import FractalFlow
 
 __all__ = [
@@ -110,7 +111,9 @@ def score_patches(
     progress: bool = False,
 ) -> PatchTable:
     """Topic proportions and anomaly scores of every patch of the mapping tiling, and with
-    ``words`` the topic responsibilities of every word (:meth:`FractalFlow.score`).
+    ``words`` the topic responsibilities of every word (:meth:`FractalFlow.score`). glibc
+    reuses large blocks while it scores (:func:`seisflow.memory.reused_memory`): each forward
+    pass's activations take pages the pass before already faulted in.
 
     Args:
         flow: A trained flow.
@@ -135,10 +138,11 @@ def score_patches(
     flow.eval()
     fill = TableFill(len(stream))
     bar = tqdm(total=len(stream), disable=not progress, desc="map: score", unit="patch")
-    for codes, where in stream:
-        fill.add(score_batch(flow, codes.numpy(), where.numpy(), words=words,
-                             density=density, topics=topics))  # fmt: skip
-        bar.update(len(codes))
+    with reused_memory():
+        for codes, where in stream:
+            fill.add(score_batch(flow, codes.numpy(), where.numpy(), words=words,
+                                 density=density, topics=topics))  # fmt: skip
+            bar.update(len(codes))
     bar.close()
     return fill.table(spec)
 
