@@ -299,31 +299,3 @@ def test_bad_inputs():
         attributes(dataset.drop_vars("trace_mask"))
     with pytest.raises(ConfigError, match="do not match"):
         block_attributes(block, live[:, :5])
-
-
-@pytest.mark.parametrize("case", ["all live", "a missing trace", "centres only"])
-def test_lateral_median_equals_nanmedian_of_the_neighbours(case):
-    """Brute force at every wanted sample: runs of repeated time slices (computed once),
-    partial neighbourhoods at the edges and around a missing trace (sorted), and full ones
-    where the wanted traces have neighbours on every side (selected, not sorted)."""
-    from seisflow.infer.attributes import lateral_median
-
-    rng = np.random.default_rng(3)
-    values = rng.normal(size=(9, 8, 12)).astype(np.float32)
-    values[..., 4:8] = values[..., 4:5]  # a run of four equal slices
-    values[..., 9] = values[..., 8]
-    live = np.ones((9, 8), bool)
-    if case == "a missing trace":
-        live[4, 3] = False
-        values[4, 3] = np.nan
-    wanted = live.copy()
-    if case == "centres only":  # as a block with a halo asks: medians of its own traces
-        wanted[:] = False
-        wanted[2:7, 2:6] = True
-    radius = 2
-    padded = np.pad(values, ((radius, radius), (radius, radius), (0, 0)), constant_values=np.nan)
-    expected = np.full(values.shape, np.nan, np.float32)
-    for i, j in zip(*np.nonzero(wanted), strict=True):
-        near = padded[i : i + 2 * radius + 1, j : j + 2 * radius + 1].reshape(-1, values.shape[2])
-        expected[i, j] = np.nanmedian(near, axis=0)
-    np.testing.assert_array_equal(lateral_median(values, wanted, radius), expected)

@@ -62,8 +62,9 @@ from scipy.ndimage import uniform_filter1d
 from scipy.signal import hilbert
 
 from seisflow.errors import ConfigError
+from seisflow.infer.median import lateral_median
 
-__all__ = ["ATTRIBUTES", "attributes", "block_attributes", "lateral_median"]
+__all__ = ["ATTRIBUTES", "attributes", "block_attributes"]
 
 #: The attributes :func:`attributes` can compute, in the order they are returned.
 ATTRIBUTES: tuple[str, ...] = (
@@ -85,7 +86,6 @@ _LONG_NAMES = {
 _UNITS = {"continuity_inline": "1", "continuity_crossline": "1", "frequency": "cycles/sample"}
 _FLOOR = 1e-3  # log floor: this fraction of the RMS amplitude
 _SILENT = 1e-10  # a window below this fraction of its trace's mean power holds no energy
-_MEDIAN_BYTES = 32 * 2**20  # memory for the stacked neighbours of the lateral median
 
 
 def _check(names: Sequence[str], window: int, lateral: int, floor: float | None) -> None:
@@ -117,82 +117,6 @@ def _log_floor(rms: float) -> float:
     """``1e-3`` x the RMS amplitude, or ``1e-12`` when that is 0 (or undefined)."""
     floor = _FLOOR * float(rms)
     return floor if np.isfinite(floor) and floor > 0 else 1e-12
-
-
-def lateral_median(values: np.ndarray, live: np.ndarray, radius: int) -> np.ndarray:
-    """NaN-ignoring median over the ``(2 radius + 1)^2`` traces around each live trace.
-
-    ``values`` is ``(I, J, T)``, finite at live traces and NaN elsewhere; missing traces get
-    NaN. Over the box that holds the live traces, a time slab at a time: every trace's
-    neighbourhood is copied out of a sliding-window view into one reused buffer (no fresh
-    pages: on a virtual machine page faults cost more than the copy); the count of finite
-    neighbours comes from an integral image. Each stack is sorted (NaN last) and takes the
-    mean of its two middle finite values; in a slab where every neighbourhood is full (no
-    missing or off-grid trace: an odd count) the middle value is selected instead (a
-    partition). Every stack holds its own (live, finite) centre, so none is all-NaN. A time
-    slice equal to the one before it (a layer stitched from patches is constant over each
-    patch's stride) has the same medians: they are computed once.
-    """
-    repeated = _repeated_slices(values)
-    if repeated.any():
-        kept = np.flatnonzero(~repeated)
-        return lateral_median(values[..., kept], live, radius)[..., np.cumsum(~repeated) - 1]
-    ni, nj, nt = values.shape
-    out = np.full(values.shape, np.nan, dtype=np.float32)
-    rows, cols = np.nonzero(live)
-    if rows.size == 0:
-        return out
-    side = 2 * radius + 1
-    i0, i1, j0, j1 = rows.min(), rows.max() + 1, cols.min(), cols.max() + 1
-    h, w = i1 - i0, j1 - j0
-    # the box and its halo, time first: (T, h + 2 radius, w + 2 radius), NaN off the grid
-    box = np.full((nt, h + 2 * radius, w + 2 * radius), np.nan, dtype=values.dtype)
-    a0, a1, b0, b1 = (
-        max(i0 - radius, 0),
-        min(i1 + radius, ni),
-        max(j0 - radius, 0),
-        min(j1 + radius, nj),
-    )
-    box[:, a0 - i0 + radius : a1 - i0 + radius, b0 - j0 + radius : b1 - j0 + radius] = values[
-        a0:a1, b0:b1
-    ].transpose(2, 0, 1)
-    finite = np.zeros((nt, h + 2 * radius + 1, w + 2 * radius + 1), dtype=np.int32)
-    np.cumsum(np.isfinite(box), axis=1, out=finite[:, 1:, 1:])
-    np.cumsum(finite[:, 1:, 1:], axis=2, out=finite[:, 1:, 1:])
-    count = (finite[:, side:, side:] - finite[:, :-side, side:] - finite[:, side:, :-side]
-             + finite[:, :-side, :-side])  # fmt: skip
-    windows = np.lib.stride_tricks.sliding_window_view(box, (side, side), axis=(1, 2))
-    step = max(1, _MEDIAN_BYTES // (values.itemsize * side * side * h * w))
-    buffer = np.empty(min(step, nt) * h * w * side * side, dtype=values.dtype)
-    inside = live[i0:i1, j0:j1]
-    for t0 in range(0, nt, step):
-        t1 = min(t0 + step, nt)
-        stack = buffer[: (t1 - t0) * h * w * side * side].reshape(t1 - t0, h, w, side, side)
-        np.copyto(stack, windows[t0:t1])  # neighbour di * side + dj, as the sort sees it
-        stack = stack.reshape(t1 - t0, h, w, side * side)
-        n = count[t0:t1].reshape(-1)
-        rows = stack.reshape(-1, side * side)
-        if (n == side * side).all():  # full neighbourhoods: the middle value, selected
-            rows.partition(side * side // 2, axis=-1)
-            median = rows[:, side * side // 2]
-        else:
-            rows.sort(axis=-1)
-            at = np.arange(len(rows))
-            median = (rows[at, np.maximum(n - 1, 0) // 2] + rows[at, n // 2]) / 2
-        median = median.reshape(t1 - t0, h, w).transpose(1, 2, 0)
-        out[i0:i1, j0:j1, t0:t1] = np.where(inside[..., None], median, np.float32(np.nan))
-    return out
-
-
-def _repeated_slices(values: np.ndarray) -> np.ndarray:
-    """Bool ``(T,)``: time slice ``t`` of ``values`` ``(I, J, T)`` equals slice ``t - 1``
-    exactly (NaN where it is NaN)."""
-    same = np.zeros(values.shape[-1], dtype=bool)
-    if values.shape[-1] > 1:
-        head, tail = values[..., :-1], values[..., 1:]
-        equal = (head == tail) | (np.isnan(head) & np.isnan(tail))
-        same[1:] = equal.all(axis=(0, 1))
-    return same
 
 
 def _continuity(

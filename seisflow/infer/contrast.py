@@ -8,7 +8,7 @@ directions alike::
     c = |v - median_N(v)| / (1.4826 MAD)
 
 where ``median_N`` is the median over the ``(2 radius + 1)^2`` traces around the sample at
-the same time (missing traces ignored, :func:`~seisflow.infer.attributes.lateral_median`)
+the same time (missing traces ignored, :func:`~seisflow.infer.median.lateral_median`)
 and ``MAD`` the median of ``|v - median_N(v)|`` over all live samples: one robust scale for
 the volume, so a uniform neighbourhood does not divide by zero. ``1.4826 MAD`` is the
 standard deviation of Gaussian data, so ``c`` reads as a robust z-score.
@@ -26,7 +26,7 @@ import dask
 import dask.array as da
 import numpy as np
 
-from seisflow.infer.attributes import lateral_median
+from seisflow.infer.median import lateral_median
 from seisflow.infer.stitch import widened
 
 __all__ = ["Source", "lateral_contrast", "lazy_lateral_contrast", "sourced_lateral_contrast"]
