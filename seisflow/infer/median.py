@@ -124,6 +124,7 @@ def _slide(slices: np.ndarray, wanted: np.ndarray, radius: int, out: np.ndarray)
     ordered = np.empty(ni * nj, dtype=slices.dtype)
     counts = np.zeros(ni * nj + 1, dtype=np.int32)
     coarse = np.zeros(((ni * nj) >> _BLOCK) + 2, dtype=np.int32)
+    asked = np.array([wanted[i].any() for i in range(ni)])  # rows with a wanted trace
     for t in range(nt):
         n = 0
         for i in range(ni):
@@ -138,7 +139,7 @@ def _slide(slices: np.ndarray, wanted: np.ndarray, radius: int, out: np.ndarray)
             ranks[where[order[q]] // nj, where[order[q]] % nj] = q
             ordered[q] = keys[order[q]]
         for i in range(ni):
-            if not wanted[i].any():
+            if not asked[i]:
                 continue
             rows = (max(i - radius, 0), min(i + radius + 1, ni))
             held, below, pointer = 0, 0, 0
