@@ -15,6 +15,7 @@ from typing import Any
 import dask.array as da
 import numpy as np
 
+from seisflow.infer.patch_sums import PatchSums, complete_patches, footprints
 from seisflow.infer.score import PatchTable
 
 __all__ = [
@@ -38,16 +39,13 @@ Reduce = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 def _footprints(table: PatchTable) -> np.ndarray:
     """``(n, 6)`` index ranges ``(il0, il1, xl0, xl1, t0, t1)`` each patch covers."""
-    axis, i, j, k = table.positions.T
-    size, depth = table.spec.size, table.spec.channels
-    il_span = np.where(axis == 0, depth, size)
-    xl_span = np.where(axis == 0, size, depth)
-    return np.stack([i, i + il_span, j, j + xl_span, k, k + size], axis=1)
+    return footprints(table.positions, size=table.spec.size, depth=table.spec.channels)
 
 
-def _complete(foot: np.ndarray, live: np.ndarray) -> np.ndarray:
+def _complete(table: PatchTable, live: np.ndarray) -> np.ndarray:
     """Bool ``(n,)``: the patch covers no missing trace (only such patches are trained on)."""
-    return np.array([live[f[0] : f[1], f[2] : f[3]].all() for f in foot], dtype=bool)
+    return complete_patches(table.positions, size=table.spec.size, depth=table.spec.channels,
+                            live=live)  # fmt: skip
 
 
 def _complete_first(total: np.ndarray, count: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -111,28 +109,13 @@ def chunk_mean(
     """A function of a chunk's ``[(a0, a1), (b0, b1), (c0, c1)]`` giving the mean of
     ``values`` over the patches covering each of its samples, float64 ``(A, B, C, V)``
     (complete patches first), and the bool ``(A, B, C)`` of covered live samples."""
-    foot = _footprints(table)
-    complete = _complete(foot, live)
+    sums = PatchSums(positions=table.positions, size=table.spec.size,
+                     depth=table.spec.channels, complete=_complete(table, live),
+                     values=values)  # fmt: skip
 
     def mean_of(location: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
-        (a0, a1), (b0, b1), (c0, c1) = location
-        inside = (foot[:, 0] < a1) & (foot[:, 1] > a0) & (foot[:, 2] < b1) & (foot[:, 3] > b0)
-        hit = np.flatnonzero(inside & (foot[:, 4] < c1) & (foot[:, 5] > c0))
-        size = (a1 - a0, b1 - b0, c1 - c0)
-        total = np.zeros((2, *size, values.shape[1]), dtype=np.float64)
-        count = np.zeros((2, *size), dtype=np.int32)
-        origin = (a0, b0, c0)
-        for n in hit:
-            f, kind = foot[n], 0 if complete[n] else 1
-            lo, hi = np.maximum(f[0::2], origin), np.minimum(f[1::2], (a1, b1, c1))
-            region = (kind, *(slice(b - o, e - o) for b, e, o in zip(lo, hi, origin, strict=True)))
-            value = values[n]
-            if value.ndim == 3:  # a field over the patch: cut the part inside the chunk
-                inside = tuple(slice(b - s, e - s) for b, e, s in zip(lo, hi, f[0::2], strict=True))
-                value = _field(value, table.positions[n, 0], f)[inside]
-            total[region] += value
-            count[region] += 1
-        total, count = _complete_first(total, count)
+        (a0, a1), (b0, b1), _ = location
+        total, count = _complete_first(*sums(location))
         covered = (count > 0) & live[a0:a1, b0:b1, None]
         return total / np.maximum(count, 1)[..., None], covered
 
@@ -156,7 +139,7 @@ def stitched_source(
     :func:`~seisflow.infer.contrast.sourced_lateral_contrast`: float32 (NaN where no patch
     covers or no trace, as :func:`stitch` with :func:`reduce_first`) and the bool mask of
     :func:`complete_coverage`, both from one pass over the patches."""
-    complete = _complete(_footprints(table), live).astype(np.float64)
+    complete = _complete(table, live).astype(np.float64)
     mean_of = chunk_mean(table, np.stack([values, complete], axis=1), live)
 
     def source(region: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
@@ -165,18 +148,6 @@ def stitched_source(
         return layer, covered & (mean[..., 1] == 1.0)
 
     return source
-
-
-def _field(value: np.ndarray, axis: int, foot: np.ndarray) -> np.ndarray:
-    """A patch field ``(V, rows, columns)`` spread over the patch's footprint
-    ``(inline, crossline, time, V)`` (each cell repeated; constant across 3-D depth)."""
-    spans = foot[1::2] - foot[0::2]
-    rows, columns = value.shape[1:]
-    up = value.repeat(spans[2] // rows, axis=1).repeat(spans[1 - axis] // columns, axis=2)
-    up = up.transpose(2, 1, 0)  # (traces, time, V)
-    if axis == 0:
-        return np.broadcast_to(up[None], (spans[0], *up.shape))
-    return np.broadcast_to(up[:, None], (up.shape[0], spans[1], *up.shape[1:]))
 
 
 def patch_grid(
@@ -198,7 +169,7 @@ def patch_grid(
     total = np.zeros((2, *(a.size for a in axes), table.proportions.shape[1]))
     count = np.zeros(total.shape[:4], dtype=np.int32)
     foot = _footprints(table)
-    for f, complete, row in zip(foot, _complete(foot, live), table.proportions, strict=True):
+    for f, complete, row in zip(foot, _complete(table, live), table.proportions, strict=True):
         spans = (slice(np.searchsorted(a, lo), np.searchsorted(a, hi))
                  for a, lo, hi in zip(axes, f[0::2], f[1::2], strict=True))  # fmt: skip
         region = (0 if complete else 1, *spans)
@@ -240,7 +211,7 @@ def complete_coverage(
     no missing trace, as training patches are) covers the sample; False at live samples
     only patches holding fill values cover (next to missing traces) and off the live
     traces. :func:`stitch` of the patches' completeness, complete patches first."""
-    complete = _complete(_footprints(table), live).astype(np.float32)[:, None]
+    complete = _complete(table, live).astype(np.float32)[:, None]
     layer = stitch(table, chunks, reduce_first, values=complete, live=live,
                    dtype=np.float32)  # fmt: skip
     return layer == 1.0
