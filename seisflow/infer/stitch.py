@@ -139,7 +139,7 @@ def stitched_source(
     :func:`~seisflow.infer.contrast.sourced_lateral_contrast`: float32 (NaN where no patch
     covers or no trace, as :func:`stitch` with :func:`reduce_first`) and the bool mask of
     :func:`complete_coverage`, both from one pass over the patches."""
-    complete = _complete(table, live).astype(np.float64)
+    complete = _complete(table, live).astype(np.float32)  # summed in float64 all the same
     mean_of = chunk_mean(table, np.stack([values, complete], axis=1), live)
 
     def source(region: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
