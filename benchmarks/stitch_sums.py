@@ -20,11 +20,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from lateral_median import best
 
 from seisflow.infer.patch_sums import PatchSums, complete_patches, footprints
 from seisflow.ingest.patches import PatchSpec, positions
@@ -54,15 +53,6 @@ def _numpy_sums(
         total[where] += values[n]
         count[where] += 1
     return total, count
-
-
-def _best(run: Callable[[], Any], rounds: int) -> tuple[float, Any]:
-    times, result = [], None
-    for _ in range(rounds):
-        started = time.perf_counter()
-        result = run()
-        times.append(time.perf_counter() - started)
-    return min(times), result
 
 
 def _tiling(shape: tuple[int, int, int], rng: np.random.Generator) -> tuple[np.ndarray, ...]:
@@ -100,8 +90,8 @@ def main() -> None:
                                   rng.integers(32, args.crosslines - 96, args.chunks),
                                   rng.integers(0, args.samples - 256, args.chunks),
                                   strict=True)]  # fmt: skip
-    kernel_s, got = _best(lambda: [sums(r) for r in regions], args.rounds)
-    numpy_s, want = _best(lambda: [_numpy_sums(foot, complete, values, r) for r in regions],
+    kernel_s, got = best(lambda: [sums(r) for r in regions], args.rounds)
+    numpy_s, want = best(lambda: [_numpy_sums(foot, complete, values, r) for r in regions],
                           args.rounds)  # fmt: skip
     equal = all(np.array_equal(g[i], w[i]) for g, w in zip(got, want, strict=True) for i in (0, 1))
     record: dict[str, Any] = {
@@ -115,11 +105,11 @@ def main() -> None:
         side = round((gb * 1e9 / 4 / 1000) ** 0.5)
         where, live = _tiling((side, side, 1000), rng)
         zeros = np.zeros((len(where), 1), np.float32)
-        build_s, lookup = _best(lambda w=where, m=live, z=zeros: _lookup(w, m, z), 1)
+        build_s, lookup = best(lambda w=where, m=live, z=zeros: _lookup(w, m, z), 1)
         foot = footprints(where, size=SPEC.size, depth=SPEC.channels)
         middle = [(side // 2, side // 2 + 64), (side // 2, side // 2 + 64), (256, 512)]
-        find_s, found = _best(lambda k=lookup, m=middle: k.overlapping(m), args.rounds)
-        scan_s, scanned = _best(lambda f=foot, m=middle: _scan(f, m), args.rounds)
+        find_s, found = best(lambda k=lookup, m=middle: k.overlapping(m), args.rounds)
+        scan_s, scanned = best(lambda f=foot, m=middle: _scan(f, m), args.rounds)
         record[f"gb_{gb:g}"] = {
             "side": side, "patches": len(foot), "build_s": round(build_s, 2),
             "lookup_ms_per_chunk": round(1e3 * find_s, 3),

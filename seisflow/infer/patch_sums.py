@@ -84,12 +84,13 @@ class PatchSums:
         """Bytes of the arrays this holds of its own (not the positions and values)."""
         return self._complete.nbytes + self._order.nbytes + self._bounds.nbytes
 
-    def _footprints(self, rows: np.ndarray) -> np.ndarray:
-        return footprints(self._positions[rows], size=self._size, depth=self._depth)
-
     def overlapping(self, location: list[tuple[int, int]]) -> np.ndarray:
         """int64 ``(h,)``: the patches whose footprints meet the region ``[(a0, a1), (b0,
         b1), (c0, c1)]``, in ascending order."""
+        return self._meeting(location)[0]
+
+    def _meeting(self, location: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`overlapping` and those patches' footprints ``(h, 6)``."""
         (a0, a1), (b0, b1), (c0, c1) = location
         (n_a, n_b), cell = self._shape, self._cell
         cells_a = range(max((a0 - cell + 1) // cell, 0), min((a1 - 1) // cell, n_a - 1) + 1)
@@ -97,9 +98,11 @@ class PatchSums:
         rows = [(i * n_b + b_lo, i * n_b + b_hi + 1) for i in cells_a] if b_hi >= b_lo else []
         parts = [self._order[self._bounds[lo] : self._bounds[hi]] for lo, hi in rows]
         near = np.concatenate([np.empty(0, dtype=np.int32), *parts]).astype(np.int64)
-        f = self._footprints(near)
+        f = footprints(self._positions[near], size=self._size, depth=self._depth)
         meets = (f[:, 0] < a1) & (f[:, 1] > a0) & (f[:, 2] < b1) & (f[:, 3] > b0)
-        return np.sort(near[meets & (f[:, 4] < c1) & (f[:, 5] > c0)])
+        kept = np.flatnonzero(meets & (f[:, 4] < c1) & (f[:, 5] > c0))
+        kept = kept[np.argsort(near[kept])]  # table order: the order the sums add in
+        return near[kept], f[kept]
 
     def __call__(self, location: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
         """The sums over the region ``[(a0, a1), (b0, b1), (c0, c1)]`` of size ``(A, B, C)``.
@@ -109,13 +112,12 @@ class PatchSums:
             complete [0] and the other [1] patches covering each sample, and int32 ``(2, A,
             B, C)``, how many patches each sum holds.
         """
-        hit = self.overlapping(location)
+        hit, foot = self._meeting(location)
         (a0, a1), (b0, b1), (c0, c1) = location
         total = np.zeros((2, a1 - a0, b1 - b0, c1 - c0, self._values.shape[1]), np.float64)
         count = np.zeros(total.shape[:4], dtype=np.int32)
-        _add(self._footprints(hit).astype(np.int64), self._complete[hit],
-             self._positions[hit, 0].astype(np.int64), self._values[hit].astype(np.float64),
-             a0, b0, c0, total, count)  # fmt: skip
+        _add(foot, self._complete[hit], self._positions[hit, 0].astype(np.int64),
+             self._values[hit].astype(np.float64), a0, b0, c0, total, count)  # fmt: skip
         return total, count
 
 
