@@ -6,8 +6,13 @@ import dask.array as da
 import numpy as np
 import xarray as xr
 
-from seisflow.infer.attributes import attributes
-from seisflow.infer.contrast import lateral_contrast
+from seisflow.infer.attributes import (
+    attributes,
+    block_attributes,
+    block_log_envelope,
+    survey_floor,
+)
+from seisflow.infer.contrast import lateral_contrast, lazy_lateral_contrast
 from seisflow.infer.fused import HINTS, anomaly_hint, envelope_contrast, fuse
 
 
@@ -46,6 +51,31 @@ def test_the_envelope_contrast_is_signed_and_equals_the_whole_volume_one():
     assert np.isnan(e[9, 0]).all()
     assert float(np.median(e[2:4, 2:4, 33:42])) > 5  # brighter than the neighbours
     assert float(np.median(e[6:8, 8:10, 53:62])) < -5  # dimmer
+
+
+def test_each_chunk_reads_its_own_halo_with_the_values_of_the_neighbours_one():
+    """The envelope contrast reads each chunk's halo of amplitude itself: the values are
+    those of the contrast that takes the halo from the neighbouring chunks' envelopes, bit
+    for bit, and its chunks depend on no other chunk's."""
+    survey = _survey(2)
+    live = survey.trace_mask.values
+    envelope = attributes(survey, names=("log_envelope",)).log_envelope.data
+    neighbours = lazy_lateral_contrast(envelope, live, radius=3, signed=True)
+    own = envelope_contrast(survey, radius=3)
+    np.testing.assert_array_equal(own.compute(), neighbours.compute())
+    assert not any("overlap" in name for name in own.dask.layers)
+
+
+def test_the_log_envelope_a_few_inlines_at_a_time_equals_the_whole_block_one():
+    survey = _survey(3)
+    block, live = survey.amplitude.values, survey.trace_mask.values
+    for floor in (None, 0.05):
+        sliced = block_log_envelope(block, live, floor=floor, slab=3)
+        whole = block_attributes(block, live, floor=floor)["log_envelope"]
+        np.testing.assert_array_equal(sliced, whole)
+    chunked = attributes(survey, names=("log_envelope",)).log_envelope.values
+    np.testing.assert_array_equal(block_log_envelope(block, live, floor=survey_floor(survey)),
+                                  chunked)  # fmt: skip
 
 
 def test_fuse_and_hint_on_known_terms():

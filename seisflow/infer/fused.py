@@ -8,7 +8,8 @@ traces, each in units of its own robust standard deviation:
   above its neighbours, a dim chimney or a dead trace below;
 * ``f``: of the flow's patch score (flow bits/dim minus zlib bits/dim), which sees what makes
   a patch hard to model at any amplitude: noise, disrupted reflectors. Samples that only
-  patches holding fill values cover take 0 (see :func:`lazy_lateral_contrast`).
+  patches holding fill values cover take 0 (see
+  :func:`~seisflow.infer.contrast.lazy_lateral_contrast`).
 
 The layer is ``anomaly = |e| + w f`` and the hint, where ``anomaly >= threshold``, names the
 larger term: ``amplitude_high`` (``|e| >= w f``, ``e > 0``), ``amplitude_low`` (``e < 0``) or
@@ -30,8 +31,8 @@ import dask.array as da
 import numpy as np
 import xarray as xr
 
-from seisflow.infer.attributes import attributes
-from seisflow.infer.contrast import lazy_lateral_contrast
+from seisflow.infer.attributes import block_log_envelope, survey_floor
+from seisflow.infer.contrast import sourced_lateral_contrast
 
 __all__ = [
     "FLOW_WEIGHT",
@@ -56,6 +57,14 @@ HINTS: tuple[str, ...] = ("none", "amplitude_high", "amplitude_low", "incoherent
 def envelope_contrast(survey: xr.Dataset, *, radius: int = FUSION_RADIUS) -> da.Array:
     """The signed robust lateral z-score ``e`` of the log envelope of ``survey``'s amplitude.
 
+    Each chunk of whole traces reads its own halo of ``radius`` traces of amplitude and takes
+    its log envelope (:func:`~seisflow.infer.contrast.sourced_lateral_contrast`), instead of
+    taking the halo from its neighbours' envelopes: no chunk waits on another, so memory is a
+    few chunks whatever the lateral extent (a neighbour's envelope would otherwise be held
+    until the chunks on every side of it are done: rows of chunks across the survey). The
+    values are those of :func:`~seisflow.infer.contrast.lazy_lateral_contrast` of the
+    ``log_envelope`` attribute.
+
     Args:
         survey: A survey (:func:`seisflow.ingest.open_survey`), read chunk by chunk.
         radius: Traces on each side of the neighbourhood.
@@ -64,10 +73,20 @@ def envelope_contrast(survey: xr.Dataset, *, radius: int = FUSION_RADIUS) -> da.
         Lazy float32 ``(inline, crossline, time)`` on the amplitude's chunks, NaN at missing
         traces.
     """
-    envelope = attributes(survey, names=("log_envelope",)).log_envelope.data
+    amplitude = survey.amplitude.data
     live = survey.trace_mask.values.astype(bool)
-    signed = lazy_lateral_contrast(envelope, live, radius=radius, signed=True)
-    return signed.rechunk(survey.amplitude.data.chunks)
+    shape = tuple(int(n) for n in amplitude.shape)
+    floor = survey_floor(survey)
+
+    def source(region: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
+        (a0, a1), (b0, b1), _ = region  # whole traces: the chunks below span the time axis
+        block = amplitude[a0:a1, b0:b1].compute(scheduler="synchronous")  # in this task
+        envelope = block_log_envelope(block, live[a0:a1, b0:b1], floor=floor)
+        return envelope, np.broadcast_to(np.True_, envelope.shape)
+
+    traces = (*amplitude.chunks[:2], (shape[2],))
+    signed = sourced_lateral_contrast(source, shape, traces, live, radius=radius, signed=True)
+    return signed.rechunk(amplitude.chunks)
 
 
 def fuse(flow: da.Array, envelope: da.Array, *, flow_weight: float = FLOW_WEIGHT) -> da.Array:
