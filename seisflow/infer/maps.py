@@ -175,10 +175,9 @@ def _check_free(store: StoreLike, survey: Any, layers: tuple[str, ...], overwrit
 
 
 def _anomaly_layers(
-    table: PatchTable, patch: Any, survey: Any, readout: AnomalyReadout, attrs: dict[str, Any]
+    table: PatchTable, survey: Any, readout: AnomalyReadout, attrs: dict[str, Any]
 ) -> dict[str, tuple[Any, dict[str, Any]]]:
-    """``anomaly`` by ``readout`` and ``anomaly_hint`` from the stitched patch score ``patch``
-    (lazy), each with its attributes."""
+    """``anomaly`` by ``readout`` and ``anomaly_hint`` (lazy), each with its attributes."""
     shape = tuple(int(n) for n in survey.amplitude.shape)
     chunks, live = survey.amplitude.data.chunks, survey.trace_mask.values
     source = stitched_source(table, table.anomaly, live)  # each chunk stitches its own halo
@@ -188,8 +187,9 @@ def _anomaly_layers(
         layer = fuse(flow, envelope)
     elif readout == "contrast":
         layer = sourced_lateral_contrast(source, shape, chunks, live, radius=CONTRAST_RADIUS)
-    else:
-        layer = patch
+    else:  # the stitched patch score itself
+        layer = stitch(table, chunks, reduce_first, values=table.anomaly[:, None], live=live,
+                       dtype=np.float32)  # fmt: skip
     hint_attrs = {
         "long_name": "anomaly hint: which lateral z-score dominates",
         "flag_values": list(range(len(HINTS))),
@@ -358,10 +358,7 @@ def map_survey(
                 outputs = {"facies": (facies, attrs),
                            "facies_confidence": (confidence, confidence_attrs)}  # fmt: skip
             else:  # anomaly and anomaly_hint share their work: one write
-                layer = stitch(table, survey.amplitude.data.chunks, reduce_first,
-                               values=table.anomaly[:, None], live=live,
-                               dtype=np.float32)  # fmt: skip
-                outputs = _anomaly_layers(table, layer, survey, anomaly_readout, attrs)
+                outputs = _anomaly_layers(table, survey, anomaly_readout, attrs)
             written += outputs
             with _writing(", ".join(outputs), progress, client):
                 write_layers(store, {out: (values, {**extra, **provenance})
