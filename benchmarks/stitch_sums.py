@@ -10,10 +10,13 @@ summed both ways and must give equal arrays. Then, for the tilings of square sur
 patches' completeness (once per layer), the megabytes it holds for the layer's lifetime
 against the footprints and completeness the former loop held, and the milliseconds to find
 one chunk's patches: by the lookup against the scan (the scan's cost grows with the table,
-so over a whole map with the square of the volume). One JSON line.
+so over a whole map with the square of the volume). Last, the sums at the points of the
+patch grid (the ``topic_proportions`` layer) on the tiling of a ``--grid-gb`` survey with
+``--topics`` values a patch: :func:`~seisflow.infer.patch_sums.grid_sums` against the
+Python loop over the table that ran before (equal arrays). One JSON line.
 
 Usage: python benchmarks/stitch_sums.py [--inlines 256] [--crosslines 256] [--samples 1000]
-       [--topics 8] [--chunks 8] [--gb 1,4,16] [--rounds 3]
+       [--topics 8] [--chunks 8] [--gb 1,4,16] [--grid-gb 1] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from typing import Any
 import numpy as np
 from lateral_median import best
 
-from seisflow.infer.patch_sums import PatchSums, complete_patches, footprints
+from seisflow.infer.patch_sums import PatchSums, complete_patches, footprints, grid_sums
 from seisflow.ingest.patches import PatchSpec, positions
 
 Region = list[tuple[int, int]]
@@ -55,6 +58,21 @@ def _numpy_sums(
     return total, count
 
 
+def _grid_loop(
+    foot: np.ndarray, complete: np.ndarray, values: np.ndarray, points: tuple[np.ndarray, ...]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The former sums at the patch grid's points: one slice addition per patch of the table."""
+    total = np.zeros((2, *(p.size for p in points), values.shape[1]))
+    count = np.zeros(total.shape[:4], dtype=np.int32)
+    for f, whole, row in zip(foot, complete, values, strict=True):
+        spans = (slice(np.searchsorted(p, lo), np.searchsorted(p, hi))
+                 for p, lo, hi in zip(points, f[0::2], f[1::2], strict=True))  # fmt: skip
+        region = (0 if whole else 1, *spans)
+        total[region] += row
+        count[region] += 1
+    return total, count
+
+
 def _tiling(shape: tuple[int, int, int], rng: np.random.Generator) -> tuple[np.ndarray, ...]:
     """Positions and trace mask of the map's tiling of ``shape`` (a few missing traces)."""
     live = rng.random(shape[:2]) > 0.002
@@ -76,6 +94,7 @@ def main() -> None:
     parser.add_argument("--topics", type=int, default=8, help="values per patch")
     parser.add_argument("--chunks", type=int, default=8, help="chunks summed both ways")
     parser.add_argument("--gb", default="1,4,16", help="survey sizes of the lookup, GB")
+    parser.add_argument("--grid-gb", type=float, default=1.0, help="survey of the grid sums, GB")
     parser.add_argument("--rounds", type=int, default=3, help="best of this many runs")
     args = parser.parse_args()
     rng = np.random.default_rng(0)
@@ -118,6 +137,23 @@ def main() -> None:
             "former_held_mb": round((foot.nbytes + len(foot)) / 1e6, 1),
             "equal": bool(np.array_equal(found, scanned)),
         }  # fmt: skip
+    side = round((args.grid_gb * 1e9 / 4 / 1000) ** 0.5)
+    where, live = _tiling((side, side, 1000), rng)
+    values = rng.dirichlet(np.ones(args.topics), len(where)).astype(np.float32)
+    complete = complete_patches(where, size=SPEC.size, depth=SPEC.channels, live=live)
+    points = tuple(np.arange(SPEC.stride // 2, n, SPEC.stride) for n in (side, side, 1000))
+    grid_sums(where[:8], size=SPEC.size, depth=SPEC.channels, complete=complete[:8],
+              values=values[:8], points=points)  # compile  # fmt: skip
+    grid_s, got = best(lambda: grid_sums(where, size=SPEC.size, depth=SPEC.channels,
+                                         complete=complete, values=values, points=points),
+                       args.rounds)  # fmt: skip
+    foot = footprints(where, size=SPEC.size, depth=SPEC.channels)
+    loop_s, want = best(lambda: _grid_loop(foot, complete, values, points), 1)
+    record["patch_grid"] = {
+        "side": side, "patches": len(where), "grid_sums_s": round(grid_s, 3),
+        "loop_s": round(loop_s, 2), "speedup": round(loop_s / grid_s, 1),
+        "equal": all(np.array_equal(g, w) for g, w in zip(got, want, strict=True)),
+    }  # fmt: skip
     print(json.dumps(record))
 
 

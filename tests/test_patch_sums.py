@@ -7,7 +7,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seisflow.infer.patch_sums import PatchSums, complete_patches, footprints
+from seisflow.infer.patch_sums import PatchSums, complete_patches, footprints, grid_sums
 from seisflow.infer.score import PatchTable
 from seisflow.infer.stitch import chunk_mean
 from seisflow.ingest.patches import PatchSpec, positions
@@ -82,6 +82,26 @@ def test_patch_sums_equal_the_brute_force_exactly(case):
     met = (foot[:, 0] < a1) & (foot[:, 1] > a0) & (foot[:, 2] < b1) & (foot[:, 3] > b0)
     met &= (foot[:, 4] < c1) & (foot[:, 5] > c0)
     np.testing.assert_array_equal(sums.overlapping(location), np.flatnonzero(met))
+
+
+@settings(max_examples=40, deadline=None)
+@given(case=_cases(), steps=st.tuples(*[st.integers(1, 5)] * 3), first=st.integers(0, 4))
+def test_grid_sums_are_the_region_sums_at_the_grid_points(case, steps, first):
+    table, values, live, _ = case
+    if values.ndim == 4:  # one value per patch on the grid
+        values = values[:, :, 0, 0]
+    spec = table.spec
+    shape = (*live.shape, int(table.positions[:, 3].max()) + spec.size)
+    points = tuple(np.arange(min(first, n - 1), n, s) for n, s in zip(shape, steps, strict=True))
+    complete = complete_patches(table.positions, size=spec.size, depth=spec.channels, live=live)
+    total, count = grid_sums(table.positions, size=spec.size, depth=spec.channels,
+                             complete=complete, values=values, points=points)  # fmt: skip
+    sums = PatchSums(positions=table.positions, size=spec.size, depth=spec.channels,
+                     complete=complete, values=values)  # fmt: skip
+    dense_total, dense_count = sums([(0, n) for n in shape])
+    at = np.ix_(*points)
+    np.testing.assert_array_equal(count, dense_count[:, at[0], at[1], at[2]])
+    np.testing.assert_array_equal(total, dense_total[:, at[0], at[1], at[2]])
 
 
 def test_complete_patches_are_those_over_live_traces_only():

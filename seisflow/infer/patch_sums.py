@@ -15,7 +15,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["PatchSums", "complete_patches", "footprints"]
+__all__ = ["PatchSums", "complete_patches", "footprints", "grid_sums"]
 
 _ROWS = 1 << 20  # patches whose footprints are worked out at once
 
@@ -119,6 +119,32 @@ class PatchSums:
         _add(foot, self._complete[hit], self._positions[hit, 0].astype(np.int64),
              self._values[hit].astype(np.float64), a0, b0, c0, total, count)  # fmt: skip
         return total, count
+
+
+def grid_sums(
+    positions: np.ndarray, *, size: int, depth: int, complete: np.ndarray, values: np.ndarray,
+    points: tuple[np.ndarray, np.ndarray, np.ndarray],
+) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """The sums of :class:`PatchSums` at the points of a grid only: ``points`` holds the
+    ascending sample indices of the grid along inline, crossline and time, and ``values`` is
+    ``(n, V)`` (one value per patch; other arguments as :class:`PatchSums`). Each footprint
+    becomes the range of grid points it covers along each axis, a block of patches at a
+    time, and the patches are added in table order, so the sums are those of
+    :class:`PatchSums` at the points, bit for bit.
+
+    Returns:
+        ``(total, count)``: float64 ``(2, P, Q, R, V)`` and int32 ``(2, P, Q, R)`` for the
+        ``P x Q x R`` points, as :meth:`PatchSums.__call__`.
+    """
+    total = np.zeros((2, *(len(p) for p in points), values.shape[1]), dtype=np.float64)
+    count = np.zeros(total.shape[:4], dtype=np.int32)
+    for start in range(0, len(positions), _ROWS):
+        part = slice(start, start + _ROWS)
+        foot = footprints(positions[part], size=size, depth=depth)
+        spans = np.stack([np.searchsorted(points[c // 2], foot[:, c]) for c in range(6)], axis=1)
+        _add(spans, complete[part].astype(np.bool_), positions[part, 0].astype(np.int64),
+             values[part, :, None, None].astype(np.float64), 0, 0, 0, total, count)  # fmt: skip
+    return total, count
 
 
 @numba.njit(nogil=True)

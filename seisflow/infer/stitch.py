@@ -15,7 +15,7 @@ from typing import Any
 import dask.array as da
 import numpy as np
 
-from seisflow.infer.patch_sums import PatchSums, complete_patches, footprints
+from seisflow.infer.patch_sums import PatchSums, complete_patches, grid_sums
 from seisflow.infer.score import PatchTable
 
 __all__ = [
@@ -35,11 +35,6 @@ __all__ = [
 
 #: Turns the per-sample mean of patch values and the covered-live mask into a layer chunk.
 Reduce = Callable[[np.ndarray, np.ndarray], np.ndarray]
-
-
-def _footprints(table: PatchTable) -> np.ndarray:
-    """``(n, 6)`` index ranges ``(il0, il1, xl0, xl1, t0, t1)`` each patch covers."""
-    return footprints(table.positions, size=table.spec.size, depth=table.spec.channels)
 
 
 def _complete(table: PatchTable, live: np.ndarray) -> np.ndarray:
@@ -166,15 +161,9 @@ def patch_grid(
     """
     stride = table.spec.stride
     axes = tuple(np.arange(stride // 2, n, stride) for n in shape)
-    total = np.zeros((2, *(a.size for a in axes), table.proportions.shape[1]))
-    count = np.zeros(total.shape[:4], dtype=np.int32)
-    foot = _footprints(table)
-    for f, complete, row in zip(foot, _complete(table, live), table.proportions, strict=True):
-        spans = (slice(np.searchsorted(a, lo), np.searchsorted(a, hi))
-                 for a, lo, hi in zip(axes, f[0::2], f[1::2], strict=True))  # fmt: skip
-        region = (0 if complete else 1, *spans)
-        total[region] += row
-        count[region] += 1
+    total, count = grid_sums(table.positions, size=table.spec.size, depth=table.spec.channels,
+                             complete=_complete(table, live), values=table.proportions,
+                             points=axes)  # fmt: skip
     total, count = _complete_first(total, count)
     covered = (count > 0) & live[np.ix_(axes[0], axes[1])][..., None]
     values = np.where(covered[..., None], total / np.maximum(count, 1)[..., None], np.nan)
