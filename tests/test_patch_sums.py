@@ -104,6 +104,23 @@ def test_grid_sums_are_the_region_sums_at_the_grid_points(case, steps, first):
     np.testing.assert_array_equal(total, dense_total[:, at[0], at[1], at[2]])
 
 
+@settings(max_examples=30, deadline=None)
+@given(case=_cases(), slab=st.integers(1, 5))
+def test_chunk_mean_a_few_samples_at_a_time_is_the_mean_of_the_whole_region_sums(case, slab):
+    table, values, live, location = case
+    spec = table.spec
+    complete = complete_patches(table.positions, size=spec.size, depth=spec.channels, live=live)
+    sums = PatchSums(positions=table.positions, size=spec.size, depth=spec.channels,
+                     complete=complete, values=values)  # fmt: skip
+    total, count = sums(location)
+    first = count[0] > 0  # complete patches first, the others where none covers a sample
+    total, count = np.where(first[..., None], total[0], total[1]), np.where(first, *count)
+    (a0, a1), (b0, b1), _ = location
+    mean, covered = chunk_mean(table, values, live, slab=slab)(location)
+    np.testing.assert_array_equal(covered, (count > 0) & live[a0:a1, b0:b1, None])
+    np.testing.assert_array_equal(mean, total / np.maximum(count, 1)[..., None])
+
+
 def test_complete_patches_are_those_over_live_traces_only():
     rng = np.random.default_rng(3)
     live = rng.random((11, 12)) > 0.15

@@ -23,7 +23,7 @@ from sklearn.cluster import KMeans
 from seisflow.infer.attribute_facies import SMOOTH
 from seisflow.infer.per_sample import box_block, fit_rows, map_rows, potts_labels
 from seisflow.infer.score import PatchTable
-from seisflow.infer.stitch import chunk_mean, stitch_mean, widened
+from seisflow.infer.stitch import chunk_mean, covered_float32, stitch_mean, widened
 
 __all__ = ["cluster_facies", "smoothed_proportions", "stitched_proportions"]
 
@@ -85,8 +85,7 @@ def smoothed_proportions(
         core = block_info[None]["array-location"][:3]
         wide, inside = widened(core, reach, shape)
         mean, covered = mean_of(wide)
-        stitched = np.where(covered[..., None], mean, np.nan).astype(np.float32)
-        return box_block(stitched, smooth)[inside]
+        return box_block(covered_float32(mean, covered), smooth)[inside]
 
     k = table.proportions.shape[1]
     return da.map_blocks(block, chunks=(*chunks, (k,)), dtype=np.float32,
