@@ -249,6 +249,17 @@ def test_batch_mode_matches_patch_mode(store):
     assert all(next(training).shape == (32, 1, 16, 16) for _ in range(30))
 
 
+def test_the_stream_holds_its_positions_once(store):
+    spec = PatchSpec(size=16, axis="both", stride=8)
+    stream = PatchStream(store, spec, shuffle=False)
+    groups = list(stream._by_unit.values())
+    assert len(groups) > 2 and all(np.shares_memory(g, stream.positions) for g in groups)
+    assert sum(len(g) for g in groups) == len(stream.positions)
+    every = tile(store, spec)  # the same set of positions
+    mine, theirs = (np.lexsort(p.T[::-1]) for p in (stream.positions, every))
+    np.testing.assert_array_equal(stream.positions[mine], every[theirs])
+
+
 def test_training_batches_stay_full_across_epochs(store):
     spec = PatchSpec(size=16, axis="inline", stride=8)
     stream = PatchStream(store, spec, seed=1, batch_size=64, buffer=128)

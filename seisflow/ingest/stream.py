@@ -136,8 +136,9 @@ class PatchStream(IterableDataset):
         self.holdout = self._holdout(every, holdout)
         block, columns = tuple(self.holdout["block"]), np.array(self.holdout["columns"])
         held = in_columns(every, block, columns.reshape(-1, 2))
-        self.positions = every[held] if split == "eval" else every[~held]
-        self._by_unit = self._group_by_unit()
+        self.positions, self._by_unit = self._group_by_unit(
+            every[held] if split == "eval" else every[~held]
+        )
         if self.positions.size == 0 and every.size:
             raise InputFileError(
                 f"{store}: no patch for the {split} split of a {holdout:g} hold-out: it needs "
@@ -309,15 +310,15 @@ class PatchStream(IterableDataset):
             tiles.popitem(last=False)
         return whole[: hi[0] - lo[0], : hi[1] - lo[1]]
 
-    def _group_by_unit(self) -> dict[Unit, np.ndarray]:
-        """Positions grouped by the chunk column ``(axis, i // chunk, j // chunk)`` of their
-        first sample, each group in ``(i, j, k)`` order."""
-        p = self.positions
+    def _group_by_unit(self, p: np.ndarray) -> tuple[np.ndarray, dict[Unit, np.ndarray]]:
+        """Positions ``p`` grouped by the chunk column ``(axis, i // chunk, j // chunk)`` of
+        their first sample, each group in ``(i, j, k)`` order: the positions sorted so, and
+        the groups as views of them (one copy of the positions is held, 32 bytes a patch)."""
         keys = np.stack([p[:, 0], p[:, 1] // self.chunks[0], p[:, 2] // self.chunks[1]], axis=1)
         order = np.lexsort((p[:, 3], p[:, 2], p[:, 1], keys[:, 2], keys[:, 1], keys[:, 0]))
         keys, p = keys[order], p[order]
         edges = np.flatnonzero(np.any(np.diff(keys, axis=0) != 0, axis=1)) + 1
-        return {
+        return p, {
             (int(k[0, 0]), int(k[0, 1]), int(k[0, 2])): group
             for k, group in zip(np.split(keys, edges), np.split(p, edges), strict=True)
             if len(group)
