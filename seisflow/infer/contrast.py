@@ -164,12 +164,15 @@ def sourced_lateral_contrast(
     samples: int = 200_000,
     seed: int = 0,
     signed: bool = False,
+    slab: int = 256,
 ) -> da.Array:
     """:func:`lazy_lateral_contrast` of a layer that each chunk computes for itself, halo
     included (``source``: e.g. stitched from a patch table), instead of taking the halo from
     its neighbours: no chunk waits on another, so memory is a few chunks whatever the volume
     and nothing is computed again for a neighbour. Same chunks, same values (the same
-    seeded chunks give the scale).
+    seeded chunks give the scale). The medians and deviations of a chunk are taken ``slab``
+    time samples at a time (they are per time sample): their work arrays are a slab's, not
+    a tall chunk's (whole traces, as the envelope's).
 
     Args:
         source: The layer and its trusted samples for a region (:data:`Source`).
@@ -177,6 +180,7 @@ def sourced_lateral_contrast(
         chunks: Dask chunks of the result.
         live: ``(inline, crossline)`` bool, True at recorded traces.
         radius, samples, seed, signed: As for :func:`lazy_lateral_contrast`.
+        slab: Time samples whose deviations are worked out at once.
 
     Returns:
         A float32 Dask array on ``chunks``, NaN at missing traces.
@@ -190,7 +194,13 @@ def sourced_lateral_contrast(
         centres = np.zeros(values.shape[:2], dtype=bool)
         centres[inside[:2]] = True
         sure = alive & trusted
-        return _deviation(values, alive, sure, radius, signed, centres)[inside], sure[inside]
+        lateral = inside[:2]  # the time axis has no halo
+        out = np.empty(sure[lateral].shape, dtype=np.float32)
+        for t in range(0, values.shape[2], slab):
+            part = (..., slice(t, t + slab))
+            out[part] = _deviation(values[part], alive[part], sure[part], radius, signed,
+                                   centres)[lateral]  # fmt: skip
+        return out, sure[lateral]
 
     def located(index: tuple[int, ...]) -> list[tuple[int, int]]:
         starts = [sum(sizes[:i]) for sizes, i in zip(chunks, index, strict=True)]
