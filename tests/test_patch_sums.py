@@ -119,6 +119,9 @@ def test_chunk_mean_a_few_samples_at_a_time_is_the_mean_of_the_whole_region_sums
     mean, covered = chunk_mean(table, values, live, slab=slab)(location)
     np.testing.assert_array_equal(covered, (count > 0) & live[a0:a1, b0:b1, None])
     np.testing.assert_array_equal(mean, total / np.maximum(count, 1)[..., None])
+    single, _ = chunk_mean(table, values, live, slab=slab, dtype=np.float32)(location)
+    assert single.dtype == np.float32
+    np.testing.assert_array_equal(single, mean.astype(np.float32))
 
 
 def test_complete_patches_are_those_over_live_traces_only():

@@ -78,14 +78,13 @@ def smoothed_proportions(
     whatever the volume, and no neighbour is stitched again for its margin."""
     shape = tuple(int(n) for n in survey.amplitude.shape)
     chunks, live = survey.amplitude.data.chunks, survey.trace_mask.values.astype(bool)
-    mean_of = chunk_mean(table, table.proportions, live)
+    mean_of = chunk_mean(table, table.proportions, live, dtype=np.float32)
     reach = (smooth[0], smooth[0], smooth[1])
 
     def block(block_info: dict[Any, Any] | None = None) -> np.ndarray:
         core = block_info[None]["array-location"][:3]
         wide, inside = widened(core, reach, shape)
-        mean, covered = mean_of(wide)
-        return box_block(covered_float32(mean, covered), smooth)[inside]
+        return box_block(covered_float32(*mean_of(wide)), smooth)[inside]
 
     k = table.proportions.shape[1]
     return da.map_blocks(block, chunks=(*chunks, (k,)), dtype=np.float32,

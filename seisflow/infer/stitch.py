@@ -89,34 +89,35 @@ def stitch_mean(
     one pass over the patches (as :func:`stitch`, complete patches first): lazy float32
     ``(inline, crossline, time, V)`` on ``chunks`` (one chunk along ``V``), NaN at samples
     no patch covers and off the live traces."""
-    mean_of = chunk_mean(table, values, live)
+    mean_of = chunk_mean(table, values, live, dtype=np.float32)
 
     def block(block_info: dict[Any, Any] | None = None) -> np.ndarray:
-        mean, covered = mean_of(block_info[None]["array-location"][:3])
-        return covered_float32(mean, covered)
+        return covered_float32(*mean_of(block_info[None]["array-location"][:3]))
 
     return da.map_blocks(block, chunks=(*chunks, (values.shape[1],)), dtype=np.float32,
                          meta=np.empty((0, 0, 0, 0), np.float32))  # fmt: skip
 
 
 def chunk_mean(
-    table: PatchTable, values: np.ndarray, live: np.ndarray, *, slab: int = 64
-) -> Callable[[list[tuple[int, int]]], tuple[np.ndarray, np.ndarray]]:
+    table: PatchTable, values: np.ndarray, live: np.ndarray, *, slab: int = 64,
+    dtype: type[np.floating] = np.float64,
+) -> Callable[[list[tuple[int, int]]], tuple[np.ndarray, np.ndarray]]:  # fmt: skip
     """A function of a chunk's ``[(a0, a1), (b0, b1), (c0, c1)]`` giving the mean of
-    ``values`` over the patches covering each of its samples, float64 ``(A, B, C, V)``
+    ``values`` over the patches covering each of its samples, ``(A, B, C, V)`` of ``dtype``
     (complete patches first), and the bool ``(A, B, C)`` of covered live samples.
 
     The sums are taken ``slab`` time samples at a time: the float64 sums of complete and
     other patches, their counts and the choice between them are held for a slab, not the
     whole chunk (about a quarter of a task's memory for 8 topics over a 256-sample chunk),
-    and each sample's mean is the same."""
+    and each sample's mean is the same: worked out in float64, then stored as ``dtype``
+    (float32 halves the chunk's array for the layers that keep float32)."""
     sums = PatchSums(positions=table.positions, size=table.spec.size,
                      depth=table.spec.channels, complete=_complete(table, live),
                      values=values)  # fmt: skip
 
     def mean_of(location: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
         (a0, a1), (b0, b1), (c0, c1) = location
-        mean = np.empty((a1 - a0, b1 - b0, c1 - c0, values.shape[1]), dtype=np.float64)
+        mean = np.empty((a1 - a0, b1 - b0, c1 - c0, values.shape[1]), dtype=dtype)
         counted = np.empty(mean.shape[:3], dtype=bool)
         for start in range(c0, c1, slab):
             stop = min(start + slab, c1)
@@ -129,9 +130,9 @@ def chunk_mean(
 
 
 def covered_float32(mean: np.ndarray, covered: np.ndarray) -> np.ndarray:
-    """``mean`` ``(..., V)`` in float32, NaN where ``covered`` ``(...)`` is False (no float64
-    copy on the way)."""
-    out = mean.astype(np.float32)
+    """``mean`` ``(..., V)`` in float32 (itself if it is float32: it is changed), NaN where
+    ``covered`` ``(...)`` is False."""
+    out = mean.astype(np.float32, copy=False)
     out[~covered] = np.nan
     return out
 
