@@ -313,16 +313,17 @@ class PatchStream(IterableDataset):
     def _group_by_unit(self, p: np.ndarray) -> tuple[np.ndarray, dict[Unit, np.ndarray]]:
         """Positions ``p`` grouped by the chunk column ``(axis, i // chunk, j // chunk)`` of
         their first sample, each group in ``(i, j, k)`` order: the positions sorted so, and
-        the groups as views of them (one copy of the positions is held, 32 bytes a patch)."""
-        keys = np.stack([p[:, 0], p[:, 1] // self.chunks[0], p[:, 2] // self.chunks[1]], axis=1)
-        order = np.lexsort((p[:, 3], p[:, 2], p[:, 1], keys[:, 2], keys[:, 1], keys[:, 0]))
-        keys, p = keys[order], p[order]
-        edges = np.flatnonzero(np.any(np.diff(keys, axis=0) != 0, axis=1)) + 1
-        return p, {
-            (int(k[0, 0]), int(k[0, 1]), int(k[0, 2])): group
-            for k, group in zip(np.split(keys, edges), np.split(p, edges), strict=True)
-            if len(group)
-        }
+        the groups as views of them (one copy of the positions is held, 32 bytes a patch;
+        the unit is one int64 key while sorting)."""
+        n_i, n_j = (-(-n // c) for n, c in zip(self.shape[:2], self.chunks[:2], strict=True))
+        key = (p[:, 0] * n_i + p[:, 1] // self.chunks[0]) * n_j + p[:, 2] // self.chunks[1]
+        order = np.lexsort((p[:, 3], p[:, 2], p[:, 1], key))
+        key, p = key[order], p[order]
+        del order
+        edges = np.flatnonzero(np.diff(key)) + 1
+        groups = np.split(p, edges) if len(p) else []
+        return p, {(int(g[0, 0]), int(g[0, 1]) // self.chunks[0],
+                    int(g[0, 2]) // self.chunks[1]): g for g in groups}  # fmt: skip
 
 
 def _shuffled(
