@@ -136,9 +136,9 @@ class PatchStream(IterableDataset):
         self.holdout = self._holdout(every, holdout)
         block, columns = tuple(self.holdout["block"]), np.array(self.holdout["columns"])
         held = in_columns(every, block, columns.reshape(-1, 2))
-        self.positions, self._by_unit = self._group_by_unit(
-            every[held] if split == "eval" else every[~held]
-        )
+        kept = every[held] if split == "eval" else (every[~held] if held.any() else every)
+        self.positions, self._by_unit = self._group_by_unit(kept)
+        del kept
         if self.positions.size == 0 and every.size:
             raise InputFileError(
                 f"{store}: no patch for the {split} split of a {holdout:g} hold-out: it needs "
