@@ -107,10 +107,10 @@ def chunk_mean(
     (complete patches first), and the bool ``(A, B, C)`` of covered live samples.
 
     The sums are taken ``slab`` time samples at a time: the float64 sums of complete and
-    other patches, their counts and the choice between them are held for a slab, not the
-    whole chunk (about a quarter of a task's memory for 8 topics over a 256-sample chunk),
-    and each sample's mean is the same: worked out in float64, then stored as ``dtype``
-    (float32 halves the chunk's array for the layers that keep float32)."""
+    other patches, their counts and the choice between them are held for a slab (a quarter
+    of a 256-sample chunk's at the default), not for the whole chunk, and each sample's mean
+    is the same: worked out in float64, then stored as ``dtype`` (float32 halves the chunk's
+    array for the layers that keep float32)."""
     sums = PatchSums(positions=table.positions, size=table.spec.size,
                      depth=table.spec.channels, complete=_complete(table, live),
                      values=values)  # fmt: skip
