@@ -24,7 +24,7 @@ def test_filled_columns_equal_the_batches_end_to_end(words):
     rng = np.random.default_rng(5)
     batches = [_batch(rng, n, words=words) for n in (7, 7, 3, 1)]
     table = patch_table(batches, SPEC)
-    assert table.positions.shape == (18, 4) and table.positions.dtype == np.int64
+    assert table.positions.shape == (18, 4) and table.positions.dtype == np.int32
     np.testing.assert_array_equal(table.positions, np.concatenate([b[0] for b in batches]))
     np.testing.assert_array_equal(table.proportions, np.concatenate([b[1] for b in batches]))
     np.testing.assert_array_equal(table.anomaly, np.concatenate([b[2] for b in batches]))

@@ -47,7 +47,8 @@ class PatchTable:
     """One row per patch of the tiling.
 
     Attributes:
-        positions: int64 ``(n, 4)``: ``(axis, i, j, k)``.
+        positions: int32 ``(n, 4)``: ``(axis, i, j, k)`` (grid indices; half the bytes of
+            the stream's int64, for a table kept through the whole map).
         proportions: float32 ``(n, K)`` topic proportions (``(n, 0)`` when scored without
             topics).
         anomaly: float32 ``(n,)`` anomaly score (bits/dim above the compressor's).
@@ -197,6 +198,7 @@ class TableFill:
     reuse the freed ones only in part: the scoring's memory crept up with the patches scored
     (benchmarks/RESULTS.md, 2026-12-03: 100 MB more per 64 000 patches of a 4 GB survey,
     about a third of that filling columns). Filling also needs no second copy at the end.
+    The positions are kept as int32 (grid indices), 16 bytes a patch instead of 32.
     """
 
     def __init__(self, n: int) -> None:
@@ -208,6 +210,7 @@ class TableFill:
         """Copy one batch's rows in after the rows added before."""
         if self._columns is None:
             self._columns = [_empty(part, self.n) for part in rows]
+            self._columns[0] = np.empty((self.n, rows[0].shape[1]), dtype=np.int32)
         at = slice(self.filled, self.filled + len(rows[0]))
         if at.stop > self.n:
             raise ValueError(f"{at.stop} rows added to a table of {self.n}")
