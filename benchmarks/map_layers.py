@@ -42,7 +42,7 @@ def layers_step(store: str, run: str, stride: int) -> dict[str, Any]:
     import numpy as np
 
     import seisflow.infer.maps as maps
-    from seisflow.infer.score import PatchTable
+    from seisflow.infer.score import PatchTable, patch_table
     from seisflow.ingest.stream import tile
 
     def synthetic(flow: Any, where: str, spec: Any, **_: Any) -> PatchTable:
@@ -51,7 +51,7 @@ def layers_step(store: str, run: str, stride: int) -> dict[str, Any]:
         k = flow.config.topics
         proportions = rng.dirichlet(np.full(k, 0.5), size=len(positions)).astype(np.float32)
         anomaly = rng.normal(size=len(positions)).astype(np.float32)
-        return PatchTable(positions, proportions, anomaly, spec)
+        return patch_table([(positions, proportions, anomaly, None, None)], spec)  # as scored
 
     maps.score_patches = synthetic
     start = time.perf_counter()
