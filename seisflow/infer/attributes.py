@@ -119,6 +119,16 @@ def _log_floor(rms: float) -> float:
     return floor if np.isfinite(floor) and floor > 0 else 1e-12
 
 
+def _traces(block: np.ndarray, live: np.ndarray) -> np.ndarray:
+    """float64 ``block`` with missing traces and non-finite samples taken as 0."""
+    return np.where(live[..., None] & np.isfinite(block), block, 0).astype(np.float64)
+
+
+def _block_floor(x: np.ndarray, live: np.ndarray) -> float:
+    """The log floor from the RMS of the live samples of :func:`_traces` ``x``."""
+    return _log_floor(np.sqrt(np.mean(np.square(x[live]))) if live.any() else 0.0)
+
+
 def _continuity(
     x: np.ndarray, live: np.ndarray, power: np.ndarray, energy: np.ndarray, *, axis: int,
     window: int,
@@ -170,13 +180,13 @@ def _compute(
             "(inline, crossline, time) block and its (inline, crossline) trace mask"
         )
     live = np.asarray(live, dtype=bool)
-    x = np.where(live[..., None] & np.isfinite(block), block, 0).astype(np.float64)
+    x = _traces(block, live)
     z = hilbert(x, axis=-1)
     missing = ~live[..., None]
     out: dict[str, np.ndarray] = {}
     if {"log_envelope", "relative_envelope"} & set(names):
         if floor is None:
-            floor = _log_floor(np.sqrt(np.mean(np.square(x[live]))) if live.any() else 0.0)
+            floor = _block_floor(x, live)
         log_env = np.where(missing, np.nan, np.log(np.abs(z) + floor))
         if "relative_envelope" in names:
             rel = log_env - lateral_median(log_env, live, lateral)
@@ -239,9 +249,7 @@ def block_log_envelope(
     """
     block, live = np.asarray(block), np.asarray(live, dtype=bool)
     if floor is None:
-        x = np.where(live[..., None] & np.isfinite(block), block, 0).astype(np.float64)
-        floor = _log_floor(np.sqrt(np.mean(np.square(x[live]))) if live.any() else 0.0)
-        del x
+        floor = _block_floor(_traces(block, live), live)
     _check(("log_envelope",), 1, 0, floor)
     out = np.empty(block.shape, dtype=np.float32)
     for i in range(0, block.shape[0], slab):
