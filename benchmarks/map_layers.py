@@ -9,7 +9,9 @@ in a folder of --root (deleted after it unless --keep): ``seisflow synth`` strea
 n x n x --samples IBM SEG-Y of about --gb gigabytes, ``seisflow ingest`` stores it, then a
 child process runs :func:`seisflow.infer.maps.map_survey` with its defaults at --stride, its
 scoring replaced by a seeded synthetic patch table on the same tiling (Dirichlet topic
-proportions, normal anomaly scores: the layers' work does not depend on the values). One
+proportions, normal anomaly scores: the layers' work does not depend on the values),
+filled a block at a time into the map's own table columns (``TableFill``), so the peak is
+the map's and not a whole-table build's (int64 positions and float64 proportions). One
 run of one training step on the first size gives the patch size, topics and normalisation.
 ``peak_anon_mb`` is the child's peak anonymous memory (``RssAnon`` every 20 ms), its
 interpreter, torch and the table included; ``layers_seconds`` the map call.
@@ -42,16 +44,25 @@ def layers_step(store: str, run: str, stride: int) -> dict[str, Any]:
     import numpy as np
 
     import seisflow.infer.maps as maps
-    from seisflow.infer.score import PatchTable, patch_table
-    from seisflow.ingest.stream import tile
+    from seisflow.infer.score import PatchTable, TableFill
+    from seisflow.ingest.patches import columns, expand, sample_range, time_starts
+    from seisflow.ingest.store import open_survey
 
     def synthetic(flow: Any, where: str, spec: Any, **_: Any) -> PatchTable:
+        """The tiling's table (positions in :func:`~seisflow.ingest.stream.tile` order),
+        filled 4096 patch columns at a time as the scoring fills it batch by batch."""
         rng = np.random.default_rng(0)
-        positions = tile(where, spec)
-        k = flow.config.topics
-        proportions = rng.dirichlet(np.full(k, 0.5), size=len(positions)).astype(np.float32)
-        anomaly = rng.normal(size=len(positions)).astype(np.float32)
-        return patch_table([(positions, proportions, anomaly, None, None)], spec)  # as scored
+        survey = open_survey(where)
+        grid = columns(spec, survey.trace_mask.values, complete=False)
+        k = time_starts(spec, sample_range(survey[survey.amplitude.dims[2]].values,
+                                           spec.time_window))  # fmt: skip
+        fill, topics = TableFill(len(grid) * len(k)), flow.config.topics
+        for start in range(0, len(grid), 4096):
+            positions = expand(grid[start : start + 4096], k)
+            proportions = rng.dirichlet(np.full(topics, 0.5), size=len(positions))
+            anomaly = rng.normal(size=len(positions)).astype(np.float32)
+            fill.add((positions, proportions.astype(np.float32), anomaly, None, None))
+        return fill.table(spec)
 
     maps.score_patches = synthetic
     start = time.perf_counter()

@@ -52,7 +52,10 @@ patches, some 490 000 for 1 GB of 1000-sample traces.
 
 Usage: python benchmarks/scale.py --gb 1 4 16 --root DIR [--train-steps 20] [--stride 32]
 [--samples 1000] [--batch-size 256] [--forward-patches 2048] [--train-set KEY=VALUE]
-[--threads N] [--env KEY=VALUE] [--keep]
+[--threads N] [--env KEY=VALUE] [--stop-after train|export] [--keep]
+
+``--stop-after train`` measures synth, ingest and train alone (memory at sizes whose map
+would take hours; ``benchmarks/map_layers.py`` measures the map's layers there).
 """
 
 from __future__ import annotations
@@ -130,6 +133,8 @@ def one_size(gb: float, args: argparse.Namespace) -> dict[str, Any]:
     metrics = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     trainer = [m["patches_per_s"] for m in metrics if "patches_per_s" in m]
     record("train", result, patches_per_s=trainer[-1] if trainer else float("nan"))
+    if args.stop_after == "train":
+        return _finish(figures, folder, args.keep)
     os.sync()
     result = step(child(args.threads, "--step", "map", "--store", str(store), "--run", str(run),
                         "--stride", str(args.stride), "--batch-size", str(args.batch_size)),
@@ -169,7 +174,11 @@ def one_size(gb: float, args: argparse.Namespace) -> dict[str, Any]:
     record("export", result, mb_per_s=written / 1e6 / result["seconds"],
            traces_per_s=traces / result["seconds"])  # fmt: skip
     figures["export_mb"] = round(written / 1e6, 1)
-    if not args.keep:
+    return _finish(figures, folder, args.keep)
+
+
+def _finish(figures: dict[str, Any], folder: Path, keep: bool) -> dict[str, Any]:
+    if not keep:
         shutil.rmtree(folder, ignore_errors=True)
     return figures
 
@@ -220,6 +229,8 @@ def main() -> None:
     parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
                         help="an environment variable of every step, repeatable")  # fmt: skip
     parser.add_argument("--keep", action="store_true", help="keep each size's files")
+    parser.add_argument("--stop-after", choices=("train", "export"), default="export",
+                        help="the last step (train: no map, forward or export)")  # fmt: skip
     parser.add_argument("--step", choices=("map", "forward"), help=argparse.SUPPRESS)
     parser.add_argument("--store", help=argparse.SUPPRESS)
     parser.add_argument("--run", help=argparse.SUPPRESS)

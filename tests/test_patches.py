@@ -14,7 +14,7 @@ from seisflow.errors import ConfigError, InputFileError
 from seisflow.images import ImageStream, load_images
 from seisflow.ingest import open_survey, segy_to_zarr
 from seisflow.ingest.normalize import measure
-from seisflow.ingest.patches import PatchSpec, cut, positions, starts
+from seisflow.ingest.patches import PatchSpec, cut, expand, positions, starts
 from seisflow.ingest.stream import PatchStream, tile
 
 
@@ -55,7 +55,7 @@ def test_patches_equal_normalize_of_the_raw_slice(store, spec):
         seen += 1
     assert seen == len(stream) == len(tile(store, spec))
     if spec.time_window:
-        k = stream.positions[:, 3]
+        k = stream.times
         times = open_survey(store).time.values
         assert times[k].min() >= 40.0 and times[k + spec.size - 1].max() <= 300.0
 
@@ -249,15 +249,18 @@ def test_batch_mode_matches_patch_mode(store):
     assert all(next(training).shape == (32, 1, 16, 16) for _ in range(30))
 
 
-def test_the_stream_holds_its_positions_once(store):
+def test_the_stream_holds_its_patch_columns_once(store):
     spec = PatchSpec(size=16, axis="both", stride=8)
     stream = PatchStream(store, spec, shuffle=False)
     groups = list(stream._by_unit.values())
-    assert len(groups) > 2 and all(np.shares_memory(g, stream.positions) for g in groups)
-    assert sum(len(g) for g in groups) == len(stream.positions)
-    every = tile(store, spec)  # the same set of positions
-    mine, theirs = (np.lexsort(p.T[::-1]) for p in (stream.positions, every))
-    np.testing.assert_array_equal(stream.positions[mine], every[theirs])
+    assert len(groups) > 2 and all(np.shares_memory(g, stream.columns) for g in groups)
+    assert sum(len(g) for g in groups) == len(stream.columns)
+    assert stream.columns.shape[1] == 3 and len(stream.times) > 1
+    assert len(stream) == len(stream.columns) * len(stream.times)
+    mine = expand(stream.columns, stream.times)  # the same set of positions as the tiling
+    every = tile(store, spec)
+    order, theirs = (np.lexsort(p.T[::-1]) for p in (mine, every))
+    np.testing.assert_array_equal(mine[order], every[theirs])
 
 
 def test_training_batches_stay_full_across_epochs(store):

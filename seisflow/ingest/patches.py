@@ -33,13 +33,16 @@ from seisflow.errors import ConfigError
 __all__ = [
     "AXES",
     "PatchSpec",
+    "columns",
     "cut",
+    "expand",
     "holdout_block",
     "holdout_columns",
     "in_columns",
     "positions",
     "sample_range",
     "spread",
+    "time_starts",
 ]
 
 AXES: tuple[str, ...] = ("inline", "crossline")
@@ -105,7 +108,8 @@ def positions(
     samples: tuple[int, int],
     complete: bool,
 ) -> np.ndarray:
-    """Every patch position of a grid, in ``(axis, i, j, k)`` order.
+    """Every patch position of a grid, in ``(axis, i, j, k)`` order: :func:`columns` at every
+    time start of :func:`time_starts` (:func:`expand`).
 
     Args:
         spec: The patches.
@@ -117,7 +121,28 @@ def positions(
     Returns:
         int64 ``(n, 4)``.
     """
-    k = starts(samples[1] - samples[0], spec.size, spec.stride) + samples[0]
+    return expand(columns(spec, live, complete=complete), time_starts(spec, samples))
+
+
+def time_starts(spec: PatchSpec, samples: tuple[int, int]) -> np.ndarray:
+    """Sample indices ``k`` where patches start within ``samples = (first, stop)``: int64."""
+    return starts(samples[1] - samples[0], spec.size, spec.stride) + samples[0]
+
+
+def columns(spec: PatchSpec, live: np.ndarray, *, complete: bool) -> np.ndarray:
+    """Every patch column of a grid: the ``(axis, i, j)`` of the patches cut at every time
+    start, in that order. A survey has as many patches as columns times time starts, so
+    the columns are the tiling at a fraction of its size (24 bytes per column).
+
+    Args:
+        spec: The patches.
+        live: Bool ``(n_il, n_xl)``, True where a trace was recorded.
+        complete: Keep only columns whose traces are all live (training) instead of every
+            column with at least one live trace (mapping).
+
+    Returns:
+        int64 ``(m, 3)``.
+    """
     rows = []
     for axis in spec.axes:
         live_a = live if axis == 0 else live.T  # (sections, traces)
@@ -125,7 +150,7 @@ def positions(
         depth = spec.channels
         section = np.arange(n_sections - depth + 1)
         along = starts(n_traces, spec.size, spec.stride)
-        if section.size == 0 or along.size == 0 or k.size == 0:
+        if section.size == 0 or along.size == 0:
             continue
         # live traces per window: a cumulative sum over the traces, then over the depth
         window = _window_sum(live_a.astype(np.int64), spec.size, depth)[np.ix_(section, along)]
@@ -133,11 +158,14 @@ def positions(
         keep = window == full if complete else window > 0
         s, a = np.nonzero(keep)
         il, xl = (section[s], along[a]) if axis == 0 else (along[a], section[s])
-        grid = np.stack([np.full(s.size, axis), il, xl], axis=1)
-        rows.append(
-            np.concatenate([np.repeat(grid, k.size, axis=0), np.tile(k, s.size)[:, None]], axis=1)
-        )
-    return np.concatenate(rows) if rows else np.zeros((0, 4), dtype=np.int64)
+        rows.append(np.stack([np.full(s.size, axis), il, xl], axis=1))
+    return np.concatenate(rows) if rows else np.zeros((0, 3), dtype=np.int64)
+
+
+def expand(grid: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """Positions ``(axis, i, j, k)`` of columns ``grid`` ``(m, 3)`` at time starts ``k``:
+    int64 ``(m * len(k), 4)``, each column's patches together, in the order of ``k``."""
+    return np.concatenate([np.repeat(grid, k.size, axis=0), np.tile(k, len(grid))[:, None]], axis=1)
 
 
 def _window_sum(values: np.ndarray, size: int, depth: int) -> np.ndarray:
@@ -212,8 +240,9 @@ def holdout_columns(
     ``n - 1``) of the ``n`` columns that hold the start of a patch in ``where``.
 
     Args:
-        where: Patch positions ``(n, 4)`` (the complete ones, so that a held-out column
-            holds patches to evaluate on).
+        where: Patch positions ``(n, 4)`` or patch columns ``(n, 3)`` (only ``i, j``
+            count; the complete ones, so that a held-out column holds patches to evaluate
+            on).
         block: Traces ``(inlines, crosslines)`` of a column (see :func:`holdout_block`).
         fraction: Fraction of the columns to hold out, in ``[0, 1)``; 0 holds out nothing.
         seed: Same seed (and positions), same columns.
@@ -236,7 +265,8 @@ def holdout_columns(
 
 
 def in_columns(where: np.ndarray, block: tuple[int, int], columns: np.ndarray) -> np.ndarray:
-    """Bool ``(n,)``: True where a position ``(axis, i, j, k)`` starts in one of ``columns``."""
+    """Bool ``(n,)``: True where a position ``(axis, i, j, k)`` (or a patch column ``(axis, i,
+    j)``) starts in one of ``columns``."""
     if len(columns) == 0:
         return np.zeros(len(where), dtype=bool)
     cell = where[:, 1:3] // np.asarray(block)
