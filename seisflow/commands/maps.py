@@ -79,7 +79,9 @@ def map_command(
 
     Layers the store already has are refused (all of them named) before any work, unless
     --overwrite; one writer at a time per store. Progress bars go to stderr when it is a
-    terminal.
+    terminal. The scores are saved beside the store every 5 minutes while they are worked
+    out here (not with --scheduler): a map interrupted and run again with the same run,
+    store and options scores only the patches after the last save.
     """
     from seisflow.infer.maps import map_survey
 

@@ -3,10 +3,12 @@
 The recipe: check the layers asked for are free (or --overwrite) -> load the run -> check
 its patches fit the store -> take the store's writer lock -> score every patch of the
 deterministic mapping tiling (every patch with a live trace), keeping one small row per
-patch (topic proportions and an anomaly score; :mod:`seisflow.infer.score`) -> stitch the
+patch (topic proportions and an anomaly score; :mod:`seisflow.infer.score`), saved beside
+the store as they come so an interrupted map resumes (:mod:`seisflow.infer.saved_scores`)
+-> stitch the
 rows to every sample, chunk by chunk, as a Dask graph (overlapping patches averaged; memory
 bounded by a chunk and the patch table; :mod:`seisflow.infer.stitch`) -> write the layers
-atomically (:func:`seisflow.infer.writeback.write_layer`).
+atomically (:func:`seisflow.infer.writeback.write_layer`) -> remove the saved scores.
 
 The scoring and stitching live in their own modules and are re-exported here, so
 ``from seisflow.infer.maps import score_patches, stitch`` keeps working.
@@ -34,6 +36,7 @@ from seisflow.infer.fused import (
     envelope_contrast,
     fuse,
 )
+from seisflow.infer.saved_scores import SavedScores, scores_key, scores_location
 from seisflow.infer.score import PatchTable, compressor_bits_per_dim, score_patches
 from seisflow.infer.score_cluster import score_on_cluster
 from seisflow.infer.stitch import (
@@ -270,6 +273,7 @@ def map_survey(
     readout: Readout = "cluster",
     anomaly_readout: AnomalyReadout = "fused",
     progress: bool | None = None,
+    save_every: float = 300.0,
 ) -> dict[str, Any]:
     """Write ``facies`` + ``facies_confidence``, ``anomaly`` and/or ``topic_proportions``
     layers into ``store``.
@@ -291,6 +295,11 @@ def map_survey(
         anomaly_readout: How ``anomaly`` is read out (see :data:`AnomalyReadout`).
         progress: Progress bars on stderr for the scoring and for the stitching and writing
             of each layer; None shows them when stderr is a terminal.
+        save_every: Seconds between saves of the scores while scoring here (not on a
+            cluster), beside the store: a map interrupted (killed, out of time) and started
+            again with the same run, store and settings scores only the patches after the
+            last save (:mod:`seisflow.infer.saved_scores`); removed once the layers are
+            written.
 
     Returns:
         A summary: patches scored, seconds, traces/s and the layers written.
@@ -334,11 +343,18 @@ def map_survey(
         survey = open_survey(store)  # as it is now that no other writer can change it
         _check_free(store, survey, layers, overwrite)
         normalization = run.normalization(store)
-        score = score_patches if client is None else partial(score_on_cluster, client)
-        table = score(flow, store, spec, normalization=normalization,
-                      batch_size=batch_size, topics=set(layers) != {"anomaly"},
-                      words=readout == "word" and "facies" in layers,
-                      progress=progress)  # fmt: skip
+        topics, words = set(layers) != {"anomaly"}, readout == "word" and "facies" in layers
+        saved = None  # the scores saved as they come: here only, not on a cluster
+        if client is None:
+            key = scores_key(model_sha256=run.sha256(), survey=survey, spec=spec,
+                             normalization=normalization.as_dict(), batch_size=batch_size,
+                             words=words, topics=topics)  # fmt: skip
+            saved = SavedScores(scores_location(store), key=key, every=save_every)
+            score = partial(score_patches, saved=saved)
+        else:
+            score = partial(score_on_cluster, client)
+        table = score(flow, store, spec, normalization=normalization, batch_size=batch_size,
+                      topics=topics, words=words, progress=progress)  # fmt: skip
         release_freed_memory()  # the scoring's freed batches, before the layers allocate
         shape = tuple(int(n) for n in survey.amplitude.shape)
         live = survey.trace_mask.values
@@ -364,6 +380,8 @@ def map_survey(
                 write_layers(store, {out: (values, {**extra, **provenance})
                                      for out, (values, extra) in outputs.items()},
                              overwrite=overwrite, scheduler=client, lock=lock)  # fmt: skip
+        if saved is not None:
+            saved.clear()  # every layer is written: the scores are not needed again
     seconds = time.perf_counter() - began
     traces = int(survey.trace_mask.values.sum())
     written += [n for n in layers if n == "topic_proportions"]

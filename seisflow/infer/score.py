@@ -18,7 +18,7 @@ import math
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -29,6 +29,9 @@ from seisflow.ingest.patches import PatchSpec
 from seisflow.ingest.stream import PatchStream
 from seisflow.memory import reused_memory
 from seisflow.models import FractalFlow
+
+if TYPE_CHECKING:
+    from seisflow.infer.saved_scores import SavedScores
 
 __all__ = [
     "PatchRows",
@@ -110,6 +113,7 @@ def score_patches(
     density: bool = False,
     topics: bool = True,
     progress: bool = False,
+    saved: SavedScores | None = None,
 ) -> PatchTable:
     """Topic proportions and anomaly scores of every patch of the mapping tiling, and with
     ``words`` the topic responsibilities of every word (:meth:`FractalFlow.score`). glibc
@@ -131,6 +135,9 @@ def score_patches(
             standard prior, which has none) scores the anomaly alone and leaves
             :attr:`PatchTable.proportions` with no columns.
         progress: Show a progress bar on stderr.
+        saved: Save the rows as they are scored, and first restore the rows saved by an
+            interrupted scoring with the same key, scoring only the patches after them
+            (:class:`~seisflow.infer.saved_scores.SavedScores`).
     """
     if words and not topics:
         raise ValueError("word responsibilities need topics: pass topics=True")
@@ -138,13 +145,20 @@ def score_patches(
                          batch_size=batch_size, normalization=normalization)  # fmt: skip
     flow.eval()
     fill = TableFill(len(stream))
-    bar = tqdm(total=len(stream), disable=not progress, desc="map: score", unit="patch")
+    start = saved.restore(fill) if saved is not None else 0
+    batches = stream.batches(start, len(stream)) if start else iter(stream)
+    bar = tqdm(total=len(stream), initial=start, disable=not progress, desc="map: score",
+               unit="patch")  # fmt: skip
     with reused_memory():
-        for codes, where in stream:
+        for codes, where in batches:
             fill.add(score_batch(flow, codes.numpy(), where.numpy(), words=words,
                                  density=density, topics=topics))  # fmt: skip
             bar.update(len(codes))
+            if saved is not None:
+                saved.save(fill)
     bar.close()
+    if saved is not None:
+        saved.save(fill, now=True)  # a map stopped while writing its layers scores no more
     return fill.table(spec)
 
 
@@ -217,6 +231,16 @@ class TableFill:
         for column, part in zip(self._columns, rows, strict=True):
             _put(column, part, at)
         self.filled = at.stop
+
+    def part(self, start: int, stop: int) -> PatchRows:
+        """Rows ``start:stop`` of the filled columns, as views (``stop`` <= :attr:`filled`)."""
+        if self._columns is None or not 0 <= start <= stop <= self.filled:
+            raise ValueError(f"rows {start}:{stop} of a table filled to {self.filled}")
+        at = slice(start, stop)
+        positions, proportions, anomaly, words, density = self._columns
+        return (positions[at], proportions[at], anomaly[at],
+                None if words is None else words[at],
+                None if density is None else {k: v[at] for k, v in density.items()})  # fmt: skip
 
     def rows(self) -> PatchRows:
         """The filled columns as one batch of ``n`` rows (every row added)."""
