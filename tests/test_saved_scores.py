@@ -102,6 +102,18 @@ def test_an_interrupted_map_resumes_after_its_last_save(survey_run, tmp_path, mo
         calls.append(1)
         return scored(*args, **kwargs)
 
+    def fails_at_the_fifth(*args, **kwargs):
+        if len(calls) == 4:
+            raise RuntimeError("a failure, not an interruption")
+        calls.append(1)
+        return scored(*args, **kwargs)
+
+    monkeypatch.setattr(score, "score_batch", fails_at_the_fifth)
+    with pytest.raises(RuntimeError, match="not an interruption"):
+        map_survey(cut, run, stride=8, batch_size=32, save_every=0)
+    assert not folder.exists()  # an error clears the saved scores: the next map starts over
+
+    calls.clear()
     monkeypatch.setattr(score, "score_batch", stops_at_the_fifth)
     with pytest.raises(KeyboardInterrupt):
         map_survey(cut, run, stride=8, batch_size=32, save_every=0)

@@ -350,6 +350,7 @@ def map_survey(
                              normalization=normalization.as_dict(), batch_size=batch_size,
                              words=words, topics=topics)  # fmt: skip
             saved = SavedScores(scores_location(store), key=key, every=save_every)
+            stack.push(saved.exit)  # kept when interrupted, cleared on an error
             score = partial(score_patches, saved=saved)
         else:
             score = partial(score_on_cluster, client)

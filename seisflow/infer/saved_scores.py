@@ -9,11 +9,13 @@ rename, or one PUT), is the commit point: a part cut short by a kill is never re
 that starts again with the same run, store, tiling and settings (the manifest's ``key``)
 reads the parts back and scores only the patches after them: the same batches, so the same
 table. With any other key the folder is cleared and the scoring starts over. The map clears
-the folder once its layers are written.
+the folder once its layers are written, and when it fails with an error (a full disk: what
+a save left half-written goes too); an interruption (Ctrl-C, a kill) keeps it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -119,6 +121,16 @@ class SavedScores:
         if fs.exists(root):
             fs.rm(root, recursive=True)
         self._parts, self._saved = [], 0
+
+    def exit(self, kind: type[BaseException] | None, *_: object) -> bool:
+        """For ``ExitStack.push`` around a map: clear the saved scores when the map fails
+        with an error (a full disk, a bad input: starting over is the fix), keep them when
+        it is interrupted (Ctrl-C, ``KeyboardInterrupt``; a kill runs no code at all), so
+        the next map resumes. Never swallows the exception."""
+        if kind is not None and issubclass(kind, Exception):
+            with contextlib.suppress(OSError):  # a read-only or full disk: nothing to add
+                self.clear()
+        return False
 
     def _manifest(self) -> dict[str, Any] | None:
         fs, root = self.location.filesystem()
