@@ -27,6 +27,7 @@ import zarr
 from torch.utils.data import IterableDataset, get_worker_info
 
 from seisflow.errors import InputFileError
+from seisflow.ingest.batching import emit, shuffled, trimmed
 from seisflow.ingest.normalize import Normalization, measure
 from seisflow.ingest.patches import (
     PatchSpec,
@@ -221,8 +222,8 @@ class PatchStream(IterableDataset):
             return
         skip = start - int(ends[first]) + counts[units[first]]
         array = zarr.open_array(self.store.zarr_store(read_only=True), path="amplitude", mode="r")
-        blocks = _trimmed(self._blocks(array, units[first : last + 1]), skip, stop - start)
-        yield from _emit(blocks, self.batch_size, self.return_positions)
+        blocks = trimmed(self._blocks(array, units[first : last + 1]), skip, stop - start)
+        yield from emit(blocks, self.batch_size, self.return_positions)
 
     def _units(self, epoch: int, index: int, count: int) -> list[Unit]:
         """Consumer ``index`` of ``count``'s units, in reading order, for ``epoch``.
@@ -250,7 +251,7 @@ class PatchStream(IterableDataset):
         return [u for _, _, u in sorted(keyed)]
 
     def __iter__(self) -> Iterator[Any]:
-        yield from _emit(self._epochs(), self.batch_size, self.return_positions)
+        yield from emit(self._epochs(), self.batch_size, self.return_positions)
 
     def _epochs(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """This consumer's blocks, epoch after epoch (endless when shuffling), so batches
@@ -262,7 +263,7 @@ class PatchStream(IterableDataset):
         while True:
             blocks = self._blocks(array, self._units(epoch, index, count))
             if self.shuffle:
-                blocks = _shuffled(blocks, rng, self.buffer)
+                blocks = shuffled(blocks, rng, self.buffer)
             yield from blocks
             epoch += 1
             if not self.shuffle:
@@ -335,74 +336,3 @@ class PatchStream(IterableDataset):
         groups = np.split(p, edges) if len(p) else []
         return p, {(int(g[0, 0]), int(g[0, 1]) // self.chunks[0],
                     int(g[0, 2]) // self.chunks[1]): g for g in groups}  # fmt: skip
-
-
-def _shuffled(
-    blocks: Iterator[tuple[np.ndarray, np.ndarray]], rng: np.random.Generator, buffer: int
-) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Shuffle through a buffer, on whole arrays: once ``2 * buffer`` patches are held, emit
-    all but a random ``buffer`` of them in random order; the rest wait for later blocks."""
-    held: list[tuple[np.ndarray, np.ndarray]] = []
-    count = 0
-    for block in blocks:
-        held.append(block)
-        count += len(block[0])
-        if count < 2 * buffer:
-            continue
-        patches, where = (np.concatenate(parts) for parts in zip(*held, strict=True))
-        order = rng.permutation(count)
-        yield patches[order[:-buffer]], where[order[:-buffer]]
-        held, count = [(patches[order[-buffer:]], where[order[-buffer:]])], buffer
-    if held:
-        patches, where = (np.concatenate(parts) for parts in zip(*held, strict=True))
-        order = rng.permutation(count)
-        yield patches[order], where[order]
-
-
-def _trimmed(
-    blocks: Iterator[tuple[np.ndarray, np.ndarray]], skip: int, count: int
-) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """The ``count`` patches of ``blocks`` after the first ``skip``, in the same blocks."""
-    for patches, where in blocks:
-        kept = slice(min(skip, len(where)), skip + count)
-        skip, count = skip - min(skip, len(where)), count - len(where[kept])
-        if len(where[kept]):
-            yield patches[kept], where[kept]
-        if count <= 0:
-            return
-
-
-def _emit(
-    blocks: Iterator[tuple[np.ndarray, np.ndarray]], batch_size: int | None, positions: bool
-) -> Iterator[Any]:
-    """Hand out patches one by one, or in batches of ``batch_size`` (the last may be short)."""
-    if batch_size is None:
-        for patches, where in blocks:
-            if positions:
-                yield from zip(list(torch.from_numpy(patches)), list(torch.from_numpy(where)),
-                               strict=True)  # fmt: skip
-            else:
-                yield from list(torch.from_numpy(patches))
-        return
-    pending: list[tuple[np.ndarray, np.ndarray]] = []
-    count = 0
-    for block in blocks:
-        pending.append(block)
-        count += len(block[0])
-        if count < batch_size:
-            continue
-        patches, where = (np.concatenate(parts) for parts in zip(*pending, strict=True))
-        whole = count - count % batch_size
-        for start in range(0, whole, batch_size):
-            batch = torch.from_numpy(patches[start : start + batch_size])
-            yield (
-                (batch, torch.from_numpy(where[start : start + batch_size])) if positions else batch
-            )
-        pending, count = [(patches[whole:], where[whole:])], count - whole
-    if count:
-        patches, where = (np.concatenate(parts) for parts in zip(*pending, strict=True))
-        yield (
-            (torch.from_numpy(patches), torch.from_numpy(where))
-            if positions
-            else torch.from_numpy(patches)
-        )
