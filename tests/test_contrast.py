@@ -96,6 +96,9 @@ def test_chunks_stitching_their_own_halo_equal_the_overlapped_contrast():
         expected = lazy_lateral_contrast(patch, live, radius=3, trusted=trusted,
                                          samples=samples, signed=signed).compute()  # fmt: skip
         source = stitched_source(table, table.anomaly, live)
+        values, sure = source([(0, n) for n in shape])  # the stitched score, trusted samples
+        np.testing.assert_array_equal(values, patch.compute())
+        np.testing.assert_array_equal(sure, trusted.compute())
         for slab in (256, 5):  # a chunk at once, or a few samples at a time
             got = sourced_lateral_contrast(source, shape, chunks, live, radius=3,
                                            samples=samples, signed=signed, slab=slab)  # fmt: skip

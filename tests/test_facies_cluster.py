@@ -60,3 +60,21 @@ def test_chunks_stitching_their_own_margin_equal_the_smoothed_stitched_layer(sto
     expected = box_mean(stitched_proportions(table, survey), (3, 5)).compute()
     assert np.isnan(got).any()  # the missing corner
     np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-7, equal_nan=True)
+
+
+def test_cluster_confidence_is_the_largest_stitched_proportion_from_the_same_stitch(store):
+    """``cluster_layers`` stitches each chunk once for the facies and the confidence: the
+    confidence is the largest of the stitched (not smoothed) proportions, exactly, NaN off
+    the traces."""
+    from seisflow.infer.facies_cluster import cluster_layers, stitched_proportions
+
+    survey = open_survey(store)
+    spec = PatchSpec(size=16, axis="both", stride=8)
+    where = tile(store, spec)
+    table = PatchTable(where, np.random.default_rng(6).dirichlet([1, 1, 1], len(where))
+                       .astype(np.float32), np.zeros(len(where)), spec)  # fmt: skip
+    facies, confidence = cluster_layers(table, survey, seed=0, smooth=(1, 2))
+    assert facies.chunks == confidence.chunks == survey.amplitude.data.chunks
+    expected = stitched_proportions(table, survey).max(axis=-1).compute()
+    assert np.isnan(expected).any() and np.isfinite(expected).any()
+    np.testing.assert_array_equal(confidence.compute(), expected)

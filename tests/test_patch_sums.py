@@ -116,10 +116,11 @@ def test_chunk_mean_a_few_samples_at_a_time_is_the_mean_of_the_whole_region_sums
     first = count[0] > 0  # complete patches first, the others where none covers a sample
     total, count = np.where(first[..., None], total[0], total[1]), np.where(first, *count)
     (a0, a1), (b0, b1), _ = location
-    mean, covered = chunk_mean(table, values, live, slab=slab)(location)
+    mean, covered, complete = chunk_mean(table, values, live, slab=slab)(location)
     np.testing.assert_array_equal(covered, (count > 0) & live[a0:a1, b0:b1, None])
+    np.testing.assert_array_equal(complete, first & live[a0:a1, b0:b1, None])
     np.testing.assert_array_equal(mean, total / np.maximum(count, 1)[..., None])
-    single, _ = chunk_mean(table, values, live, slab=slab, dtype=np.float32)(location)
+    single, *_ = chunk_mean(table, values, live, slab=slab, dtype=np.float32)(location)
     assert single.dtype == np.float32
     np.testing.assert_array_equal(single, mean.astype(np.float32))
 
@@ -141,8 +142,8 @@ def test_chunk_mean_of_an_empty_table_covers_nothing():
     table = PatchTable(np.zeros((0, 4), np.int64), np.zeros((0, 2), np.float32), np.zeros(0),
                        spec)  # fmt: skip
     mean_of = chunk_mean(table, table.proportions, np.ones((5, 6), bool))
-    mean, covered = mean_of([(0, 5), (1, 6), (0, 3)])
-    assert mean.shape == (5, 5, 3, 2) and not covered.any() and not mean.any()
+    mean, covered, complete = mean_of([(0, 5), (1, 6), (0, 3)])
+    assert mean.shape == (5, 5, 3, 2) and not (covered.any() or complete.any() or mean.any())
 
 
 def test_patch_sums_hold_five_bytes_a_patch_and_the_cell_bounds():

@@ -25,7 +25,7 @@ from seisflow.infer.per_sample import box_block, fit_rows, map_rows, potts_label
 from seisflow.infer.score import PatchTable
 from seisflow.infer.stitch import chunk_mean, covered_float32, stitch_mean, widened
 
-__all__ = ["cluster_facies", "smoothed_proportions", "stitched_proportions"]
+__all__ = ["cluster_facies", "cluster_layers", "smoothed_proportions", "stitched_proportions"]
 
 
 def cluster_facies(
@@ -49,16 +49,35 @@ def cluster_facies(
         potts: The Potts weight ``beta`` (:func:`~seisflow.infer.per_sample.potts_labels`);
             0: the nearest centre.
     """
+    return cluster_layers(table, survey, seed=seed, smooth=smooth, fit_samples=fit_samples,
+                          potts=potts)[0]  # fmt: skip
+
+
+def cluster_layers(
+    table: PatchTable,
+    survey: Any,
+    *,
+    seed: int = 0,
+    smooth: tuple[int, int] = SMOOTH,
+    fit_samples: int = 100_000,
+    potts: float = 0.0,
+) -> tuple[da.Array, da.Array]:
+    """:func:`cluster_facies` and its confidence, the largest of each sample's stitched
+    proportions (as ``stitched_proportions(table, survey).max(axis=-1)``, lazy float32, NaN
+    where no trace): each chunk's proportions are stitched once for both. Arguments as for
+    :func:`cluster_facies`."""
     chunks, live = survey.amplitude.data.chunks, survey.trace_mask.values.astype(bool)
     k = table.proportions.shape[1]
-    features = smoothed_proportions(table, survey, smooth)
+    both = _smoothed_and_largest(table, survey, smooth)
+    features = both[..., :k]
     rows = np.nan_to_num(fit_rows(features, live, samples=fit_samples, seed=seed, salt=0xC1))
     model = KMeans(k, n_init=4, random_state=seed).fit(rows)
     if potts:
-        return potts_labels(features, model, fitted=len(rows), live=live,
-                            beta=potts).rechunk(chunks)  # fmt: skip
-    return map_rows(features, lambda flat: model.predict(np.nan_to_num(flat)), dtype=np.int16,
-                    missing=-1).rechunk(chunks)  # fmt: skip
+        facies = potts_labels(features, model, fitted=len(rows), live=live, beta=potts)
+    else:
+        facies = map_rows(features, lambda flat: model.predict(np.nan_to_num(flat)),
+                          dtype=np.int16, missing=-1)  # fmt: skip
+    return facies.rechunk(chunks), both[..., k]
 
 
 def stitched_proportions(table: PatchTable, survey: Any) -> da.Array:
@@ -76,16 +95,28 @@ def smoothed_proportions(
     no trace. Each chunk stitches its own margin of ``smooth`` from the patch table instead of
     taking it from its neighbours, so no chunk waits on another: memory is a few chunks
     whatever the volume, and no neighbour is stitched again for its margin."""
+    return _smoothed_and_largest(table, survey, smooth)[..., : table.proportions.shape[1]]
+
+
+def _smoothed_and_largest(table: PatchTable, survey: Any, smooth: tuple[int, int]) -> da.Array:
+    """Lazy float32 ``(inline, crossline, time, K + 1)``: :func:`smoothed_proportions`, then
+    the largest of the stitched (not smoothed) proportions, from one stitch of each chunk
+    and its margin."""
     shape = tuple(int(n) for n in survey.amplitude.shape)
     chunks, live = survey.amplitude.data.chunks, survey.trace_mask.values.astype(bool)
     mean_of = chunk_mean(table, table.proportions, live, dtype=np.float32)
     reach = (smooth[0], smooth[0], smooth[1])
+    k = table.proportions.shape[1]
 
     def block(block_info: dict[Any, Any] | None = None) -> np.ndarray:
         core = block_info[None]["array-location"][:3]
         wide, inside = widened(core, reach, shape)
-        return box_block(covered_float32(*mean_of(wide)), smooth)[inside]
+        mean, covered, _ = mean_of(wide)
+        stitched = covered_float32(mean, covered)
+        out = np.empty((*[b - a for a, b in core], k + 1), dtype=np.float32)
+        out[..., :k] = box_block(stitched, smooth)[inside]
+        out[..., k] = stitched[inside].max(axis=-1)
+        return out
 
-    k = table.proportions.shape[1]
-    return da.map_blocks(block, chunks=(*chunks, (k,)), dtype=np.float32,
+    return da.map_blocks(block, chunks=(*chunks, (k + 1,)), dtype=np.float32,
                          meta=np.empty((0, 0, 0, 0), np.float32))  # fmt: skip

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from seisflow.infer.facies_cluster import cluster_facies, stitched_proportions
+from seisflow.infer.facies_cluster import cluster_facies, cluster_layers
 from seisflow.infer.score import PatchTable
 from seisflow.infer.stitch import Reduce, reduce_argmax, reduce_max, reduce_words, stitch
 from seisflow.infer.word_facies import lda_facies
@@ -63,8 +63,8 @@ def facies_layers(table: PatchTable, survey: Any, readout: Readout) -> tuple[Any
     mean topic proportion of the covering patches, or for ``lda`` the facies' probability."""
     if readout == "lda":
         return lda_facies(survey, k=table.proportions.shape[1])
-    if readout == "cluster":  # the largest of the stitched proportions, all in one pass
-        return cluster_facies(table, survey), stitched_proportions(table, survey).max(axis=-1)
+    if readout == "cluster":  # the largest of the stitched proportions, one stitch for both
+        return cluster_layers(table, survey)
     confidence = stitch(table, survey.amplitude.data.chunks, reduce_max,
                         values=table.proportions, live=survey.trace_mask.values,
                         dtype=np.float32)  # fmt: skip

@@ -177,6 +177,15 @@ def _check_free(store: StoreLike, survey: Any, layers: tuple[str, ...], overwrit
     )
 
 
+def _facies_layers(
+    table: PatchTable, survey: Any, readout: Readout, attrs: dict[str, Any]
+) -> dict[str, tuple[Any, dict[str, Any]]]:
+    """``facies`` by ``readout`` and ``facies_confidence`` (lazy), each with its attributes."""
+    facies, confidence = facies_layers(table, survey, readout)
+    return {"facies": (facies, attrs),
+            "facies_confidence": (confidence, CONFIDENCE_ATTRS[readout == "lda"])}  # fmt: skip
+
+
 def _anomaly_layers(
     table: PatchTable, survey: Any, readout: AnomalyReadout, attrs: dict[str, Any]
 ) -> dict[str, tuple[Any, dict[str, Any]]]:
@@ -370,10 +379,7 @@ def map_survey(
                        overwrite=overwrite, lock=lock)  # fmt: skip
         for name, attrs in plan.items():
             if name == "facies":  # facies and facies_confidence: one write
-                facies, confidence = facies_layers(table, survey, readout)
-                confidence_attrs = CONFIDENCE_ATTRS[readout == "lda"]
-                outputs = {"facies": (facies, attrs),
-                           "facies_confidence": (confidence, confidence_attrs)}  # fmt: skip
+                outputs = _facies_layers(table, survey, readout, attrs)
             else:  # anomaly and anomaly_hint share their work: one write
                 outputs = _anomaly_layers(table, survey, anomaly_readout, attrs)
             written += outputs
@@ -381,6 +387,7 @@ def map_survey(
                 write_layers(store, {out: (values, {**extra, **provenance})
                                      for out, (values, extra) in outputs.items()},
                              overwrite=overwrite, scheduler=client, lock=lock)  # fmt: skip
+            del outputs  # its graph holds this pass's patch lookup: freed before the next
         if saved is not None:
             saved.clear()  # every layer is written: the scores are not needed again
     seconds = time.perf_counter() - began

@@ -73,7 +73,8 @@ def stitch(
     mean_of = chunk_mean(table, values, live)
 
     def block(block_info: dict[Any, Any] | None = None) -> np.ndarray:
-        return reduce(*mean_of(block_info[None]["array-location"])).astype(dtype)
+        mean, covered, _ = mean_of(block_info[None]["array-location"])
+        return reduce(mean, covered).astype(dtype)
 
     return da.map_blocks(block, chunks=chunks, dtype=dtype, meta=np.empty((0, 0, 0), dtype))
 
@@ -92,7 +93,8 @@ def stitch_mean(
     mean_of = chunk_mean(table, values, live, dtype=np.float32)
 
     def block(block_info: dict[Any, Any] | None = None) -> np.ndarray:
-        return covered_float32(*mean_of(block_info[None]["array-location"][:3]))
+        mean, covered, _ = mean_of(block_info[None]["array-location"][:3])
+        return covered_float32(mean, covered)
 
     return da.map_blocks(block, chunks=(*chunks, (values.shape[1],)), dtype=np.float32,
                          meta=np.empty((0, 0, 0, 0), np.float32))  # fmt: skip
@@ -101,10 +103,11 @@ def stitch_mean(
 def chunk_mean(
     table: PatchTable, values: np.ndarray, live: np.ndarray, *, slab: int = 64,
     dtype: type[np.floating] = np.float64,
-) -> Callable[[list[tuple[int, int]]], tuple[np.ndarray, np.ndarray]]:  # fmt: skip
+) -> Callable[[list[tuple[int, int]]], tuple[np.ndarray, np.ndarray, np.ndarray]]:  # fmt: skip
     """A function of a chunk's ``[(a0, a1), (b0, b1), (c0, c1)]`` giving the mean of
     ``values`` over the patches covering each of its samples, ``(A, B, C, V)`` of ``dtype``
-    (complete patches first), and the bool ``(A, B, C)`` of covered live samples.
+    (complete patches first), the bool ``(A, B, C)`` of covered live samples and the bool
+    ``(A, B, C)`` of those a complete patch covers (the mean is of complete patches only).
 
     The sums are taken ``slab`` time samples at a time: the float64 sums of complete and
     other patches, their counts and the choice between them are held for a slab (a quarter
@@ -115,16 +118,20 @@ def chunk_mean(
                      depth=table.spec.channels, complete=_complete(table, live),
                      values=values)  # fmt: skip
 
-    def mean_of(location: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
+    def mean_of(location: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         (a0, a1), (b0, b1), (c0, c1) = location
         mean = np.empty((a1 - a0, b1 - b0, c1 - c0, values.shape[1]), dtype=dtype)
         counted = np.empty(mean.shape[:3], dtype=bool)
+        first = np.empty(mean.shape[:3], dtype=bool)
         for start in range(c0, c1, slab):
             stop = min(start + slab, c1)
-            total, count = _complete_first(*sums([(a0, a1), (b0, b1), (start, stop)]))
+            total, count = sums([(a0, a1), (b0, b1), (start, stop)])
+            first[:, :, start - c0 : stop - c0] = count[0] > 0
+            total, count = _complete_first(total, count)
             mean[:, :, start - c0 : stop - c0] = total / np.maximum(count, 1)[..., None]
             counted[:, :, start - c0 : stop - c0] = count > 0
-        return mean, counted & live[a0:a1, b0:b1, None]
+        alive = live[a0:a1, b0:b1, None]
+        return mean, counted & alive, first & alive
 
     return mean_of
 
@@ -153,14 +160,13 @@ def stitched_source(
     """``values`` ``(n,)`` stitched over any region ``[(i0, i1), (j0, j1), (k0, k1)]``, for
     :func:`~seisflow.infer.contrast.sourced_lateral_contrast`: float32 (NaN where no patch
     covers or no trace, as :func:`stitch` with :func:`reduce_first`) and the bool mask of
-    :func:`complete_coverage`, both from one pass over the patches."""
-    complete = _complete(table, live).astype(np.float32)  # summed in float64 all the same
-    mean_of = chunk_mean(table, np.stack([values, complete], axis=1), live)
+    :func:`complete_coverage`, both from one pass over the patches (the samples a complete
+    patch covers: their mean is of complete patches alone)."""
+    mean_of = chunk_mean(table, values[:, None], live)
 
     def source(region: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
-        mean, covered = mean_of(region)
-        layer = np.where(covered, mean[..., 0], np.nan).astype(np.float32)
-        return layer, covered & (mean[..., 1] == 1.0)
+        mean, covered, complete = mean_of(region)
+        return np.where(covered, mean[..., 0], np.nan).astype(np.float32), complete
 
     return source
 
