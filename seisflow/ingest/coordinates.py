@@ -128,8 +128,7 @@ def survey_coordinates(scan: HeaderScan, geometry: Geometry, *, system: int) -> 
     live = geometry.mask
     gx[live] = x[geometry.trace_index[live]]
     gy[live] = y[geometry.trace_index[live]]
-    i, j = np.nonzero(live)
-    affine = fit_affine(i, j, gx[live], gy[live])
+    affine = fit_affine(gx, gy, live)
     spacing = _spacing(geometry, gx, gy, affine)
     crooked = spacing is not None and affine.rms_residual > spacing / 2
     if crooked:

@@ -64,15 +64,53 @@ class Affine:
         return a * j + b * i + c, d * j + e * i + f
 
 
-def fit_affine(i: np.ndarray, j: np.ndarray, x: np.ndarray, y: np.ndarray) -> Affine:
-    """Least-squares affine from array indices to coordinates over the given traces."""
-    design = np.column_stack([j, i, np.ones_like(i)]).astype(np.float64)
-    (a, b, c), *_ = np.linalg.lstsq(design, x, rcond=None)
-    (d, e, f), *_ = np.linalg.lstsq(design, y, rcond=None)
+#: Grid points whose residuals and products :func:`fit_affine` holds at once.
+_FIT_POINTS = 1 << 18
+
+
+def fit_affine(x: np.ndarray, y: np.ndarray, where: np.ndarray) -> Affine:
+    """Least-squares affine from array indices ``(i, j)`` to the coordinates ``x``, ``y``
+    (float ``(I, J)``) over the grid points ``where`` (bool ``(I, J)``).
+
+    The normal equations of the centred indices are summed a block of inlines at a time, so
+    the fit holds a block's products, not the survey's (a least-squares solve over every
+    trace held some 200 bytes a trace). They are solved by least squares: the minimum-norm
+    slopes where the points leave one undetermined (a 2-D line, whose inline index never
+    changes, takes no inline slope). The RMS residual is over the same points.
+    """
+    step = max(_FIT_POINTS // max(x.shape[1], 1), 1)
+    blocks = [slice(a, a + step) for a in range(0, x.shape[0], step)]
+
+    def points(rows: slice) -> tuple[np.ndarray, ...]:
+        """float64 ``i``, ``j``, ``x``, ``y`` of the points ``where`` in the inlines ``rows``."""
+        inside = where[rows]
+        i, j = np.nonzero(inside)
+        i = (i + rows.start).astype(np.float64)
+        return i, j.astype(np.float64), x[rows][inside], y[rows][inside]
+
+    n = int(np.count_nonzero(where))
+    if n == 0:
+        return Affine((0.0,) * 6, 0.0)  # type: ignore[arg-type]
+    sums = np.zeros(4)  # of i, j, x, y
+    for rows in blocks:
+        sums += [float(v.sum()) for v in points(rows)]
+    im, jm, xm, ym = sums / n
+    normal, right = np.zeros((2, 2)), np.zeros((2, 2))  # (j, i) x (j, i) and (j, i) x (x, y)
+    for rows in blocks:
+        i, j, px, py = points(rows)
+        design = np.stack([j - jm, i - im])
+        normal += design @ design.T
+        right += design @ np.stack([px - xm, py - ym]).T
+    (a, d), (b, e) = np.linalg.lstsq(normal, right, rcond=None)[0]
+    c, f = xm - a * jm - b * im, ym - d * jm - e * im
     fitted = Affine((a, b, c, d, e, f), 0.0)
-    fx, fy = fitted(i, j)
-    rms = float(np.sqrt(np.mean((fx - x) ** 2 + (fy - y) ** 2))) if x.size else 0.0
-    return Affine(tuple(float(v) for v in (a, b, c, d, e, f)), rms)  # type: ignore[arg-type]
+    squares = 0.0
+    for rows in blocks:
+        i, j, px, py = points(rows)
+        fx, fy = fitted(i, j)
+        squares += float(np.sum((fx - px) ** 2 + (fy - py) ** 2))
+    coefficients = tuple(float(v) for v in (a, b, c, d, e, f))
+    return Affine(coefficients, float(np.sqrt(squares / n)))  # type: ignore[arg-type]
 
 
 def dataset_affine(dataset: Any) -> Affine:
@@ -92,13 +130,13 @@ def dataset_affine(dataset: Any) -> Affine:
             "cannot be placed in X/Y; ingest again with --cdpx-byte/--cdpy-byte"
         )
     x, y = np.asarray(dataset.cdp_x.values), np.asarray(dataset.cdp_y.values)
-    i, j = np.nonzero(np.isfinite(x) & np.isfinite(y))
-    if i.size < 3:
+    defined = np.isfinite(x) & np.isfinite(y)
+    if np.count_nonzero(defined) < 3:
         raise ValueError(
             "the dataset has no spatial:transform attribute and fewer than 3 traces with "
             "cdp_x/cdp_y: it cannot be placed in X/Y"
         )
-    return fit_affine(i, j, x[i, j], y[i, j])
+    return fit_affine(x, y, defined)
 
 
 def trace_xy(dataset: Any, i: int, j: int) -> tuple[float, float]:
