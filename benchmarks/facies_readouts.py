@@ -48,7 +48,7 @@ from seisflow.infer.evaluate import (
     stitch_labels,
     window_clusters,
 )
-from seisflow.infer.facies_cluster import cluster_facies, stitched_proportions
+from seisflow.infer.facies_cluster import cluster_layers, stitched_proportions
 from seisflow.infer.maps import facies_layer
 from seisflow.infer.score import score_patches
 from seisflow.infer.seeds import patch_spec, used_topics
@@ -117,7 +117,7 @@ class Rows:
         return facies_layer(self.table(run), self.survey, readout)  # type: ignore[arg-type]
 
     def cluster_potts(self) -> Any:
-        return cluster_facies(self.table("quick"), self.survey, seed=0, potts=self.potts)
+        return cluster_layers(self.table("quick"), self.survey, seed=0, potts=self.potts)[0]
 
     def lda(self, *, extra: str | None = None, merge: bool = False, potts: bool = False) -> Any:
         survey = self.survey

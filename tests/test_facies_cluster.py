@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from seisflow.infer.facies_cluster import cluster_facies
+from seisflow.infer.facies_cluster import cluster_layers
 from seisflow.infer.maps import facies_layer
 from seisflow.infer.score import PatchTable
 from seisflow.ingest import open_survey, segy_to_zarr
@@ -32,13 +32,13 @@ def test_two_mixtures_with_one_leading_topic_become_two_facies(store):
     table = PatchTable(where, proportions.astype(np.float32), np.zeros(len(where)), spec)
     live = survey.trace_mask.values
     patch = facies_layer(table, survey, "patch").compute()
-    labels = cluster_facies(table, survey, seed=0, smooth=(1, 2)).compute()
+    labels = cluster_layers(table, survey, seed=0, smooth=(1, 2))[0].compute()
     assert labels.dtype == np.int16
     np.testing.assert_array_equal(labels == -1, np.broadcast_to(~live[..., None], labels.shape))
     top, bottom = labels[live][:, 8 : n_time // 2 - 16], labels[live][:, n_time // 2 + 16 : -8]
     assert (patch[live] == 0).all()  # one facies by the arg-max
     assert len(np.unique(top)) == len(np.unique(bottom)) == 1 and top[0, 0] != bottom[0, 0]
-    again = cluster_facies(table, survey, seed=0, smooth=(1, 2)).compute()
+    again = cluster_layers(table, survey, seed=0, smooth=(1, 2))[0].compute()
     np.testing.assert_array_equal(labels, again)  # deterministic for a seed
 
 

@@ -25,32 +25,7 @@ from seisflow.infer.per_sample import box_block, fit_rows, map_rows, potts_label
 from seisflow.infer.score import PatchTable
 from seisflow.infer.stitch import chunk_mean, covered_float32, stitch_mean, widened
 
-__all__ = ["cluster_facies", "cluster_layers", "smoothed_proportions", "stitched_proportions"]
-
-
-def cluster_facies(
-    table: PatchTable,
-    survey: Any,
-    *,
-    seed: int = 0,
-    smooth: tuple[int, int] = SMOOTH,
-    fit_samples: int = 100_000,
-    potts: float = 0.0,
-) -> da.Array:
-    """Lazy int16 ``(inline, crossline, time)`` facies ``0..K-1`` (K: the table's topics),
-    -1 where no trace.
-
-    Args:
-        table: Patches scored with topics (:func:`~seisflow.infer.score.score_patches`).
-        survey: The survey the table was scored on (``amplitude``, ``trace_mask``).
-        seed: Seed of the fit sample and of k-means.
-        smooth: ``(lateral, vertical)`` half-widths of the box mean.
-        fit_samples: Live samples k-means is fitted on (at most).
-        potts: The Potts weight ``beta`` (:func:`~seisflow.infer.per_sample.potts_labels`);
-            0: the nearest centre.
-    """
-    return cluster_layers(table, survey, seed=seed, smooth=smooth, fit_samples=fit_samples,
-                          potts=potts)[0]  # fmt: skip
+__all__ = ["cluster_layers", "smoothed_proportions", "stitched_proportions"]
 
 
 def cluster_layers(
@@ -62,10 +37,23 @@ def cluster_layers(
     fit_samples: int = 100_000,
     potts: float = 0.0,
 ) -> tuple[da.Array, da.Array]:
-    """:func:`cluster_facies` and its confidence, the largest of each sample's stitched
-    proportions (as ``stitched_proportions(table, survey).max(axis=-1)``, lazy float32, NaN
-    where no trace): each chunk's proportions are stitched once for both. Arguments as for
-    :func:`cluster_facies`."""
+    """The facies and their confidence, from one stitch of each chunk's proportions.
+
+    Args:
+        table: Patches scored with topics (:func:`~seisflow.infer.score.score_patches`).
+        survey: The survey the table was scored on (``amplitude``, ``trace_mask``).
+        seed: Seed of the fit sample and of k-means.
+        smooth: ``(lateral, vertical)`` half-widths of the box mean.
+        fit_samples: Live samples k-means is fitted on (at most).
+        potts: The Potts weight ``beta`` (:func:`~seisflow.infer.per_sample.potts_labels`);
+            0: the nearest centre.
+
+    Returns:
+        Lazy int16 ``(inline, crossline, time)`` facies ``0..K-1`` (K: the table's topics),
+        -1 where no trace; and the confidence, the largest of each sample's stitched
+        proportions (as ``stitched_proportions(table, survey).max(axis=-1)``), lazy float32,
+        NaN where no trace.
+    """
     chunks, live = survey.amplitude.data.chunks, survey.trace_mask.values.astype(bool)
     k = table.proportions.shape[1]
     both = _smoothed_and_largest(table, survey, smooth)

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from seisflow.infer.facies_cluster import cluster_facies, cluster_layers
+from seisflow.infer.facies_cluster import cluster_layers
 from seisflow.infer.score import PatchTable
 from seisflow.infer.stitch import Reduce, reduce_argmax, reduce_max, reduce_words, stitch
 from seisflow.infer.word_facies import lda_facies
@@ -35,7 +35,7 @@ def facies_layer(table: PatchTable, survey: Any, readout: Readout) -> Any:
     """The facies of every sample of ``survey`` by ``readout``: a lazy int16 Dask array,
     -1 where no trace."""
     if readout == "cluster":
-        return cluster_facies(table, survey)
+        return cluster_layers(table, survey)[0]
     if readout == "lda":
         return lda_facies(survey, k=table.proportions.shape[1])[0]
     values, reduce = facies_values(table, readout)
