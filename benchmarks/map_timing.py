@@ -12,12 +12,14 @@ from typing import Any
 
 
 class Clock:
-    """Seconds spent in wrapped calls, and the first start and last end of any of them."""
+    """Seconds spent in wrapped calls, the first start and last end of any of them, and the
+    patches restored from an interrupted map's saved scores (not scored again)."""
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {"read": 0.0, "score": 0.0, "flow": 0.0}
         self.first = math.inf
         self.last = -math.inf
+        self.restored = 0
 
     def add(self, name: str, start: float, end: float) -> None:
         self.seconds[name] += end - start
@@ -26,13 +28,21 @@ class Clock:
 
 def instrument(clock: Clock) -> None:
     """Time ``PatchStream`` iteration, ``score_batch`` and ``FractalFlow.score`` wherever
-    they are called from (modules that imported ``score_batch`` by name included)."""
+    they are called from (modules that imported ``score_batch`` by name included), and
+    count the rows ``SavedScores.restore`` gives back."""
     import seisflow.infer.maps  # noqa: F401  (everything the map imports, imported first)
     import seisflow.infer.score as score
+    from seisflow.infer.saved_scores import SavedScores
     from seisflow.ingest.stream import PatchStream
     from seisflow.models import FractalFlow
 
     iterate, batch, forward = PatchStream.__iter__, score.score_batch, FractalFlow.score
+    restore = SavedScores.restore
+
+    def counted_restore(self: Any, fill: Any) -> int:
+        rows = restore(self, fill)
+        clock.restored += rows
+        return rows
 
     def timed_iter(self: Any) -> Any:
         inner = iterate(self)
@@ -61,22 +71,26 @@ def instrument(clock: Clock) -> None:
             clock.seconds["flow"] += time.perf_counter() - start
 
     PatchStream.__iter__ = timed_iter  # type: ignore[method-assign]
+    SavedScores.restore = counted_restore  # type: ignore[method-assign]
     FractalFlow.score = timed_forward  # type: ignore[method-assign]
     for module in list(sys.modules.values()):
         if getattr(module, "score_batch", None) is batch:
             module.score_batch = timed_batch  # type: ignore[attr-defined]
 
 
-def map_step(store: str, run: str, stride: int, batch_size: int) -> dict[str, Any]:
+def map_step(
+    store: str, run: str, stride: int, batch_size: int, save_every: float = 300.0
+) -> dict[str, Any]:
     """``map_survey`` with its defaults, its seconds split into setup, read, score and
-    stitch+write (see the module's docstring)."""
+    stitch+write (see the module's docstring), and the patches it restored from an
+    interrupted map's saved scores (``restored``: the scoring scored the others)."""
     clock = Clock()
     instrument(clock)
     from seisflow.infer.maps import map_survey
 
     start = time.perf_counter()
     summary = map_survey(store, run, stride=stride, batch_size=batch_size, overwrite=True,
-                         progress=False)  # fmt: skip
+                         progress=False, save_every=save_every)  # fmt: skip
     end = time.perf_counter()
     split = {f"{k}_seconds": v for k, v in clock.seconds.items()}
     if math.isfinite(clock.first):
@@ -84,7 +98,7 @@ def map_step(store: str, run: str, stride: int, batch_size: int) -> dict[str, An
                   "scoring_seconds": clock.last - clock.first}  # fmt: skip
     import torch
 
-    return {"seconds": end - start, "patches": summary["patches"],
+    return {"seconds": end - start, "patches": summary["patches"], "restored": clock.restored,
             "threads": torch.get_num_threads(), **split}  # fmt: skip
 
 

@@ -52,7 +52,14 @@ patches, some 490 000 for 1 GB of 1000-sample traces.
 
 Usage: python benchmarks/scale.py --gb 1 4 16 --root DIR [--train-steps 20] [--stride 32]
 [--samples 1000] [--batch-size 256] [--forward-patches 2048] [--train-set KEY=VALUE]
-[--threads N] [--env KEY=VALUE] [--stop-after train|export] [--keep]
+[--threads N] [--env KEY=VALUE] [--stop-after train|export] [--keep] [--resume]
+[--save-every SECONDS]
+
+A size whose map outlasts a sitting is run in pieces: each step's figures are saved to the
+size's ``figures.json`` as it ends, and ``--resume`` (keeps the folders) runs only the steps
+not done; the map resumes from the scores it saved (every --save-every seconds, the map's
+own resumable scoring). A killed map attempt counts the seconds from its start to its last
+save (``map_attempts``); the work after that save is lost and scored again, not counted.
 
 ``--stop-after train`` measures synth, ingest and train alone (memory at sizes whose map
 would take hours; ``benchmarks/map_layers.py`` measures the map's layers there).
@@ -66,6 +73,8 @@ import math
 import os
 import shutil
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +82,7 @@ from child_step import seisflow, step
 from map_timing import forward_step, map_step
 
 HEADER = 240  # bytes of a SEG-Y trace header
+FIGURES = "figures.json"  # each size's figures so far, in its folder (for --resume)
 TARGET = (1000, 1000, 1500)  # the survey the map time is projected to
 
 
@@ -91,8 +101,6 @@ def shape_for(gb: float, samples: int) -> tuple[int, int, int]:
 def one_size(gb: float, args: argparse.Namespace) -> dict[str, Any]:
     shape = shape_for(gb, args.samples)
     folder = args.root / f"scale-{gb:g}gb"
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
     segy, store, run, out = (folder / "survey.sgy", folder / "survey.zarr", folder / "run",
                              folder / "facies.sgy")  # fmt: skip
     traces = shape[0] * shape[1]
@@ -103,6 +111,7 @@ def one_size(gb: float, args: argparse.Namespace) -> dict[str, Any]:
                                "train_set": args.train_set,
                                "env": args.env,
                                "cores": os.cpu_count()}  # fmt: skip
+    figures = _resumed(folder, figures) if args.resume else _fresh(folder, figures)
 
     def record(name: str, result: dict[str, Any], **rates: float) -> None:
         figures[f"{name}_seconds"] = round(result["seconds"], 2)
@@ -110,71 +119,155 @@ def one_size(gb: float, args: argparse.Namespace) -> dict[str, Any]:
         figures[f"{name}_peak_rss_mb"] = round(result["peak_rss_mb"], 1)
         figures[f"{name}_peak_anon_mb"] = round(result["peak_anon_mb"], 1)
         figures[f"{name}_load"] = round(result["load"], 2)
+        _save(folder, figures)
 
     shape_arg = ",".join(map(str, shape))
-    result = step(seisflow("synth", str(segy), "--shape", shape_arg, "--seed", "1", "--format",
-                           "ibm", "--overwrite"), folder / "synth.log")  # fmt: skip
+    if "synth_seconds" not in figures:
+        result = step(seisflow("synth", str(segy), "--shape", shape_arg, "--seed", "1",
+                               "--format", "ibm", "--overwrite"), folder / "synth.log")  # fmt: skip
+        figures["segy_mb"] = round(segy.stat().st_size / 1e6, 1)
+        record("synth", result, mb_per_s=figures["segy_mb"] / result["seconds"])
     size = segy.stat().st_size
-    figures["segy_mb"] = round(size / 1e6, 1)
-    record("synth", result, mb_per_s=size / 1e6 / result["seconds"])
     os.sync()  # no step pays for writing back the pages of the one before
-    result = step(seisflow("ingest", str(segy), str(store), "--overwrite"), folder / "ingest.log")
-    record("ingest", result, mb_per_s=size / 1e6 / result["seconds"],
-           traces_per_s=traces / result["seconds"])  # fmt: skip
-    figures["store_mb"] = round(sum(p.stat().st_size for p in store.rglob("*") if p.is_file())
-                                / 1e6, 1)  # fmt: skip
+    if "ingest_seconds" not in figures:
+        result = step(seisflow("ingest", str(segy), str(store), "--overwrite"),
+                      folder / "ingest.log")  # fmt: skip
+        figures["store_mb"] = round(sum(p.stat().st_size for p in store.rglob("*")
+                                        if p.is_file()) / 1e6, 1)  # fmt: skip
+        record("ingest", result, mb_per_s=size / 1e6 / result["seconds"],
+               traces_per_s=traces / result["seconds"])  # fmt: skip
     os.sync()
     steps = args.train_steps
-    result = step(seisflow("train", str(store), str(run), "--preset", "survey-quick", "--set",
-                           f"train.steps={steps}", "--set", f"train.warmup={max(1, steps // 10)}",
-                           *(a for kv in args.train_set for a in ("--set", kv)),
-                           "--device", "cpu", "--quiet"), folder / "train.log",
-                  args.threads)  # fmt: skip
-    metrics = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
-    trainer = [m["patches_per_s"] for m in metrics if "patches_per_s" in m]
-    record("train", result, patches_per_s=trainer[-1] if trainer else float("nan"))
+    if "train_seconds" not in figures:
+        result = step(seisflow("train", str(store), str(run), "--preset", "survey-quick",
+                               "--set", f"train.steps={steps}",
+                               "--set", f"train.warmup={max(1, steps // 10)}",
+                               *(a for kv in args.train_set for a in ("--set", kv)),
+                               "--device", "cpu", "--quiet"), folder / "train.log",
+                      args.threads)  # fmt: skip
+        metrics = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+        trainer = [m["patches_per_s"] for m in metrics if "patches_per_s" in m]
+        record("train", result, patches_per_s=trainer[-1] if trainer else float("nan"))
     if args.stop_after == "train":
         return _finish(figures, folder, args.keep)
     os.sync()
-    result = step(child(args.threads, "--step", "map", "--store", str(store), "--run", str(run),
-                        "--stride", str(args.stride), "--batch-size", str(args.batch_size)),
-                  folder / "map.log")  # fmt: skip
-    inner = json.loads(result["last"])
-    figures["map_threads"] = inner["threads"]
-    seconds = inner["seconds"]
-    record("map", result)
-    figures.update({"map_seconds": round(seconds, 2), "map_wall_seconds": figures["map_seconds"],
-                    "map_patches": inner["patches"],
-                    "map_patches_per_s": round(inner["patches"] / seconds, 1),
+    if "map_seconds" not in figures:
+        _map(figures, folder, store, run, args, record)
+    seconds = figures["map_seconds"]
+    figures.update({"map_patches_per_s": round(figures["map_patches"] / seconds, 1),
                     "map_traces_per_s": round(traces / seconds, 1),
                     "map_mb_per_s": round(volume_mb / seconds, 2)})  # fmt: skip
+    if "forward_patches_per_s" not in figures:
+        result = step(child(args.threads, "--step", "forward", "--store", str(store),
+                            "--run", str(run), "--stride", str(args.stride),
+                            "--batch-size", str(args.batch_size),
+                            "--forward-patches", str(args.forward_patches)),
+                      folder / "forward.log")  # fmt: skip
+        bare = json.loads(result["last"])
+        figures["forward_load"] = round(result["load"], 2)
+        figures.update({"forward_patches": bare["patches"], "forward_threads": bare["threads"],
+                        "forward_pass": bare["pass"],
+                        "forward_patches_per_s": round(bare["patches_per_s"], 1)})  # fmt: skip
+        _save(folder, figures)
+    figures["map_to_forward"] = round(figures["map_patches_per_s"]
+                                      / figures["forward_patches_per_s"], 3)  # fmt: skip
+    if "map_scoring_seconds" in figures:
+        loop = figures["map_patches"] / figures["map_scoring_seconds"]
+        figures["scoring_patches_per_s"] = round(loop, 1)
+        figures["scoring_to_forward"] = round(loop / figures["forward_patches_per_s"], 3)
+    os.sync()
+    if "export_seconds" not in figures:
+        result = step(seisflow("export", str(store), "facies", str(out), "--overwrite"),
+                      folder / "export.log")  # fmt: skip
+        figures["export_mb"] = round(out.stat().st_size / 1e6, 1)
+        record("export", result, mb_per_s=figures["export_mb"] / result["seconds"],
+               traces_per_s=traces / result["seconds"])  # fmt: skip
+    return _finish(figures, folder, args.keep)
+
+
+def _map(
+    figures: dict[str, Any],
+    folder: Path,
+    store: Path,
+    run: Path,
+    args: argparse.Namespace,
+    record: Callable[..., None],
+) -> None:
+    """The map step, one more attempt of it. An attempt that a kill ended (it left no
+    figures) is accounted from its saved scores: the seconds from its start to their last
+    save count as scoring (the work after that save was lost, and is redone: not counted).
+    ``map_seconds`` is those seconds and the last attempt's; its peak memory is the last
+    attempt's (the layers are made in it)."""
+    attempts = figures.setdefault("map_attempts", [])
+    if attempts and "seconds" not in attempts[-1]:
+        attempts[-1] |= _interrupted(store, attempts[-1]["started"])
+    attempts.append({"started": round(time.time(), 1)})
+    _save(folder, figures)
+    result = step(child(args.threads, "--step", "map", "--store", str(store), "--run", str(run),
+                        "--stride", str(args.stride), "--batch-size", str(args.batch_size),
+                        "--save-every", str(args.save_every)),
+                  folder / f"map-{len(attempts)}.log")  # fmt: skip
+    inner = json.loads(result["last"])
+    attempts[-1] |= {"seconds": round(inner["seconds"], 2), "restored": inner["restored"],
+                     "peak_anon_mb": round(result["peak_anon_mb"], 1)}  # fmt: skip
+    kept = sum(a.get("saved_after_seconds", 0.0) for a in attempts[:-1])
+    figures["map_threads"] = inner["threads"]
+    record("map", result)  # this attempt's peak memory (the layers' pass is in it)
+    figures.update({"map_seconds": round(inner["seconds"] + kept, 2),
+                    "map_wall_seconds": figures["map_seconds"],
+                    "map_patches": inner["patches"]})  # fmt: skip
     for part in ("setup", "read", "score", "flow", "scoring", "stitch_write"):
         if f"{part}_seconds" in inner:
-            figures[f"map_{part}_seconds"] = round(inner[f"{part}_seconds"], 2)
-            figures[f"map_{part}_share"] = round(inner[f"{part}_seconds"] / seconds, 3)
-    result = step(child(args.threads, "--step", "forward", "--store", str(store), "--run", str(run),
-                        "--stride", str(args.stride), "--batch-size", str(args.batch_size),
-                        "--forward-patches", str(args.forward_patches)),
-                  folder / "forward.log")  # fmt: skip
-    bare = json.loads(result["last"])
-    figures["forward_load"] = round(result["load"], 2)
-    figures.update({"forward_patches": bare["patches"], "forward_threads": bare["threads"],
-                    "forward_pass": bare["pass"],
-                    "forward_patches_per_s": round(bare["patches_per_s"], 1),
-                    "map_to_forward": round(inner["patches"] / seconds / bare["patches_per_s"],
-                                            3)})  # fmt: skip
-    if "scoring_seconds" in inner:
-        loop = inner["patches"] / inner["scoring_seconds"]
-        figures["scoring_patches_per_s"] = round(loop, 1)
-        figures["scoring_to_forward"] = round(loop / bare["patches_per_s"], 3)
-    os.sync()
-    result = step(seisflow("export", str(store), "facies", str(out), "--overwrite"),
-                  folder / "export.log")  # fmt: skip
-    written = out.stat().st_size
-    record("export", result, mb_per_s=written / 1e6 / result["seconds"],
-           traces_per_s=traces / result["seconds"])  # fmt: skip
-    figures["export_mb"] = round(written / 1e6, 1)
-    return _finish(figures, folder, args.keep)
+            total = inner[f"{part}_seconds"] + (kept if part == "scoring" else 0.0)
+            figures[f"map_{part}_seconds"] = round(total, 2)
+            figures[f"map_{part}_share"] = round(total / figures["map_seconds"], 3)
+    _save(folder, figures)
+
+
+def _interrupted(store: Path, started: float) -> dict[str, Any]:
+    """What a killed map attempt kept: the patches its saved scores hold (with those it
+    restored) and the seconds from ``started`` to their last save (the manifest's write)."""
+    from seisflow.infer.saved_scores import MANIFEST, scores_location
+
+    _, root = scores_location(str(store)).filesystem()
+    manifest = Path(root) / MANIFEST
+    if not manifest.exists():  # killed before its first save: nothing kept
+        return {"saved_patches": 0, "saved_after_seconds": 0.0}
+    parts = json.loads(manifest.read_text())["parts"]
+    return {
+        "saved_patches": sum(part["rows"] for part in parts),
+        "saved_after_seconds": round(manifest.stat().st_mtime - started, 1),
+    }
+
+
+def _fresh(folder: Path, figures: dict[str, Any]) -> dict[str, Any]:
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    _save(folder, figures)
+    return figures
+
+
+def _resumed(folder: Path, figures: dict[str, Any]) -> dict[str, Any]:
+    """The figures saved in ``folder`` by an earlier run of the same settings (its steps are
+    not run again), or a fresh start when there are none."""
+    saved = folder / FIGURES
+    if not saved.exists():
+        return _fresh(folder, figures)
+    earlier = json.loads(saved.read_text())
+    changed = [k for k, v in figures.items() if k != "env" and earlier.get(k) != v]
+    if changed:
+        raise SystemExit(
+            f"--resume: {saved} was run with other settings ({', '.join(changed)}:"
+            f" {[earlier.get(k) for k in changed]}); run without --resume"
+        )
+    return earlier
+
+
+def _save(folder: Path, figures: dict[str, Any]) -> None:
+    """Write the figures so far to ``folder``'s figures.json (replaced in one rename)."""
+    partial = folder / f"{FIGURES}.partial"
+    partial.write_text(json.dumps(figures, indent=1))
+    os.replace(partial, folder / FIGURES)
 
 
 def _finish(figures: dict[str, Any], folder: Path, keep: bool) -> dict[str, Any]:
@@ -229,6 +322,11 @@ def main() -> None:
     parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
                         help="an environment variable of every step, repeatable")  # fmt: skip
     parser.add_argument("--keep", action="store_true", help="keep each size's files")
+    parser.add_argument("--save-every", type=float, default=300.0,
+                        help="seconds between the map's saves of its scores")  # fmt: skip
+    parser.add_argument("--resume", action="store_true",
+                        help="go on with each size's folder: skip the steps done, resume the "
+                             "map from its saved scores (implies --keep)")  # fmt: skip
     parser.add_argument("--stop-after", choices=("train", "export"), default="export",
                         help="the last step (train: no map, forward or export)")  # fmt: skip
     parser.add_argument("--step", choices=("map", "forward"), help=argparse.SUPPRESS)
@@ -243,7 +341,8 @@ def main() -> None:
 
         torch.set_num_threads(args.threads)
     if args.step == "map":
-        print(json.dumps(map_step(args.store, args.run, args.stride, args.batch_size)))
+        print(json.dumps(map_step(args.store, args.run, args.stride, args.batch_size,
+                                  args.save_every)))  # fmt: skip
         return
     if args.step == "forward":
         print(json.dumps(forward_step(args.store, args.run, args.stride, args.batch_size,
@@ -251,6 +350,7 @@ def main() -> None:
         return
     if args.root is None:
         parser.error("--root DIR is needed")
+    args.keep = args.keep or args.resume
     rows = []
     for gb in args.gb:
         rows.append(one_size(gb, args))

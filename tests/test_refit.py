@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -53,6 +54,11 @@ def _worker(rank: int, world: int, init: str, out: str) -> None:
                    Path(out) / f"rank{rank}.pt")  # fmt: skip
     finally:
         dist.destroy_process_group()
+    # A gloo worker thread releases a finished broadcast's tensors after the broadcast returns,
+    # and takes the GIL to do so: if this process finalizes first, that thread is made to exit
+    # inside a destructor and the process aborts ("terminate called without an active
+    # exception", about one run in fifteen). The results are saved: leave without finalizing.
+    os._exit(0)
 
 
 @pytest.mark.slow
