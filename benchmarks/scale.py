@@ -59,7 +59,8 @@ A size whose map outlasts a sitting is run in pieces: each step's figures are sa
 size's ``figures.json`` as it ends, and ``--resume`` (keeps the folders) runs only the steps
 not done; the map resumes from the scores it saved (every --save-every seconds, the map's
 own resumable scoring). A killed map attempt counts the seconds from its start to its last
-save (``map_attempts``); the work after that save is lost and scored again, not counted.
+save (``map_attempts``, each with its start and the commit that ran it); the work after
+that save is lost and scored again, not counted.
 
 ``--stop-after train`` measures synth, ingest and train alone (memory at sizes whose map
 would take hours; ``benchmarks/map_layers.py`` measures the map's layers there).
@@ -72,6 +73,7 @@ import json
 import math
 import os
 import shutil
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -201,7 +203,7 @@ def _map(
     attempts = figures.setdefault("map_attempts", [])
     if attempts and "seconds" not in attempts[-1]:
         attempts[-1] |= _interrupted(store, attempts[-1]["started"])
-    attempts.append({"started": round(time.time(), 1)})
+    attempts.append({"started": round(time.time(), 1), "code": _commit()})
     _save(folder, figures)
     result = step(child(args.threads, "--step", "map", "--store", str(store), "--run", str(run),
                         "--stride", str(args.stride), "--batch-size", str(args.batch_size),
@@ -238,6 +240,13 @@ def _interrupted(store: Path, started: float) -> dict[str, Any]:
         "saved_patches": sum(part["rows"] for part in parts),
         "saved_after_seconds": round(manifest.stat().st_mtime - started, 1),
     }
+
+
+def _commit() -> str:
+    """The commit of the code that runs (attempts of one map may run different code)."""
+    git = subprocess.run(["git", "-C", str(Path(__file__).parent), "rev-parse", "--short",
+                          "HEAD"], capture_output=True, text=True, check=False)  # fmt: skip
+    return git.stdout.strip() or "unknown"
 
 
 def _fresh(folder: Path, figures: dict[str, Any]) -> dict[str, Any]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -48,3 +50,27 @@ def test_a_table_takes_exactly_its_rows():
         fill.add(_batch(rng, 5, words=False))
     fill.add(_batch(rng, 4, words=False))
     assert fill.table(SPEC).anomaly.shape == (10,)
+
+
+@pytest.mark.parametrize("words", [True, False])
+def test_a_table_in_files_holds_what_one_in_memory_holds(tmp_path, words):
+    rng = np.random.default_rng(7)
+    batches = [_batch(rng, n, words=words) for n in (7, 7, 4)]
+    in_memory, in_files = TableFill(18), TableFill(18, folder=tmp_path)
+    for batch in batches:
+        in_memory.add(batch)
+        in_files.add(batch)
+    expected, table = in_memory.table(SPEC), in_files.table(SPEC)
+    names = {"positions.npy", "proportions.npy", "anomaly.npy", "density-logdet.npy",
+             "density-prior.npy"} | ({"words.npy"} if words else set())  # fmt: skip
+    assert {p.name for p in tmp_path.iterdir()} == names
+    columns = [table.positions, table.proportions, table.anomaly, *table.density.values()]
+    for column in [*columns, *([table.words] if words else [])]:
+        assert isinstance(column, np.memmap) and Path(column.filename).parent == tmp_path
+    assert table.positions.dtype == np.int32
+    for name in ("positions", "proportions", "anomaly", "words"):
+        np.testing.assert_array_equal(getattr(table, name), getattr(expected, name))
+    for name, values in expected.density.items():
+        np.testing.assert_array_equal(table.density[name], values)
+    # the files are the columns: read back as plain .npy, they hold the rows
+    np.testing.assert_array_equal(np.load(tmp_path / "anomaly.npy"), expected.anomaly)

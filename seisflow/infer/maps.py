@@ -3,11 +3,11 @@
 The recipe: check the layers asked for are free (or --overwrite) -> load the run -> check
 its patches fit the store -> take the store's writer lock -> score every patch of the
 deterministic mapping tiling (every patch with a live trace), keeping one small row per
-patch (topic proportions and an anomaly score; :mod:`seisflow.infer.score`), saved beside
-the store as they come so an interrupted map resumes (:mod:`seisflow.infer.saved_scores`)
--> stitch the
-rows to every sample, chunk by chunk, as a Dask graph (overlapping patches averaged; memory
-bounded by a chunk and the patch table; :mod:`seisflow.infer.stitch`) -> write the layers
+patch (topic proportions and an anomaly score; :mod:`seisflow.infer.score`) in memory-mapped
+files (:mod:`seisflow.infer.table_folder`), saved beside the store as they come so an
+interrupted map resumes (:mod:`seisflow.infer.saved_scores`) -> stitch the rows to every
+sample, chunk by chunk, as a Dask graph (overlapping patches averaged; memory bounded by a
+chunk and the table's lookups; :mod:`seisflow.infer.stitch`) -> write the layers
 atomically (:func:`seisflow.infer.writeback.write_layer`) -> remove the saved scores.
 
 The scoring and stitching live in their own modules and are re-exported here, so
@@ -48,6 +48,7 @@ from seisflow.infer.stitch import (
     stitch,
     stitched_source,
 )
+from seisflow.infer.table_folder import table_folder
 from seisflow.ingest.patches import PatchSpec
 from seisflow.ingest.store import open_survey
 from seisflow.memory import release_freed_memory
@@ -360,7 +361,8 @@ def map_survey(
                              words=words, topics=topics)  # fmt: skip
             saved = SavedScores(scores_location(store), key=key, every=save_every)
             stack.push(saved.exit)  # kept when interrupted, cleared on an error
-            score = partial(score_patches, saved=saved)
+            folder = stack.enter_context(table_folder(store))  # the table's columns: files
+            score = partial(score_patches, saved=saved, folder=folder)
         else:
             score = partial(score_on_cluster, client)
         table = score(flow, store, spec, normalization=normalization, batch_size=batch_size,

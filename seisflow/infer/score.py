@@ -114,6 +114,7 @@ def score_patches(
     topics: bool = True,
     progress: bool = False,
     saved: SavedScores | None = None,
+    folder: Path | None = None,
 ) -> PatchTable:
     """Topic proportions and anomaly scores of every patch of the mapping tiling, and with
     ``words`` the topic responsibilities of every word (:meth:`FractalFlow.score`). glibc
@@ -138,13 +139,15 @@ def score_patches(
         saved: Save the rows as they are scored, and first restore the rows saved by an
             interrupted scoring with the same key, scoring only the patches after them
             (:class:`~seisflow.infer.saved_scores.SavedScores`).
+        folder: A local folder for the table's columns as memory-mapped files (see
+            :class:`TableFill`); None holds them in memory.
     """
     if words and not topics:
         raise ValueError("word responsibilities need topics: pass topics=True")
     stream = PatchStream(store, spec, shuffle=False, return_positions=True,
                          batch_size=batch_size, normalization=normalization)  # fmt: skip
     flow.eval()
-    fill = TableFill(len(stream))
+    fill = TableFill(len(stream), folder=folder)
     start = saved.restore(fill) if saved is not None else 0
     batches = stream.batches(start, len(stream)) if start else iter(stream)
     bar = tqdm(total=len(stream), initial=start, disable=not progress, desc="map: score",
@@ -215,16 +218,28 @@ class TableFill:
     The positions are kept as int32 (grid indices), 16 bytes a patch instead of 32.
     """
 
-    def __init__(self, n: int) -> None:
+    def __init__(self, n: int, *, folder: Path | None = None) -> None:
+        """
+        Args:
+            n: Rows.
+            folder: A local folder in which each column is a memory-mapped ``.npy`` file
+                (:func:`numpy.lib.format.open_memmap`): the table's pages are then the page
+                cache's, which the kernel writes back and drops as it needs, not the
+                process's own memory (52 bytes a patch of eight topics: 394 MB at 16 GB).
+                None keeps the columns in memory.
+        """
         self.n = n
+        self.folder = folder
         self.filled = 0
         self._columns: list[Any] | None = None
 
     def add(self, rows: PatchRows) -> None:
         """Copy one batch's rows in after the rows added before."""
         if self._columns is None:
-            self._columns = [_empty(part, self.n) for part in rows]
-            self._columns[0] = np.empty((self.n, rows[0].shape[1]), dtype=np.int32)
+            dtypes = (np.int32, None, None, None, None)  # the positions as int32
+            columns = zip(rows, COLUMNS, dtypes, strict=True)
+            self._columns = [_empty(part, self.n, self._file(name), dtype)
+                             for part, name, dtype in columns]  # fmt: skip
         at = slice(self.filled, self.filled + len(rows[0]))
         if at.stop > self.n:
             raise ValueError(f"{at.stop} rows added to a table of {self.n}")
@@ -254,15 +269,27 @@ class TableFill:
         positions, proportions, anomaly, words, density = self.rows()
         return PatchTable(positions, proportions, anomaly, spec, words, density)
 
+    def _file(self, name: str) -> Path | None:
+        return None if self.folder is None or not self.n else self.folder / f"{name}.npy"
 
-def _empty(part: Any, n: int) -> Any:
+
+#: The names of a table's columns (their files in :class:`TableFill`'s folder).
+COLUMNS = ("positions", "proportions", "anomaly", "words", "density")
+
+
+def _empty(part: Any, n: int, path: Path | None, dtype: Any = None) -> Any:
     """An uninitialised column of ``n`` rows shaped as a batch's ``part`` (an array, a dict of
-    arrays, or None)."""
+    arrays, or None), of ``dtype`` (else ``part``'s), in memory or memory-mapped to ``path``
+    (a dict's arrays to files named after it and their keys)."""
     if part is None:
         return None
     if isinstance(part, dict):
-        return {k: _empty(v, n) for k, v in part.items()}
-    return np.empty((n, *part.shape[1:]), dtype=part.dtype)
+        return {k: _empty(v, n, path and path.with_name(f"{path.stem}-{k}.npy"), dtype)
+                for k, v in part.items()}  # fmt: skip
+    shape, dtype = (n, *part.shape[1:]), dtype or part.dtype
+    if path is None:
+        return np.empty(shape, dtype=dtype)
+    return np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=shape)
 
 
 def _put(column: Any, part: Any, at: slice) -> None:
