@@ -10,11 +10,13 @@ n x n x --samples IBM SEG-Y of about --gb gigabytes, ``seisflow ingest`` stores 
 child process runs :func:`seisflow.infer.maps.map_survey` with its defaults at --stride, its
 scoring replaced by a seeded synthetic patch table on the same tiling (Dirichlet topic
 proportions, normal anomaly scores: the layers' work does not depend on the values),
-filled a block at a time into the map's own table columns (``TableFill``), so the peak is
-the map's and not a whole-table build's (int64 positions and float64 proportions). One
+filled a block at a time into the map's own table columns (``TableFill``, memory-mapped
+files in the map's table folder), so the peak is the map's and not a whole-table build's
+(int64 positions and float64 proportions). One
 run of one training step on the first size gives the patch size, topics and normalisation.
 ``peak_anon_mb`` is the child's peak anonymous memory (``RssAnon`` every 20 ms), its
-interpreter, torch and the table included; ``layers_seconds`` the map call.
+interpreter and torch included (not the table's file-backed pages, since 1455a0d);
+``layers_seconds`` the map call.
 
 Prints one JSON line per size, then (two or more sizes) the log-log slope of seconds and of
 peak memory against the volume: 1 is linear, 0 flat.
@@ -48,15 +50,16 @@ def layers_step(store: str, run: str, stride: int) -> dict[str, Any]:
     from seisflow.ingest.patches import columns, expand, sample_range, time_starts
     from seisflow.ingest.store import open_survey
 
-    def synthetic(flow: Any, where: str, spec: Any, **_: Any) -> PatchTable:
+    def synthetic(flow: Any, where: str, spec: Any, *, folder: Any = None, **_: Any) -> PatchTable:
         """The tiling's table (positions in :func:`~seisflow.ingest.stream.tile` order),
-        filled 4096 patch columns at a time as the scoring fills it batch by batch."""
+        filled 4096 patch columns at a time as the scoring fills it batch by batch, in the
+        map's table folder (memory-mapped files) as the scoring's."""
         rng = np.random.default_rng(0)
         survey = open_survey(where)
         grid = columns(spec, survey.trace_mask.values, complete=False)
         k = time_starts(spec, sample_range(survey[survey.amplitude.dims[2]].values,
                                            spec.time_window))  # fmt: skip
-        fill, topics = TableFill(len(grid) * len(k)), flow.config.topics
+        fill, topics = TableFill(len(grid) * len(k), folder=folder), flow.config.topics
         for start in range(0, len(grid), 4096):
             positions = expand(grid[start : start + 4096], k)
             proportions = rng.dirichlet(np.full(topics, 0.5), size=len(positions))
