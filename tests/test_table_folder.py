@@ -41,17 +41,14 @@ def test_a_map_keeps_its_table_in_files_and_removes_them(tiny_run, tmp_path, mon
     store, run = tiny_run
     copy = tmp_path / "s.zarr"
     shutil.copytree(store, copy)
-    seen = {}
+    score, seen = maps.score_patches, {}
 
-    def spy(*args, **kwargs):
-        seen["folder"] = kwargs["folder"]
-        seen["files"] = set()
+    def spy(*args, **kwargs):  # the map's scoring, and what its table folder holds after it
         table = score(*args, **kwargs)
-        seen["files"] = {p.name for p in kwargs["folder"].iterdir()}
-        seen["table"] = table
+        seen.update(folder=kwargs["folder"], table=table,
+                    files={p.name for p in kwargs["folder"].iterdir()})  # fmt: skip
         return table
 
-    score = maps.score_patches
     monkeypatch.setattr(maps, "score_patches", spy)
     map_survey(copy, run, batch_size=64, layers=("anomaly",), progress=False)
     assert seen["folder"].parent == tmp_path
