@@ -202,7 +202,7 @@ def _map(
     attempt's (the layers are made in it)."""
     attempts = figures.setdefault("map_attempts", [])
     if attempts and "seconds" not in attempts[-1]:
-        attempts[-1] |= _interrupted(store, attempts[-1]["started"])
+        attempts[-1] |= _interrupted(store, attempts[-1])
     attempts.append({"started": round(time.time(), 1), "code": _commit()})
     _save(folder, figures)
     result = step(child(args.threads, "--step", "map", "--store", str(store), "--run", str(run),
@@ -226,9 +226,11 @@ def _map(
     _save(folder, figures)
 
 
-def _interrupted(store: Path, started: float) -> dict[str, Any]:
+def _interrupted(store: Path, attempt: dict[str, Any]) -> dict[str, Any]:
     """What a killed map attempt kept: the patches its saved scores hold (with those it
-    restored) and the seconds from ``started`` to their last save (the manifest's write)."""
+    restored) and the seconds from its start to their last save (the manifest's write),
+    less its ``paused_seconds`` (written into ``figures.json`` by hand when the attempt was
+    stopped with SIGSTOP for a while, e.g. so that a test run had the cores)."""
     from seisflow.infer.saved_scores import MANIFEST, scores_location
 
     _, root = scores_location(str(store)).filesystem()
@@ -236,9 +238,10 @@ def _interrupted(store: Path, started: float) -> dict[str, Any]:
     if not manifest.exists():  # killed before its first save: nothing kept
         return {"saved_patches": 0, "saved_after_seconds": 0.0}
     parts = json.loads(manifest.read_text())["parts"]
+    seconds = manifest.stat().st_mtime - attempt["started"] - attempt.get("paused_seconds", 0.0)
     return {
         "saved_patches": sum(part["rows"] for part in parts),
-        "saved_after_seconds": round(manifest.stat().st_mtime - started, 1),
+        "saved_after_seconds": round(seconds, 1),
     }
 
 
