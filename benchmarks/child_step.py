@@ -13,10 +13,13 @@ from typing import Any
 
 
 class PeakAnon:
-    """Polls ``RssAnon`` of process ``pid`` every 20 ms while in use (``peak_mb``)."""
+    """Polls ``RssAnon`` of process ``pid`` every 20 ms while in use: its peak
+    (``peak_mb``) and when it was read, in seconds from the start (``peak_at_s``), so a
+    short spike can be placed among a step's phases."""
 
     def __init__(self, pid: int) -> None:
-        self.pid, self.peak_mb = pid, 0.0
+        self.pid, self.peak_mb, self.peak_at_s = pid, 0.0, 0.0
+        self._start = time.perf_counter()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -28,9 +31,9 @@ class PeakAnon:
         while True:
             try:
                 with open(f"/proc/{self.pid}/status") as status:
-                    for line in status:
-                        if line.startswith("RssAnon:"):
-                            self.peak_mb = max(self.peak_mb, int(line.split()[1]) / 1024)
+                    anon = [int(s.split()[1]) / 1024 for s in status if s.startswith("RssAnon:")]
+                if anon and anon[0] > self.peak_mb:
+                    self.peak_mb, self.peak_at_s = anon[0], time.perf_counter() - self._start
             except OSError:
                 return
             if self._stop.wait(0.02):
@@ -43,7 +46,8 @@ class PeakAnon:
 
 def step(command: list[str], log: Path, threads: int = 0) -> dict[str, Any]:
     """Run ``command`` (stdout and stderr to ``log``): its wall seconds, peak resident and
-    anonymous memory (its own, not the parent's or an earlier step's), and its last stdout
+    anonymous memory (its own, not the parent's or an earlier step's; ``peak_anon_at_s``:
+    when the anonymous peak was read, seconds from the start), and its last stdout
     line; raise with the log's tail when it fails. ``threads``: torch's threads in the child
     (``OMP_NUM_THREADS``; 0: its default)."""
     env = {**os.environ, **({"OMP_NUM_THREADS": str(threads)} if threads else {})}
@@ -59,8 +63,8 @@ def step(command: list[str], log: Path, threads: int = 0) -> dict[str, Any]:
         raise RuntimeError(f"{' '.join(command)} failed ({child.returncode}):\n{text[-3000:]}")
     lines = [line for line in text.splitlines() if line.strip()]
     return {"seconds": seconds, "peak_rss_mb": usage.ru_maxrss / 1024,
-            "peak_anon_mb": memory.peak_mb, "load": os.getloadavg()[0],
-            "last": lines[-1] if lines else ""}  # fmt: skip
+            "peak_anon_mb": memory.peak_mb, "peak_anon_at_s": memory.peak_at_s,
+            "load": os.getloadavg()[0], "last": lines[-1] if lines else ""}  # fmt: skip
 
 
 def seisflow(*args: str) -> list[str]:

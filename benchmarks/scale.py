@@ -120,6 +120,7 @@ def one_size(gb: float, args: argparse.Namespace) -> dict[str, Any]:
         figures.update({f"{name}_{k}": round(v, 1) for k, v in rates.items()})
         figures[f"{name}_peak_rss_mb"] = round(result["peak_rss_mb"], 1)
         figures[f"{name}_peak_anon_mb"] = round(result["peak_anon_mb"], 1)
+        figures[f"{name}_peak_anon_at_s"] = round(result["peak_anon_at_s"], 1)
         figures[f"{name}_load"] = round(result["load"], 2)
         _save(folder, figures)
 
