@@ -31,7 +31,8 @@ time against volume. For each size, in a folder of --root (deleted after it unle
 Each step runs in a child process: ``peak_rss_mb`` is its own peak resident set
 (``wait4``), which counts pages of memory-mapped files (the SEG-Y in ingest and export);
 ``peak_anon_mb`` its peak anonymous memory (``RssAnon`` polled every 20 ms): what the step
-itself holds. Seconds are the child's wall-clock, interpreter start and imports included,
+itself holds; ``peak_anon_at_s`` when that peak was read, seconds from the child's start
+(to place a short spike among the step's phases). Seconds are the child's wall-clock, interpreter start and imports included,
 except ``map_seconds``. ``*_load`` is the 1-minute load average when the step ended: on
 shared cores, a load above the core count means other processes slowed the step (torch's
 two threads especially: every operation waits for the slower thread; measured on 2 shared
