@@ -28,19 +28,20 @@ time against volume. For each size, in a folder of --root (deleted after it unle
   goal is 0.7 or more), ``scoring_to_forward`` the same for the scoring loop alone;
 * ``export``: ``seisflow export`` of the facies layer as SEG-Y on the input geometry.
 
-Each step runs in a child process: ``peak_rss_mb`` is its own peak resident set
-(``wait4``), which counts pages of memory-mapped files (the SEG-Y in ingest and export);
-``peak_anon_mb`` its peak anonymous memory (``RssAnon`` polled every 20 ms): what the step
-itself holds; ``peak_anon_at_s`` when that peak was read, seconds from the child's start
-(to place a short spike among the step's phases). Seconds are the child's wall-clock, interpreter start and imports included,
-except ``map_seconds``. ``*_load`` is the 1-minute load average when the step ended: on
-shared cores, a load above the core count means other processes slowed the step (torch's
-two threads especially: every operation waits for the slower thread; measured on 2 shared
-cores, 20-44 patches/s with two threads against 340-366 with one: OpenMP's threads spin
-at every barrier). --threads N sets torch's threads in train, map and forward; --env
-KEY=VALUE sets a variable in every step, e.g. ``GOMP_SPINCOUNT=10000`` (spin less before
-sleeping: as fast as the default on idle cores, and 1.5x faster with 5x less CPU beside two
-busy processes) or ``OMP_WAIT_POLICY=PASSIVE`` (no spinning: 1.5x slower on idle cores).
+Each step runs in a child process: ``peak_rss_mb`` is its own peak resident set (``wait4``),
+which counts pages of memory-mapped files (the SEG-Y in ingest and export); ``peak_anon_mb``
+its peak anonymous memory (``RssAnon`` polled every 20 ms): what the step itself holds;
+``peak_anon_at_s`` when that peak was read, seconds from the child's start (to place a short
+spike among the step's phases). Seconds are the child's wall-clock, interpreter start and
+imports included, except ``map_seconds``. ``*_load`` is the 1-minute load average when the
+step ended: on shared cores, a load above the core count means other processes slowed the
+step (torch's two threads especially: every operation waits for the slower thread; measured
+on 2 shared cores, 20-44 patches/s with two threads against 340-366 with one: OpenMP's
+threads spin at every barrier). --threads N sets torch's threads in train, map and forward;
+--env KEY=VALUE sets a variable in every step, e.g. ``GOMP_SPINCOUNT=10000`` (spin less
+before sleeping: as fast as the default on idle cores, and 1.5x faster with 5x less CPU
+beside two busy processes) or ``OMP_WAIT_POLICY=PASSIVE`` (no spinning: 1.5x slower on idle
+cores).
 
 The fit: least squares of log seconds of the map (and of its scoring and stitch+write
 parts) against log samples; an exponent of 1 is linear in the volume. The projection is
