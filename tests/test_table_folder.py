@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from pathlib import Path
 
 import numpy as np
 
@@ -30,11 +29,21 @@ def test_a_local_store_has_its_table_beside_it_removed_after(tmp_path):
                                                           "survey.zarr"]  # fmt: skip
 
 
-def test_a_store_on_object_storage_has_its_table_in_the_temporary_folder():
-    with table_folder("s3://bucket/survey.zarr") as folder:
-        assert folder.parent == Path(tempfile.gettempdir()) and folder.is_dir()
-        assert "survey.zarr" in folder.name
+def test_a_store_on_object_storage_has_its_table_in_the_temporary_folder(monkeypatch, tmp_path):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # this test's temporary folder
+    with table_folder("s3://bucket/survey.zarr") as killed:  # as a killed map leaves it
+        (killed / "anomaly.npy").write_bytes(b"x")
+        shutil.copytree(killed, tmp_path / "kept")
+    (tmp_path / "kept").rename(killed)
+    with table_folder("s3://other/survey.zarr") as other:  # same name, another store's
+        shutil.copytree(other, tmp_path / "kept")
+    (tmp_path / "kept").rename(other)
+    with table_folder("s3://bucket/survey.zarr/") as folder:
+        assert folder.parent == tmp_path and folder.is_dir() and folder != killed
+        assert folder.name.startswith("seisflow-table-survey.zarr-")
+        assert not killed.exists()  # the killed map's folder of this store: removed
     assert not folder.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [other.name]  # not this store's
 
 
 def test_a_map_keeps_its_table_in_files_and_removes_them(tiny_run, tmp_path, monkeypatch):
