@@ -4,9 +4,11 @@ brute force that adds the patches in table order (what the numpy stitching did).
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from seisflow.infer import patch_sums
 from seisflow.infer.patch_sums import PatchSums, complete_patches, footprints, grid_sums
 from seisflow.infer.score import PatchTable
 from seisflow.infer.stitch import chunk_mean
@@ -125,7 +127,9 @@ def test_chunk_mean_a_few_samples_at_a_time_is_the_mean_of_the_whole_region_sums
     np.testing.assert_array_equal(single, mean.astype(np.float32))
 
 
-def test_complete_patches_are_those_over_live_traces_only():
+@pytest.mark.parametrize("rows", [1 << 16, 7])  # one block of patches, or many
+def test_complete_patches_are_those_over_live_traces_only(rows, monkeypatch):
+    monkeypatch.setattr(patch_sums, "_ROWS", rows)
     rng = np.random.default_rng(3)
     live = rng.random((11, 12)) > 0.15
     spec = PatchSpec(size=4, axis="both", stride=1, depth3d=2)

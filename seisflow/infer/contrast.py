@@ -26,6 +26,7 @@ import dask
 import dask.array as da
 import numpy as np
 
+from seisflow.infer.closure_blocks import closure_blocks
 from seisflow.infer.median import lateral_median
 from seisflow.infer.stitch import widened
 
@@ -214,8 +215,7 @@ def sourced_lateral_contrast(
     def block(block_info: dict[Any, Any] | None = None) -> np.ndarray:
         return deviation(block_info[None]["array-location"])[0] / np.float32(scale)
 
-    return da.map_blocks(block, chunks=chunks, dtype=np.float32,
-                         meta=np.empty((0, 0, 0), np.float32))  # fmt: skip
+    return closure_blocks(block, chunks=chunks, dtype=np.float32, label="lateral-contrast")
 
 
 def _scale_blocks(

@@ -21,6 +21,7 @@ import numpy as np
 from sklearn.cluster import KMeans
 
 from seisflow.infer.attribute_facies import SMOOTH
+from seisflow.infer.closure_blocks import closure_blocks
 from seisflow.infer.per_sample import box_block, fit_rows, map_rows, potts_labels
 from seisflow.infer.score import PatchTable
 from seisflow.infer.stitch import chunk_mean, covered_float32, stitch_mean, widened
@@ -106,5 +107,5 @@ def _smoothed_and_largest(table: PatchTable, survey: Any, smooth: tuple[int, int
         out[..., k] = stitched[inside].max(axis=-1)
         return out
 
-    return da.map_blocks(block, chunks=(*chunks, (k + 1,)), dtype=np.float32,
-                         meta=np.empty((0, 0, 0, 0), np.float32))  # fmt: skip
+    return closure_blocks(block, chunks=(*chunks, (k + 1,)), dtype=np.float32,
+                          label="smoothed-proportions")  # fmt: skip

@@ -17,7 +17,7 @@ import numpy as np
 
 __all__ = ["PatchSums", "complete_patches", "footprints", "grid_sums"]
 
-_ROWS = 1 << 20  # patches whose footprints are worked out at once
+_ROWS = 1 << 16  # patches whose footprints are worked out at once (3 MB of int64 each)
 
 
 def footprints(positions: np.ndarray, *, size: int, depth: int) -> np.ndarray:
@@ -37,8 +37,9 @@ def complete_patches(
     of ``live`` ``(I, J)`` (only such patches are trained on). The missing traces in each
     footprint are counted from a summed-area table of the mask, a block of patches at a time
     (memory bounded whatever the table)."""
-    missing = np.zeros((live.shape[0] + 1, live.shape[1] + 1), dtype=np.int64)
-    missing[1:, 1:] = np.cumsum(np.cumsum(~live.astype(bool), axis=0), axis=1)
+    dtype = np.int32 if live.size < 2**31 else np.int64  # counts of missing traces
+    missing = np.zeros((live.shape[0] + 1, live.shape[1] + 1), dtype=dtype)
+    np.cumsum(np.cumsum(~live.astype(bool), axis=0, dtype=dtype), axis=1, out=missing[1:, 1:])
     complete = np.empty(len(positions), dtype=bool)
     for start in range(0, len(positions), _ROWS):
         foot = footprints(positions[start : start + _ROWS], size=size, depth=depth)
@@ -74,11 +75,11 @@ class PatchSums:
         self._complete = complete.astype(np.bool_)
         self._values = values[:, :, None, None] if values.ndim == 2 else values
         self._cell = max(size, depth)  # no patch reaches further than a cell
-        cells = positions[:, 1:3] // self._cell
-        self._shape = cells.max(axis=0) + 1 if len(positions) else np.zeros(2, dtype=np.int64)
-        key = cells[:, 0] * self._shape[1] + cells[:, 1]
-        self._order = np.argsort(key, kind="stable").astype(np.int32)
-        self._bounds = np.searchsorted(key[self._order], np.arange(int(np.prod(self._shape)) + 1))
+        self._shape = np.zeros(2, dtype=np.int64)
+        if len(positions):
+            self._shape[:] = [int(positions[:, c].max()) // self._cell + 1 for c in (1, 2)]
+        self._order, self._bounds = _cell_order(np.asarray(positions), self._cell,
+                                                *(int(n) for n in self._shape))  # fmt: skip
 
     def held_bytes(self) -> int:
         """Bytes of the arrays this holds of its own (not the positions and values)."""
@@ -145,6 +146,27 @@ def grid_sums(
         _add(spans, complete[part].astype(np.bool_), positions[part, 0].astype(np.int64),
              values[part, :, None, None].astype(np.float64), 0, 0, 0, total, count)  # fmt: skip
     return total, count
+
+
+@numba.njit(nogil=True)
+def _cell_order(
+    positions: np.ndarray, cell: int, n_a: int, n_b: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The patches at ``positions`` ``(n, 4)`` sorted by the ``(n_a, n_b)`` grid cell of
+    ``cell`` traces their ``(i, j)`` fall in (row-major), ties in table order: int32 ``(n,)``
+    (as a stable argsort of the cell numbers, by counting: no sort keys held), and int64
+    ``(n_a * n_b + 1,)``, where each cell's patches start in it."""
+    counts = np.zeros(n_a * n_b + 1, dtype=np.int64)
+    for p in range(positions.shape[0]):
+        counts[(positions[p, 1] // cell) * n_b + positions[p, 2] // cell + 1] += 1
+    bounds = np.cumsum(counts)
+    place = bounds[:-1].copy()
+    order = np.empty(positions.shape[0], dtype=np.int32)
+    for p in range(positions.shape[0]):
+        key = (positions[p, 1] // cell) * n_b + positions[p, 2] // cell
+        order[place[key]] = p
+        place[key] += 1
+    return order, bounds
 
 
 @numba.njit(nogil=True)

@@ -15,6 +15,7 @@ from typing import Any
 import dask.array as da
 import numpy as np
 
+from seisflow.infer.closure_blocks import closure_blocks
 from seisflow.infer.patch_sums import PatchSums, complete_patches, grid_sums
 from seisflow.infer.score import PatchTable
 
@@ -76,7 +77,7 @@ def stitch(
         mean, covered, _ = mean_of(block_info[None]["array-location"])
         return reduce(mean, covered).astype(dtype)
 
-    return da.map_blocks(block, chunks=chunks, dtype=dtype, meta=np.empty((0, 0, 0), dtype))
+    return closure_blocks(block, chunks=chunks, dtype=dtype, label="stitch")
 
 
 def stitch_mean(
@@ -96,8 +97,8 @@ def stitch_mean(
         mean, covered, _ = mean_of(block_info[None]["array-location"][:3])
         return covered_float32(mean, covered)
 
-    return da.map_blocks(block, chunks=(*chunks, (values.shape[1],)), dtype=np.float32,
-                         meta=np.empty((0, 0, 0, 0), np.float32))  # fmt: skip
+    return closure_blocks(block, chunks=(*chunks, (values.shape[1],)), dtype=np.float32,
+                          label="stitch-mean")  # fmt: skip
 
 
 def chunk_mean(
