@@ -15,8 +15,9 @@ files in the map's table folder), so the peak is the map's and not a whole-table
 (int64 positions and float64 proportions). One
 run of one training step on the first size gives the patch size, topics and normalisation.
 ``peak_anon_mb`` is the child's peak anonymous memory (``RssAnon`` every 20 ms), its
-interpreter and torch included (not the table's file-backed pages, since 1455a0d);
-``layers_seconds`` the map call.
+interpreter and torch included (not the table's file-backed pages, since 1455a0d), and
+``peak_anon_at_s`` when it was read (seconds from the child's start); ``layers_seconds`` the
+map call.
 
 Prints one JSON line per size, then (two or more sizes) the log-log slope of seconds and of
 peak memory against the volume: 1 is linear, 0 flat.
@@ -98,6 +99,7 @@ def one_size(gb: float, args: argparse.Namespace, run: Path | None) -> tuple[dic
                "layers_seconds": round(inner["seconds"], 2),
                "traces_per_s": round(shape[0] * shape[1] / inner["seconds"], 1),
                "peak_anon_mb": round(result["peak_anon_mb"], 1),
+               "peak_anon_at_s": round(result["peak_anon_at_s"], 1),
                "load": round(result["load"], 2), "cores": os.cpu_count()}  # fmt: skip
     if not args.keep:
         shutil.rmtree(folder, ignore_errors=True)
