@@ -50,12 +50,12 @@ def test_the_chunked_smoothing_is_the_box_mean_over_live_samples():
     from seisflow.infer.per_sample import box_mean
 
     rng = np.random.default_rng(2)
-    values = rng.standard_normal((8, 10, 30, 2)).astype(np.float32)
+    values = rng.standard_normal((8, 10, 30, 4)).astype(np.float32)
     live = np.ones((8, 10), dtype=bool)
     live[3, 4] = live[0, 0] = False
     values[~live] = np.nan
-    values[5, 5, 7, 1] = np.nan  # an undefined attribute at a live sample
-    lazy = box_mean(da.from_array(values, chunks=(3, 4, 30, 2)), (2, 3)).compute()
+    values[5, 5, 7, 2] = np.nan  # an undefined attribute at a live sample (the others alike)
+    lazy = box_mean(da.from_array(values, chunks=(3, 4, 30, 4)), (2, 3)).compute()
     expected = np.full(values.shape, np.nan, dtype=np.float32)
     for i, j, t, f in np.ndindex(values.shape):
         if live[i, j]:

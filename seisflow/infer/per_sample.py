@@ -111,11 +111,14 @@ def box_block(block: np.ndarray, smooth: tuple[int, int]) -> np.ndarray:
     lateral, vertical = smooth
     size = (2 * lateral + 1, 2 * lateral + 1, 2 * vertical + 1)
     out = np.empty(block.shape, dtype=np.float32)
+    seen: np.ndarray | None = None  # the last feature's defined samples, and their count
     for f in range(block.shape[-1]):
         values = block[..., f]
         defined = np.isfinite(values)
         total = uniform_filter(np.where(defined, values, 0.0), size=size, mode="constant")
-        count = uniform_filter(defined.astype(np.float64), size=size, mode="constant")
+        if seen is None or not np.array_equal(defined, seen):  # features defined alike
+            seen = defined  # (the stitched proportions: all topics) share one count
+            count = uniform_filter(defined.astype(np.float64), size=size, mode="constant")
         with np.errstate(invalid="ignore", divide="ignore"):
             out[..., f] = total / count
     return np.where(np.isnan(block[..., :1]), np.float32(np.nan), out)
