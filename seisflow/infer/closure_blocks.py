@@ -5,10 +5,11 @@ without hashing that data.
 included; a closure has no cheaper hash than its pickle, so naming a block function that
 holds a map's patch table (its positions and values: hundreds of megabytes on a 16 GB
 survey, memory-mapped files) pickled the whole table twice, reading every page of it into
-anonymous memory. That was the map's memory peak (2.25 GB at 16 GB, ``benchmarks/scale.py``
-records, ``benchmarks/RESULTS.md`` 2026-12-05) and ten seconds a layer. A name drawn at
-random is unique, as dask asks, and costs nothing; what it gives up is dask merging two
-equal arrays built by separate calls, which the map never builds.
+anonymous memory: the map's memory peak (2.25 GB while the anomaly layer's graph was built
+for a 16 GB survey, against under 1 GB for its slabs; ``benchmarks/RESULTS.md``,
+2026-12-05). A name drawn at random is unique, as dask asks, and costs nothing; what it
+gives up is dask merging two equal arrays built by separate calls, which the map never
+builds.
 """
 
 from __future__ import annotations
