@@ -28,6 +28,7 @@ __all__ = [
     "box_block",
     "box_mean",
     "centre_costs",
+    "fit_points",
     "fit_rows",
     "map_rows",
     "potts_labels",
@@ -42,23 +43,31 @@ def attribute_stack(dataset: xr.Dataset, names: Sequence[str]) -> da.Array:
     return da.stack([features[name].data for name in names], axis=-1).rechunk({3: -1})
 
 
-def fit_rows(
-    stacked: da.Array, live: np.ndarray, *, samples: int, seed: int, salt: int
-) -> np.ndarray:
-    """``(n, F)`` rows of ``stacked`` at up to ``samples`` live samples drawn with ``seed``
-    (``salt`` tells the callers' draws apart); NaN where an attribute is undefined. Read in
-    slabs of whole chunk rows (:func:`~seisflow.infer.writeback.slabs`), one after the
-    other: memory is bounded by a slab, not by the volume."""
-    from seisflow.infer.writeback import slabs
-
+def fit_points(
+    live: np.ndarray, n_time: int, *, samples: int, seed: int, salt: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """int64 ``(i, j, t)``, each ``(n,)``: up to ``samples`` live samples of a survey of
+    ``n_time`` samples per trace on the trace mask ``live`` ``(I, J)``, drawn without
+    replacement with ``seed`` (``salt`` tells the callers' draws apart)."""
     rng = np.random.default_rng([seed, salt])
     traces = np.flatnonzero(live.ravel())
-    n_time = stacked.shape[2]
     pick = rng.choice(traces.size * n_time, size=min(samples, traces.size * n_time),
                       replace=False)  # fmt: skip
     i, j = np.unravel_index(traces[pick // n_time], live.shape)
-    t = pick % n_time
-    rows = np.empty((pick.size, stacked.shape[-1]), dtype=stacked.dtype)
+    return i, j, pick % n_time
+
+
+def fit_rows(
+    stacked: da.Array, live: np.ndarray, *, samples: int, seed: int, salt: int
+) -> np.ndarray:
+    """``(n, F)`` rows of ``stacked`` at the :func:`fit_points` (``samples``, ``seed``,
+    ``salt``); NaN where an attribute is undefined. Read in slabs of whole chunk rows
+    (:func:`~seisflow.infer.writeback.slabs`), one after the other: memory is bounded by a
+    slab, not by the volume."""
+    from seisflow.infer.writeback import slabs
+
+    i, j, t = fit_points(live, stacked.shape[2], samples=samples, seed=seed, salt=salt)
+    rows = np.empty((i.size, stacked.shape[-1]), dtype=stacked.dtype)
     for part in slabs(stacked.chunksize[:3], stacked.shape[:3], os.cpu_count() or 1):
         here = np.flatnonzero((i >= part.start) & (i < part.stop))
         if here.size:
