@@ -8,15 +8,16 @@ clusters, k-means++ x 4) on a seeded sample of live samples -> label every sampl
 chunk (:mod:`seisflow.infer.per_sample`), or, with ``potts`` > 0, by a Potts/ICM step on
 the samples' costs under the centres (:func:`seisflow.infer.potts.icm_dask`). The fit
 sample's rows are stitched and smoothed over each sample's own box alone
-(:func:`fit_sample_rows`), not read from the whole smoothed volume: the fit's cost is the
-sample's, whatever the survey's size. Mixtures of
-topics that recur (a unit whose patches are 60 % one topic, 40 % another) become a facies
-of their own instead of being split by a 50 % threshold. Chosen on the two tuning surveys
+(:func:`fit_sample_rows`) where that is less work than the chunks holding them: on a
+large survey the fit costs its sample, not the volume. Mixtures of topics that recur (a
+unit whose patches are 60 % one topic, 40 % another) become a facies of their own instead
+of being split by a 50 % threshold. Chosen on the two tuning surveys
 (benchmarks/RESULTS.md).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -31,8 +32,6 @@ from seisflow.infer.score import PatchTable
 from seisflow.infer.stitch import chunk_mean, covered_float32, stitch_mean, widened
 
 __all__ = ["cluster_layers", "fit_sample_rows", "smoothed_proportions", "stitched_proportions"]
-
-_POINTS = 512  # fit sample points worked out per task
 
 
 def cluster_layers(
@@ -103,29 +102,45 @@ def fit_sample_rows(
     smooth: tuple[int, int] = SMOOTH,
 ) -> np.ndarray:
     """:func:`smoothed_proportions` at ``points`` ``(i, j, t)`` (each ``(n,)``) only: float32
-    ``(n, K)``, NaN off the traces. Each point stitches the box of +-``smooth`` around it
-    from the patch table and takes its mean, the work of ``n`` boxes instead of the whole
-    volume (a 100 000-sample fit on a 16 GB survey: 1/4 of its samples' worth, against
-    every chunk with its margins). Equal to reading the smoothed volume at the points up to
-    float32 rounding (the box filter's running sums start at the box, not at the chunk);
-    computed in tasks of :data:`_POINTS` points with the current Dask scheduler."""
+    ``(n, K)``, NaN off the traces; the same values, bit for bit, as reading the smoothed
+    volume at the points.
+
+    One task per chunk holding points. A chunk whose points' boxes of +-``smooth`` hold
+    fewer samples than the chunk with its margins stitches and smooths each point's box
+    alone; the others, the whole chunk. A fit sample spread thin over a large survey (100
+    000 points over a 16 GB one: 26 a chunk) costs its points, not the volume; on a small
+    survey it costs the volume, as reading it would. Computed with the current Dask
+    scheduler."""
+    shape = tuple(int(n) for n in survey.amplitude.shape)
+    chunks = survey.amplitude.data.chunks
     region = _region_values(table, survey, smooth)
-    k = table.proportions.shape[1]
-    i, j, t = (np.asarray(axis, dtype=np.int64) for axis in points)
-    sizes = [min(_POINTS, i.size - lo) for lo in range(0, i.size, _POINTS)] or [0]
+    k, reach = table.proportions.shape[1], (smooth[0], smooth[0], smooth[1])
+    box = math.prod(2 * r + 1 for r in reach)
+    where = [np.asarray(axis, dtype=np.int64) for axis in points]
+    edges = [np.cumsum((0, *c)) for c in chunks]
+    index = [np.searchsorted(e, w, side="right") - 1 for e, w in zip(edges, where, strict=True)]
+    key = np.ravel_multi_index(index, [len(c) for c in chunks]) if where[0].size else where[0]
+    order = np.argsort(key, kind="stable")
+    held, counts = np.unique(key[order], return_counts=True)
+    starts = np.r_[0, np.cumsum(counts)]
 
     def block(block_info: dict[Any, Any] | None = None) -> np.ndarray:
-        lo, hi = block_info[None]["array-location"][0]
-        out = np.empty((hi - lo, k), dtype=np.float32)
-        for n in range(lo, hi):
-            point = [(int(i[n]), int(i[n]) + 1), (int(j[n]), int(j[n]) + 1),
-                     (int(t[n]), int(t[n]) + 1)]  # fmt: skip
-            out[n - lo] = region(point)[0, 0, 0, :k]
-        return out
+        g = block_info[None]["chunk-location"][0]
+        mine = order[starts[g] : starts[g + 1]]
+        cell = np.unravel_index(held[g], [len(c) for c in chunks])
+        core = [(int(e[c]), int(e[c + 1])) for e, c in zip(edges, cell, strict=True)]
+        if mine.size * box < math.prod(b - a for a, b in widened(core, reach, shape)[0]):
+            return np.stack([region([(int(w[n]), int(w[n]) + 1) for w in where])[0, 0, 0, :k]
+                             for n in mine])  # fmt: skip
+        values = region(core)
+        return values[tuple(w[mine] - a for w, (a, _) in zip(where, core, strict=True))][:, :k]
 
-    rows = closure_blocks(block, chunks=(tuple(sizes), (k,)), dtype=np.float32,
-                          label="fit-sample-rows")  # fmt: skip
-    return rows.compute()
+    rows = np.empty((where[0].size, k), dtype=np.float32)
+    if held.size:
+        sizes = (tuple(int(c) for c in counts), (k,))
+        rows[order] = closure_blocks(block, chunks=sizes, dtype=np.float32,
+                                     label="fit-sample-rows").compute()  # fmt: skip
+    return rows
 
 
 def _smoothed_and_largest(table: PatchTable, survey: Any, smooth: tuple[int, int]) -> da.Array:
