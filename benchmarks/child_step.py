@@ -69,3 +69,18 @@ def step(command: list[str], log: Path, threads: int = 0) -> dict[str, Any]:
 
 def seisflow(*args: str) -> list[str]:
     return [sys.executable, "-m", "seisflow", *args]
+
+
+def fresh_store(folder: Path, shape: tuple[int, int, int]) -> Path:
+    """``folder`` emptied, an IBM SEG-Y survey of ``shape`` synthesised (seed 1) and ingested
+    into ``folder/survey.zarr``, the SEG-Y deleted: the store's path (logs in ``folder``)."""
+    import shutil
+
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    segy, store = folder / "survey.sgy", folder / "survey.zarr"
+    step(seisflow("synth", str(segy), "--shape", ",".join(map(str, shape)), "--seed", "1",
+                  "--format", "ibm", "--overwrite"), folder / "synth.log")  # fmt: skip
+    step(seisflow("ingest", str(segy), str(store), "--overwrite"), folder / "ingest.log")
+    segy.unlink()
+    return store

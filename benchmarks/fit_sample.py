@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from child_step import seisflow, step
+from child_step import fresh_store
 from scale import shape_for
 
 TOPICS = 5
@@ -99,13 +99,7 @@ def compare(store: Path, stride: int, repeats: int) -> dict[str, Any]:
 def one_size(gb: float, args: argparse.Namespace) -> dict[str, Any]:
     shape = shape_for(gb, args.samples)
     folder = args.root / f"fit-{gb:g}gb"
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
-    segy, store = folder / "survey.sgy", folder / "survey.zarr"
-    step(seisflow("synth", str(segy), "--shape", ",".join(map(str, shape)), "--seed", "1",
-                  "--format", "ibm", "--overwrite"), folder / "synth.log")  # fmt: skip
-    step(seisflow("ingest", str(segy), str(store), "--overwrite"), folder / "ingest.log")
-    segy.unlink()
+    store = fresh_store(folder, shape)
     figures = {"benchmark": "fit_sample", "gb": gb, "shape": list(shape),
                "stride": args.stride, "repeats": args.repeats, "cores": os.cpu_count(),
                **compare(store, args.stride, args.repeats)}  # fmt: skip

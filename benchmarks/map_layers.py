@@ -38,7 +38,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from child_step import seisflow, step
+from child_step import fresh_store, seisflow, step
 from scale import shape_for
 
 
@@ -77,13 +77,7 @@ def layers_step(store: str, run: str, stride: int) -> dict[str, Any]:
 def one_size(gb: float, args: argparse.Namespace, run: Path | None) -> tuple[dict[str, Any], Path]:
     shape = shape_for(gb, args.samples)
     folder = args.root / f"layers-{gb:g}gb"
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
-    segy, store = folder / "survey.sgy", folder / "survey.zarr"
-    step(seisflow("synth", str(segy), "--shape", ",".join(map(str, shape)), "--seed", "1",
-                  "--format", "ibm", "--overwrite"), folder / "synth.log")  # fmt: skip
-    step(seisflow("ingest", str(segy), str(store), "--overwrite"), folder / "ingest.log")
-    segy.unlink()
+    store = fresh_store(folder, shape)
     if run is None:
         run = args.root / "run"
         step(seisflow("train", str(store), str(run), "--preset", "survey-quick", "--set",
