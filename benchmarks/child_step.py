@@ -4,6 +4,7 @@ anonymous memory, and its last line of output (``benchmarks/scale.py``)."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -44,27 +45,36 @@ class PeakAnon:
         self._thread.join()
 
 
-def step(command: list[str], log: Path, threads: int = 0) -> dict[str, Any]:
+def step(
+    command: list[str], log: Path, threads: int = 0, interrupt_after: float | None = None
+) -> dict[str, Any]:
     """Run ``command`` (stdout and stderr to ``log``): its wall seconds, peak resident and
     anonymous memory (its own, not the parent's or an earlier step's; ``peak_anon_at_s``:
     when the anonymous peak was read, seconds from the start), and its last stdout
     line; raise with the log's tail when it fails. ``threads``: torch's threads in the child
-    (``OMP_NUM_THREADS``; 0: its default)."""
+    (``OMP_NUM_THREADS``; 0: its default). ``interrupt_after``: seconds after which the
+    child gets SIGINT (Ctrl-C); ending so is not a failure (``interrupted``: True)."""
     env = {**os.environ, **({"OMP_NUM_THREADS": str(threads)} if threads else {})}
     with open(log, "w") as out:
         start = time.perf_counter()
         child = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
+        timer = threading.Timer(interrupt_after or 0.0, child.send_signal, (signal.SIGINT,))
+        if interrupt_after is not None:
+            timer.start()
         with PeakAnon(child.pid) as memory:
             _, status, usage = os.wait4(child.pid, 0)
+        timer.cancel()
         seconds = time.perf_counter() - start
     child.returncode = os.waitstatus_to_exitcode(status)
     text = log.read_text()
-    if child.returncode != 0:
+    interrupted = interrupt_after is not None and child.returncode in (-signal.SIGINT, 130)
+    if child.returncode != 0 and not interrupted:
         raise RuntimeError(f"{' '.join(command)} failed ({child.returncode}):\n{text[-3000:]}")
     lines = [line for line in text.splitlines() if line.strip()]
     return {"seconds": seconds, "peak_rss_mb": usage.ru_maxrss / 1024,
             "peak_anon_mb": memory.peak_mb, "peak_anon_at_s": memory.peak_at_s,
-            "load": os.getloadavg()[0], "last": lines[-1] if lines else ""}  # fmt: skip
+            "load": os.getloadavg()[0], "last": lines[-1] if lines else "",
+            "interrupted": interrupted}  # fmt: skip
 
 
 def seisflow(*args: str) -> list[str]:

@@ -205,7 +205,7 @@ def _map(
     attempt's (the layers are made in it)."""
     attempts = figures.setdefault("map_attempts", [])
     if attempts and "seconds" not in attempts[-1]:
-        attempts[-1] |= _interrupted(store, attempts[-1])
+        attempts[-1] |= stopped_attempt(store, attempts[-1])
     attempts.append({"started": round(time.time(), 1), "code": _commit()})
     _save(folder, figures)
     result = step(child(args.threads, "--step", "map", "--store", str(store), "--run", str(run),
@@ -229,7 +229,7 @@ def _map(
     _save(folder, figures)
 
 
-def _interrupted(store: Path, attempt: dict[str, Any]) -> dict[str, Any]:
+def stopped_attempt(store: Path, attempt: dict[str, Any]) -> dict[str, Any]:
     """What a killed map attempt kept: the patches its saved scores hold (with those it
     restored) and the seconds from its start to their last save (the manifest's write),
     less its ``paused_seconds`` (written into ``figures.json`` by hand when the attempt was
