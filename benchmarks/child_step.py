@@ -58,12 +58,14 @@ def step(
     with open(log, "w") as out:
         start = time.perf_counter()
         child = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
-        timer = threading.Timer(interrupt_after or 0.0, child.send_signal, (signal.SIGINT,))
+        timer = None
         if interrupt_after is not None:
+            timer = threading.Timer(interrupt_after, child.send_signal, (signal.SIGINT,))
             timer.start()
         with PeakAnon(child.pid) as memory:
             _, status, usage = os.wait4(child.pid, 0)
-        timer.cancel()
+        if timer is not None:
+            timer.cancel()
         seconds = time.perf_counter() - start
     child.returncode = os.waitstatus_to_exitcode(status)
     text = log.read_text()

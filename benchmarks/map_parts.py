@@ -42,6 +42,8 @@ from typing import Any
 from child_step import step
 from scale import FIGURES, child, stopped_attempt
 
+from seisflow.infer.saved_scores import MANIFEST, scores_location
+
 
 def sitting(folder: Path, args: argparse.Namespace) -> dict[str, Any]:
     """The scoring sitting: run and interrupted, or (``--stopped``) the last map attempt of
@@ -52,6 +54,10 @@ def sitting(folder: Path, args: argparse.Namespace) -> dict[str, Any]:
         if not attempts or "seconds" in attempts[-1]:
             raise SystemExit(f"--stopped: {folder / FIGURES} holds no stopped map attempt")
         return {**attempts[-1], **stopped_attempt(store, attempts[-1])}
+    _, root = scores_location(str(store)).filesystem()
+    if (Path(root) / MANIFEST).exists():  # a sitting would restore them: its rate would lie
+        raise SystemExit(f"{root} holds the saved scores of an earlier map: account it with "
+                         "--stopped, or remove that folder")  # fmt: skip
     attempt: dict[str, Any] = {"started": round(time.time(), 1)}
     result = step(child(0, "--step", "map", "--store", str(store), "--run", str(folder / "run"),
                         "--stride", str(args.stride), "--batch-size", str(args.batch_size),
