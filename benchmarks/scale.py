@@ -62,7 +62,8 @@ size's ``figures.json`` as it ends, and ``--resume`` (keeps the folders) runs on
 not done; the map resumes from the scores it saved (every --save-every seconds, the map's
 own resumable scoring). A killed map attempt counts the seconds from its start to its last
 save (``map_attempts``, each with its start and the commit that ran it); the work after
-that save is lost and scored again, not counted.
+that save is lost and scored again, not counted. ``benchmarks/map_parts.py`` measures such a
+map by its parts on one day instead (a scoring sitting, the bare forward, the layers).
 
 ``--stop-after train`` measures synth, ingest and train alone (memory at sizes whose map
 would take hours; ``benchmarks/map_layers.py`` measures the map's layers there).
