@@ -74,6 +74,12 @@ def layers_step(store: str, run: str, stride: int) -> dict[str, Any]:
     return {"seconds": time.perf_counter() - start, "patches": summary["patches"]}
 
 
+def layers_command(store: Path, run: Path, stride: int) -> list[str]:
+    """The layers step's child: :func:`layers_step` of ``store`` with ``run``."""
+    return [sys.executable, str(Path(__file__).resolve()), "--step", "--store", str(store),
+            "--run", str(run), "--stride", str(stride)]  # fmt: skip
+
+
 def one_size(gb: float, args: argparse.Namespace, run: Path | None) -> tuple[dict[str, Any], Path]:
     shape = shape_for(gb, args.samples)
     folder = args.root / f"layers-{gb:g}gb"
@@ -84,9 +90,7 @@ def one_size(gb: float, args: argparse.Namespace, run: Path | None) -> tuple[dic
                       "train.steps=1", "--set", "train.warmup=1", "--device", "cpu",
                       "--quiet"), folder / "train.log")  # fmt: skip
     os.sync()
-    result = step([sys.executable, str(Path(__file__).resolve()), "--step", "--store",
-                   str(store), "--run", str(run), "--stride", str(args.stride)],
-                  folder / "layers.log")  # fmt: skip
+    result = step(layers_command(store, run, args.stride), folder / "layers.log")
     inner = json.loads(result["last"])
     figures = {"benchmark": "map_layers", "gb": gb, "shape": list(shape),
                "samples": math.prod(shape), "stride": args.stride, "patches": inner["patches"],

@@ -34,15 +34,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from child_step import step
-from scale import FIGURES, child, stopped_attempt
-
-from seisflow.infer.saved_scores import MANIFEST, scores_location
+from map_layers import layers_command
+from scale import FIGURES, forward_command, map_command, saved_manifest, stopped_attempt
 
 
 def sitting(folder: Path, args: argparse.Namespace) -> dict[str, Any]:
@@ -54,15 +52,13 @@ def sitting(folder: Path, args: argparse.Namespace) -> dict[str, Any]:
         if not attempts or "seconds" in attempts[-1]:
             raise SystemExit(f"--stopped: {folder / FIGURES} holds no stopped map attempt")
         return {**attempts[-1], **stopped_attempt(store, attempts[-1])}
-    _, root = scores_location(str(store)).filesystem()
-    if (Path(root) / MANIFEST).exists():  # a sitting would restore them: its rate would lie
-        raise SystemExit(f"{root} holds the saved scores of an earlier map: account it with "
-                         "--stopped, or remove that folder")  # fmt: skip
+    manifest = saved_manifest(store)
+    if manifest.exists():  # a sitting would restore them: its rate would count them
+        raise SystemExit(f"{manifest.parent} holds the saved scores of an earlier map: account "
+                         "it with --stopped, or remove that folder")  # fmt: skip
     attempt: dict[str, Any] = {"started": round(time.time(), 1)}
-    result = step(child(0, "--step", "map", "--store", str(store), "--run", str(folder / "run"),
-                        "--stride", str(args.stride), "--batch-size", str(args.batch_size),
-                        "--save-every", str(args.save_every)),
-                  folder / "parts-sitting.log", interrupt_after=args.score_seconds)  # fmt: skip
+    result = step(map_command(0, store, folder / "run", args), folder / "parts-sitting.log",
+                  interrupt_after=args.score_seconds)  # fmt: skip
     if not result["interrupted"]:
         raise SystemExit(f"the map of {store} ended within --score-seconds "
                          f"{args.score_seconds:g}: scale.py measures it whole")  # fmt: skip
@@ -85,18 +81,13 @@ def main() -> None:
     parser.add_argument("--save-every", type=float, default=300.0,
                         help="seconds between the map's saves of its scores")  # fmt: skip
     args = parser.parse_args()
-    folder, store, run = args.folder, str(args.folder / "survey.zarr"), str(args.folder / "run")
+    folder, store, run = args.folder, args.folder / "survey.zarr", args.folder / "run"
     sat = sitting(folder, args)
     if not sat["saved_patches"]:
         raise SystemExit(f"the sitting on {store} saved no scores: lengthen --score-seconds")
-    result = step(child(0, "--step", "forward", "--store", store, "--run", run, "--stride",
-                        str(args.stride), "--batch-size", str(args.batch_size),
-                        "--forward-patches", str(args.forward_patches)),
-                  folder / "parts-forward.log")  # fmt: skip
+    result = step(forward_command(0, store, run, args), folder / "parts-forward.log")
     forward = json.loads(result["last"])["patches_per_s"]
-    layers_py = str(Path(__file__).with_name("map_layers.py"))
-    result = step([sys.executable, layers_py, "--step", "--store", store, "--run", run,
-                   "--stride", str(args.stride)], folder / "parts-layers.log")  # fmt: skip
+    result = step(layers_command(store, run, args.stride), folder / "parts-layers.log")
     layers = json.loads(result["last"])
     rate = sat["saved_patches"] / sat["saved_after_seconds"]
     seconds = layers["patches"] / rate + layers["seconds"]

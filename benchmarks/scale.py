@@ -96,6 +96,21 @@ def child(threads: int, *args: str) -> list[str]:
     return [sys.executable, str(Path(__file__).resolve()), "--threads", str(threads), *args]
 
 
+def map_command(threads: int, store: Path, run: Path, args: argparse.Namespace) -> list[str]:
+    """The map step's child (``args``: ``stride``, ``batch_size``, ``save_every``)."""
+    return child(threads, "--step", "map", "--store", str(store), "--run", str(run),
+                 "--stride", str(args.stride), "--batch-size", str(args.batch_size),
+                 "--save-every", str(args.save_every))  # fmt: skip
+
+
+def forward_command(threads: int, store: Path, run: Path, args: argparse.Namespace) -> list[str]:
+    """The bare forward step's child (``args``: ``stride``, ``batch_size``,
+    ``forward_patches``)."""
+    return child(threads, "--step", "forward", "--store", str(store), "--run", str(run),
+                 "--stride", str(args.stride), "--batch-size", str(args.batch_size),
+                 "--forward-patches", str(args.forward_patches))  # fmt: skip
+
+
 # --- one size -------------------------------------------------------------------------------
 def shape_for(gb: float, samples: int) -> tuple[int, int, int]:
     """n x n x ``samples`` with n chosen so the SEG-Y holds about ``gb`` gigabytes."""
@@ -164,11 +179,7 @@ def one_size(gb: float, args: argparse.Namespace) -> dict[str, Any]:
                     "map_traces_per_s": round(traces / seconds, 1),
                     "map_mb_per_s": round(volume_mb / seconds, 2)})  # fmt: skip
     if "forward_patches_per_s" not in figures:
-        result = step(child(args.threads, "--step", "forward", "--store", str(store),
-                            "--run", str(run), "--stride", str(args.stride),
-                            "--batch-size", str(args.batch_size),
-                            "--forward-patches", str(args.forward_patches)),
-                      folder / "forward.log")  # fmt: skip
+        result = step(forward_command(args.threads, store, run, args), folder / "forward.log")
         bare = json.loads(result["last"])
         figures["forward_load"] = round(result["load"], 2)
         figures.update({"forward_patches": bare["patches"], "forward_threads": bare["threads"],
@@ -209,10 +220,7 @@ def _map(
         attempts[-1] |= stopped_attempt(store, attempts[-1])
     attempts.append({"started": round(time.time(), 1), "code": _commit()})
     _save(folder, figures)
-    result = step(child(args.threads, "--step", "map", "--store", str(store), "--run", str(run),
-                        "--stride", str(args.stride), "--batch-size", str(args.batch_size),
-                        "--save-every", str(args.save_every)),
-                  folder / f"map-{len(attempts)}.log")  # fmt: skip
+    result = step(map_command(args.threads, store, run, args), folder / f"map-{len(attempts)}.log")
     inner = json.loads(result["last"])
     attempts[-1] |= {"seconds": round(inner["seconds"], 2), "restored": inner["restored"],
                      "peak_anon_mb": round(result["peak_anon_mb"], 1)}  # fmt: skip
@@ -235,10 +243,7 @@ def stopped_attempt(store: Path, attempt: dict[str, Any]) -> dict[str, Any]:
     restored) and the seconds from its start to their last save (the manifest's write),
     less its ``paused_seconds`` (written into ``figures.json`` by hand when the attempt was
     stopped with SIGSTOP for a while, e.g. so that a test run had the cores)."""
-    from seisflow.infer.saved_scores import MANIFEST, scores_location
-
-    _, root = scores_location(str(store)).filesystem()
-    manifest = Path(root) / MANIFEST
+    manifest = saved_manifest(store)
     if not manifest.exists():  # killed before its first save: nothing kept
         return {"saved_patches": 0, "saved_after_seconds": 0.0}
     parts = json.loads(manifest.read_text())["parts"]
@@ -247,6 +252,14 @@ def stopped_attempt(store: Path, attempt: dict[str, Any]) -> dict[str, Any]:
         "saved_patches": sum(part["rows"] for part in parts),
         "saved_after_seconds": round(seconds, 1),
     }
+
+
+def saved_manifest(store: Path) -> Path:
+    """The manifest of the scores a map of the local ``store`` saved (absent: none)."""
+    from seisflow.infer.saved_scores import MANIFEST, scores_location
+
+    _, root = scores_location(str(store)).filesystem()
+    return Path(root) / MANIFEST
 
 
 def _commit() -> str:
